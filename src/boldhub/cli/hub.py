@@ -1,0 +1,83 @@
+"""Commands that run at the hub: ingest, link, links export, report, audit verify."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from boldhub.cli.progress import stdout, steps
+from boldhub.errors import UserError
+from boldhub.hub import audit as audit_mod
+from boldhub.hub.ingest import ingest as ingest_package
+from boldhub.hub.linking import export_links, run_linkage
+from boldhub.hub.reports import release_reports
+from boldhub.hub.store import open_hub
+
+links_app = typer.Typer(no_args_is_help=True)
+audit_app = typer.Typer(no_args_is_help=True)
+
+HOME = typer.Option(..., "--home", envvar="BOLDHUB_HOME", help="The hub's home folder.")
+
+
+def ingest(
+    package: Path = typer.Argument(..., help="A package folder written by `boldhub encode`."),
+    home: Path = HOME,
+) -> None:
+    """Verify a package (manifest, hashes, counts, schema, key) and store it, all or nothing."""
+    with steps(f"ingesting {package.name}") as step:
+        step("verifying")
+        hub = open_hub(home, create=True)
+        result = ingest_package(hub, package)
+    if result.created:
+        extra = f" supersedes={result.superseded}" if result.superseded else ""
+        stdout.print(f"accepted: submission={result.submission_id} source={result.source} records={result.records}{extra}")
+    else:
+        stdout.print(f"already ingested: submission={result.submission_id} (nothing changed)")
+
+
+def link(home: Path = HOME) -> None:
+    """Link every current submission into persons (Splink 5, DuckDB)."""
+    hub = open_hub(home)
+    with steps("linking") as step:
+        run_id, result = run_linkage(hub, on_step=step)
+    stdout.print(
+        f"linkage run {run_id}: records={result.records} persons={result.persons} "
+        f"pairs_scored={result.pairs_scored} seconds={result.seconds['total']:.1f}"
+    )
+
+
+@links_app.command("export")
+def links_export(
+    home: Path = HOME,
+    out: Path = typer.Option(..., "--out", help="File to write (.csv or .parquet)."),
+) -> None:
+    """Write (record_key, source, person_key, match_probability) of the latest run."""
+    hub = open_hub(home)
+    run_id, rows = export_links(hub, out)
+    stdout.print(f"links: run={run_id} rows={rows} file={out}")
+
+
+def report(
+    home: Path = HOME,
+    out: Path = typer.Option(..., "--out", help="Folder for the HTML reports."),
+) -> None:
+    """Compute the outcome indicators and write one HTML report per council and a national one."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file; give a folder")
+    hub = open_hub(home)
+    with steps("computing outcomes"):
+        run_id, reports = release_reports(hub, out)
+    for r in reports:
+        stdout.print(f"report: {r.area} {r.path}")
+
+
+@audit_app.command("verify")
+def audit_verify(home: Path = HOME) -> None:
+    """Check the audit log's hash chain; names the first entry that was changed."""
+    hub = open_hub(home)
+    with hub.sessions() as session:
+        result = audit_mod.verify(session)
+    if not result.ok:
+        raise UserError(f"audit log check FAILED: {result.problem}")
+    stdout.print(f"audit log intact: {result.entries} entries")

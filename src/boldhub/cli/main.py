@@ -1,0 +1,68 @@
+"""Entry point: `boldhub`. User errors end in one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from boldhub import __version__
+from boldhub.cli import council, demo, hub, synth
+from boldhub.errors import UserError
+
+app = typer.Typer(
+    name="boldhub",
+    help=(
+        "BOLD Hub: link council and central-government data about vulnerable people "
+        "without the hub ever seeing an identifier, and give every council its outcomes back."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+app.command("synth", help="Write a synthetic population's exports and truth.csv (tests, demo).")(
+    synth.synth
+)
+app.command("prepare", help="[council] Standardise and validate an export into a prepared folder.")(
+    council.prepare
+)
+app.command("encode", help="[council] Encode a prepared folder into a submission package.")(
+    council.encode
+)
+app.add_typer(council.keys_app, name="keys", help="[council] Create and inspect linkage keys.")
+app.command("ingest", help="[hub] Verify a submission package and store it in the hub.")(hub.ingest)
+app.command("link", help="[hub] Link all current submissions into persons with Splink.")(hub.link)
+app.add_typer(hub.links_app, name="links", help="[hub] Linkage outputs for the linkage operator.")
+app.command("report", help="[hub] Compute disclosure-controlled outcome reports as HTML.")(
+    hub.report
+)
+app.add_typer(hub.audit_app, name="audit", help="[hub] Check the tamper-evident audit log.")
+app.command("demo", help="Run the whole pipeline on synthetic data, end to end.")(demo.demo)
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    if version:
+        typer.echo(f"boldhub {__version__}")
+        raise typer.Exit()
+
+
+def run() -> None:
+    # Typer handles usage mistakes itself (exit 2, a pointer to --help); our own user
+    # errors arrive here and are shown as one line, without a traceback.
+    try:
+        app()
+    except UserError as exc:
+        print(f"boldhub: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("boldhub: interrupted; nothing half-written was kept", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,50 @@
+"""Settings, read from ``BOLDHUB_*`` environment variables.
+
+Every setting is documented here and in docs/configuration.md; a test fails when one is not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BOLDHUB_", extra="ignore")
+
+    home: Path = Field(
+        default=Path("boldhub-home"),
+        description="The hub's home folder: metadata database, stored packages, linkage runs.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the hub's metadata database. Unset: SQLite at HOME/hub.sqlite. "
+            "Set to postgresql+psycopg://... to run the hub on PostgreSQL."
+        ),
+    )
+    linkage_backend: Literal["duckdb", "spark"] = Field(
+        default="duckdb",
+        description="Splink backend used for linkage runs: duckdb (embedded) or spark.",
+    )
+    linkage_threshold: float = Field(
+        default=0.9,
+        ge=0.0,
+        le=1.0,
+        description="Match probability at or above which two records are clustered as one person.",
+    )
+    duckdb_memory_limit: str = Field(
+        default="4GB",
+        description="Memory limit handed to DuckDB for linkage runs (DuckDB syntax, e.g. 4GB).",
+    )
+    now: str | None = Field(
+        default=None,
+        description="Override the clock with an ISO 8601 timestamp (tests); read via boldhub.clock.",
+    )
+
+
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,126 @@
+"""The whole pipeline on synthetic data, playing every party in turn.
+
+    DIR/council/exports/    what each body exports (and truth.csv, known only to the demo)
+    DIR/council/<org>/      per provider: prepared/ (stays local, with keymap.csv), package/
+    DIR/council/linkage.key the agreement's key, shared by the providers, never the hub
+    DIR/hub/                the hub's home: only packages' encodings and attributes arrive
+    DIR/links.csv           the linkage operator's export
+    DIR/reports/            one HTML report per council and a national one
+
+Only the demo can score the linkage, because only it holds both the truth and the
+providers' keymaps: it joins them to the hub's person keys at the end.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from boldhub.council.encode import KEYMAP_FILE, encode
+from boldhub.council.prepare import prepare
+from boldhub.errors import UserError
+from boldhub.hub.ingest import ingest
+from boldhub.hub.linking import export_links, run_linkage
+from boldhub.hub.reports import release_reports
+from boldhub.hub.store import open_hub
+from boldhub.linkage.evaluate import PairwiseScores, pairwise_scores
+from boldhub.privacy.keys import create_key
+from boldhub.synth import generate
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    scores: PairwiseScores
+    records: int
+    persons: int
+    reports: list[Path]
+
+
+class Reporter:
+    """How the demo shows progress; the CLI passes Rich bars, tests pass nothing."""
+
+    def bar(self, description: str, total: int) -> Callable[[int], None]:
+        return lambda _n: None
+
+    def done(self, description: str) -> None:
+        return None
+
+    def step(self, description: str) -> Callable[[str], None]:
+        return lambda _s: None
+
+    def line(self, text: str) -> None:
+        return None
+
+
+def run_demo(
+    out: Path, *, seed: int = 42, persons: int = 14_000, councils: int = 3, reporter: Reporter | None = None
+) -> DemoResult:
+    rep = reporter or Reporter()
+    if out.exists() and any(out.iterdir()):
+        raise UserError(f"--out {out} already exists and is not empty; choose a new folder")
+    council_dir, hub_home = out / "council", out / "hub"
+    exports_dir = council_dir / "exports"
+
+    advance = rep.bar("synthesising people", persons)
+    seen = [0]
+
+    def synth_progress(n: int, _total: int) -> None:
+        advance(n - seen[0])
+        seen[0] = n
+
+    summary = generate(exports_dir, persons=persons, councils=councils, seed=seed, progress=synth_progress)
+    rep.done("synthesising people")
+    key = create_key(council_dir / "linkage.key")
+
+    packages: list[Path] = []
+    prepared_dirs: dict[str, Path] = {}
+    total_rows = sum(summary.records.values())
+    advance = rep.bar("preparing and encoding exports", 2 * total_rows)
+    for source, export in summary.files.items():
+        dataset, org = source.split(":", 1)
+        provider = council_dir / org / dataset
+        prepared = prepare(export, dataset, provider / "prepared", org, progress=advance)
+        if prepared.quarantined:
+            rep.line(f"{source}: {prepared.quarantined} rows quarantined (see quarantine.csv)")
+        result = encode(provider / "prepared", key, provider / "package", progress=advance)
+        packages.append(result.package)
+        prepared_dirs[source] = provider / "prepared"
+    rep.done("preparing and encoding exports")
+
+    hub = open_hub(hub_home, create=True)
+    advance = rep.bar("ingesting packages at the hub", len(packages))
+    for package in packages:
+        ingest(hub, package, actor="demo")
+        advance(1)
+    rep.done("ingesting packages at the hub")
+
+    _run_id, linked = run_linkage(hub, actor="demo", on_step=rep.step("linking with Splink"))
+    links_file = out / "links.csv"
+    export_links(hub, links_file, actor="demo")
+    _run_id, reports = release_reports(hub, out / "reports", actor="demo")
+
+    scores = score_against_truth(links_file, summary.truth, prepared_dirs)
+    return DemoResult(scores, linked.records, linked.persons, [r.path for r in reports])
+
+
+def score_against_truth(links_file: Path, truth_file: Path, prepared_dirs: dict[str, Path]) -> PairwiseScores:
+    """Pairwise F1 of the hub's person keys against the synthetic truth.
+
+    Quarantined rows never reached the hub, so they are scored on neither side.
+    """
+    truth: dict[tuple[str, str], str] = {}
+    with truth_file.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            truth[(row["source"], row["source_row_id"])] = row["person_id"]
+    row_of_key: dict[str, tuple[str, str]] = {}
+    for source, prepared in prepared_dirs.items():
+        with (prepared / KEYMAP_FILE).open(newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                row_of_key[row["record_key"]] = (source, row["source_row_id"])
+    predicted: dict[tuple[str, str], str] = {}
+    with links_file.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            predicted[row_of_key[row["record_key"]]] = row["person_key"]
+    return pairwise_scores(predicted, {k: truth[k] for k in predicted})

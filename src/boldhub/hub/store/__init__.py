@@ -1,0 +1,60 @@
+"""The hub's storage: a metadata database (SQLite by default, PostgreSQL by setting) and
+Parquet files under the hub's home."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from boldhub.config import get_settings
+from boldhub.errors import HubStateError
+from boldhub.hub.store.models import Base
+
+ENCODINGS_DIR = "store/encodings"
+ATTRIBUTES_DIR = "store/attributes"
+MANIFESTS_DIR = "store/manifests"
+RUNS_DIR = "runs"
+
+
+@dataclass
+class Hub:
+    """An open hub home: its folder and its metadata database."""
+
+    home: Path
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    def path(self, *parts: str) -> Path:
+        return self.home.joinpath(*parts)
+
+
+def open_hub(home: Path, *, create: bool = False) -> Hub:
+    if not home.exists():
+        if not create:
+            raise HubStateError(
+                f"hub home {home} does not exist; ingest a package first with `boldhub ingest`"
+            )
+        home.mkdir(parents=True)
+    elif not home.is_dir():
+        raise HubStateError(f"hub home {home} is a file; give a folder with --home")
+    elif not create and not (home / "hub.sqlite").exists() and not get_settings().database_url:
+        raise HubStateError(f"{home} is not a BOLD Hub home (no hub.sqlite); check --home")
+    for d in (ENCODINGS_DIR, ATTRIBUTES_DIR, MANIFESTS_DIR, RUNS_DIR):
+        if create:
+            (home / d).mkdir(parents=True, exist_ok=True)
+    url = get_settings().database_url or f"sqlite:///{home / 'hub.sqlite'}"
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+    Base.metadata.create_all(engine)
+    return Hub(home=home, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))

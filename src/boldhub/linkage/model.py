@@ -1,0 +1,167 @@
+"""The Fellegi-Sunter model over encodings, written as Splink 5 settings.
+
+Splink compares columns with SQL; our columns are keyed tokens (compared for equality)
+and Bloom filters (compared by Dice similarity, ``2|A & B| / (|A| + |B|)``, with the
+popcounts precomputed as ``*_pop`` columns). Every comparison lists its levels in its
+description, strongest first, as Splink's own comparisons do.
+"""
+
+from __future__ import annotations
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import SettingsCreator
+
+DICE_HIGH = 0.85
+DICE_LOW = 0.65
+
+
+def dice_sql(col: str) -> str:
+    return f"(2.0 * bit_count({col}_l & {col}_r) / ({col}_pop_l + {col}_pop_r))"
+
+
+def _null(sql: str) -> cll.CustomLevel:
+    level = cll.CustomLevel(sql, "null")
+    level.configure(is_null_level=True)
+    return level
+
+
+def _level(sql: str, label: str, tf_column: str | None = None) -> cll.CustomLevel:
+    level = cll.CustomLevel(sql, label)
+    if tf_column:
+        level.configure(tf_adjustment_column=tf_column, tf_adjustment_weight=1.0)
+    return level
+
+
+def forename_comparison() -> cl.CustomComparison:
+    """Levels: exact token (TF-adjusted), same nickname family, Dice >= 0.85,
+    Dice >= 0.65, same initial (or one side holds an initial only), else."""
+    return cl.CustomComparison(
+        [
+            _null("fn_init_tok_l IS NULL OR fn_init_tok_r IS NULL"),
+            _level("fn_tok_l = fn_tok_r", "exact forename", "fn_tok"),
+            _level("list_has_any(fn_alias_toks_l, fn_alias_toks_r)", "nickname family"),
+            _level(f"{dice_sql('fn_bf')} >= {DICE_HIGH}", f"Dice >= {DICE_HIGH}"),
+            _level(f"{dice_sql('fn_bf')} >= {DICE_LOW}", f"Dice >= {DICE_LOW}"),
+            _level("fn_init_tok_l = fn_init_tok_r", "same initial"),
+            cll.ElseLevel(),
+        ],
+        output_column_name="forename",
+    )
+
+
+def surname_comparison() -> cl.CustomComparison:
+    """Levels: exact token (TF-adjusted), Dice >= 0.85, Dice >= 0.65, same initial, else."""
+    return cl.CustomComparison(
+        [
+            _null("sn_init_tok_l IS NULL OR sn_init_tok_r IS NULL"),
+            _level("sn_tok_l = sn_tok_r", "exact surname", "sn_tok"),
+            _level(f"{dice_sql('sn_bf')} >= {DICE_HIGH}", f"Dice >= {DICE_HIGH}"),
+            _level(f"{dice_sql('sn_bf')} >= {DICE_LOW}", f"Dice >= {DICE_LOW}"),
+            _level("sn_init_tok_l = sn_init_tok_r", "same initial"),
+            cll.ElseLevel(),
+        ],
+        output_column_name="surname",
+    )
+
+
+def dob_comparison() -> cl.CustomComparison:
+    """Levels: exact, day and month transposed, two of year/month/day agree, else."""
+    return cl.CustomComparison(
+        [
+            _null("dob_tok_l IS NULL OR dob_tok_r IS NULL"),
+            _level("dob_tok_l = dob_tok_r", "exact date of birth"),
+            _level(
+                "dob_swap_tok_l = dob_tok_r OR dob_tok_l = dob_swap_tok_r", "day/month swapped"
+            ),
+            _level(
+                "dob_ym_tok_l = dob_ym_tok_r OR dob_md_tok_l = dob_md_tok_r "
+                "OR dob_yd_tok_l = dob_yd_tok_r",
+                "two of year, month, day",
+            ),
+            cll.ElseLevel(),
+        ],
+        output_column_name="dob",
+    )
+
+
+def postcode_comparison() -> cl.CustomComparison:
+    """Levels: exact postcode, same sector, same district, else."""
+    return cl.CustomComparison(
+        [
+            _null("pc_district_tok_l IS NULL OR pc_district_tok_r IS NULL"),
+            _level("pc_tok_l = pc_tok_r", "exact postcode"),
+            _level("pc_sector_tok_l = pc_sector_tok_r", "same sector"),
+            _level("pc_district_tok_l = pc_district_tok_r", "same district"),
+            cll.ElseLevel(),
+        ],
+        output_column_name="postcode",
+    )
+
+
+def exact_comparison(col: str, name: str) -> cl.CustomComparison:
+    """Levels: exact keyed token, else (null when either side lacks it)."""
+    return cl.CustomComparison(
+        [
+            _null(f"{col}_l IS NULL OR {col}_r IS NULL"),
+            _level(f"{col}_l = {col}_r", f"same {name}"),
+            cll.ElseLevel(),
+        ],
+        output_column_name=name,
+    )
+
+
+def justice_comparison() -> cl.CustomComparison:
+    """Levels: same CRN or PNC id, else (null unless both sides hold one of them)."""
+    return cl.CustomComparison(
+        [
+            _null(
+                "(crn_tok_l IS NULL OR crn_tok_r IS NULL) AND (pnc_tok_l IS NULL OR pnc_tok_r IS NULL)"
+            ),
+            _level("crn_tok_l = crn_tok_r OR pnc_tok_l = pnc_tok_r", "same justice id"),
+            cll.ElseLevel(),
+        ],
+        output_column_name="justice_id",
+    )
+
+
+PREDICTION_BLOCKING_RULES: tuple[str, ...] = (
+    "l.dob_tok = r.dob_tok",
+    "l.dob_tok = r.dob_swap_tok",
+    "l.dob_swap_tok = r.dob_tok",
+    "l.sn_tok = r.sn_tok AND l.fn_init_tok = r.fn_init_tok",
+    "l.pc_tok = r.pc_tok AND l.sn_init_tok = r.sn_init_tok",
+    "l.dob_md_tok = r.dob_md_tok AND l.fn_init_tok = r.fn_init_tok AND l.sn_init_tok = r.sn_init_tok",
+    "l.nhs_tok = r.nhs_tok",
+    "l.ni_tok = r.ni_tok",
+    "l.crn_tok = r.crn_tok",
+)
+
+TRAINING_BLOCKING_RULES: tuple[str, ...] = ("l.dob_tok = r.dob_tok", "l.pc_tok = r.pc_tok")
+
+DETERMINISTIC_RULES: tuple[str, ...] = (
+    "l.dob_tok = r.dob_tok AND l.sn_tok = r.sn_tok AND l.fn_tok = r.fn_tok",
+    "l.nhs_tok = r.nhs_tok",
+)
+
+
+def settings() -> SettingsCreator:
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="record_key",
+        comparisons=[
+            forename_comparison(),
+            surname_comparison(),
+            dob_comparison(),
+            exact_comparison("sex_tok", "sex"),
+            postcode_comparison(),
+            exact_comparison("nhs_tok", "nhs_number"),
+            exact_comparison("ni_tok", "ni_number"),
+            justice_comparison(),
+        ],
+        blocking_rules_to_generate_predictions=list(PREDICTION_BLOCKING_RULES),
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+        additional_columns_to_retain=["source"],
+    )
+

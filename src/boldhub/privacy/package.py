@@ -1,0 +1,184 @@
+"""The submission package: what leaves a data provider for the hub.
+
+A package is a folder of three files::
+
+    encodings.parquet   record_key + keyed encodings of the identifiers (no attributes)
+    attributes.parquet  record_key + non-identifying attributes (no identifiers)
+    manifest.json       format, schema version, dataset, organisation, counts,
+                        sha256 of each file, encoding parameters, key fingerprint
+
+The two data files are kept apart all the way into the hub's storage (split-file design).
+``verify_package`` is what the hub runs before it accepts anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from boldhub.errors import PackageError
+from boldhub.privacy.encoding import ENCODING_SCHEMA, EncodingParams
+from boldhub.schemas import SCHEMA_VERSION, get_dataset, get_organisation
+
+FORMAT = "boldhub-package"
+FORMAT_VERSION = 1
+ENCODINGS_FILE = "encodings.parquet"
+ATTRIBUTES_FILE = "attributes.parquet"
+MANIFEST_FILE = "manifest.json"
+DATA_FILES = (ENCODINGS_FILE, ATTRIBUTES_FILE)
+RECORD_KEY_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_package(
+    out: Path,
+    *,
+    encodings: pa.Table,
+    attributes: pa.Table,
+    dataset: str,
+    organisation: str,
+    period: str,
+    params: EncodingParams,
+    key_fingerprint: str,
+    created_at: str,
+) -> dict[str, Any]:
+    """Write the three files into ``out`` (which must be empty or absent)."""
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Any] = {}
+    for name, table in ((ENCODINGS_FILE, encodings), (ATTRIBUTES_FILE, attributes)):
+        path = out / name
+        pq.write_table(table, path, compression="zstd")
+        files[name] = {"sha256": sha256_file(path), "rows": table.num_rows}
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "schema_version": SCHEMA_VERSION,
+        "dataset": dataset,
+        "organisation": organisation,
+        "source": f"{dataset}:{organisation}",
+        "period": period,
+        "record_count": encodings.num_rows,
+        "files": files,
+        "encoding": params.as_dict(),
+        "key_fingerprint": key_fingerprint,
+        "created_at": created_at,
+    }
+    (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest
+
+
+@dataclass(frozen=True)
+class VerifiedPackage:
+    path: Path
+    manifest: dict[str, Any]
+    manifest_sha256: str
+    encodings: pa.Table
+    attributes: pa.Table
+
+    @property
+    def source(self) -> str:
+        return str(self.manifest["source"])
+
+
+def verify_package(path: Path) -> VerifiedPackage:
+    """Check a package completely; raise PackageError naming the first check that fails."""
+    if not path.exists():
+        raise PackageError(f"package {path} not found; give the folder `boldhub encode` wrote")
+    if not path.is_dir():
+        raise PackageError(
+            f"{path} is a file, not a package folder; give the folder `boldhub encode` wrote"
+        )
+    manifest_path = path / MANIFEST_FILE
+    if not manifest_path.is_file():
+        raise PackageError(f"{path} has no {MANIFEST_FILE}: not a BOLD Hub package; re-run `boldhub encode`")
+    raw = manifest_path.read_bytes()
+    try:
+        manifest = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PackageError(f"{manifest_path} is not valid JSON ({exc.__class__.__name__}); re-run `boldhub encode`") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise PackageError(f"{manifest_path} is not a BOLD Hub manifest; re-run `boldhub encode`")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise PackageError(
+            f"package format version {manifest.get('format_version')!r} is not supported "
+            f"(this hub reads {FORMAT_VERSION}); encode again with this version of boldhub"
+        )
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise PackageError(
+            f"schema version {manifest.get('schema_version')!r} does not match the hub's "
+            f"{SCHEMA_VERSION}; prepare and encode again with this version of boldhub"
+        )
+    dataset = get_dataset(str(manifest.get("dataset")))
+    get_organisation(str(manifest.get("organisation")))
+    if manifest.get("source") != f"{dataset.name}:{manifest['organisation']}":
+        raise PackageError("manifest check failed: source does not match dataset and organisation")
+    if manifest.get("encoding") != EncodingParams().as_dict():
+        raise PackageError(
+            "encoding check failed: the package's encoding parameters differ from the hub's "
+            f"({EncodingParams().scheme}); encode again with this version of boldhub"
+        )
+    fp = manifest.get("key_fingerprint")
+    if not isinstance(fp, str) or not re.fullmatch(r"[0-9a-f]{32}", fp):
+        raise PackageError("manifest check failed: key_fingerprint is missing or malformed")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or set(files) != set(DATA_FILES):
+        raise PackageError(f"manifest check failed: files must be exactly {', '.join(DATA_FILES)}")
+    tables: dict[str, pa.Table] = {}
+    for name in DATA_FILES:
+        file_path = path / name
+        if not file_path.is_file():
+            raise PackageError(f"{name} is missing from {path}; copy the whole package folder")
+        if sha256_file(file_path) != files[name].get("sha256"):
+            raise PackageError(
+                f"hash check failed: {name} does not match its sha256 in the manifest "
+                "(the file was changed or damaged in transit); send the package again"
+            )
+        try:
+            table = pq.read_table(file_path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise PackageError(f"{name} is not a readable Parquet file ({exc.__class__.__name__})") from None
+        if table.num_rows != files[name].get("rows") or table.num_rows != manifest.get("record_count"):
+            raise PackageError(
+                f"count check failed: {name} has {table.num_rows} rows but the manifest says "
+                f"{files[name].get('rows')} (record_count {manifest.get('record_count')})"
+            )
+        tables[name] = table
+    enc, attrs = tables[ENCODINGS_FILE], tables[ATTRIBUTES_FILE]
+    if not enc.schema.equals(ENCODING_SCHEMA, check_metadata=False):
+        raise PackageError("schema check failed: encodings.parquet does not have the encoding columns")
+    expected_attrs = ["record_key", *dataset.attribute_names, "age_band"]
+    if enc_cols_overlap := (set(attrs.column_names) & (set(enc.column_names) - {"record_key"})):
+        raise PackageError(f"split-file check failed: attributes carry encoding columns {sorted(enc_cols_overlap)}")
+    if attrs.column_names != expected_attrs:
+        raise PackageError(
+            f"schema check failed: attributes.parquet columns differ from the {dataset.name} "
+            f"schema {SCHEMA_VERSION}"
+        )
+    keys = enc.column("record_key").to_pylist()
+    if any(k is None or not RECORD_KEY_RE.match(k) for k in keys):
+        raise PackageError("record key check failed: every record_key must be 32 hex digits")
+    if len(set(keys)) != len(keys):
+        raise PackageError("record key check failed: record keys are not unique")
+    if set(keys) != set(attrs.column("record_key").to_pylist()):
+        raise PackageError("record key check failed: encodings and attributes hold different records")
+    return VerifiedPackage(
+        path=path,
+        manifest=manifest,
+        manifest_sha256=hashlib.sha256(raw).hexdigest(),
+        encodings=enc,
+        attributes=attrs,
+    )
