@@ -14,7 +14,7 @@ providers' keymaps: it joins them to the hub's person keys at the end.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +55,12 @@ class Reporter:
 
 
 def run_demo(
-    out: Path, *, seed: int = 42, persons: int = 14_000, councils: int = 3, reporter: Reporter | None = None
+    out: Path,
+    *,
+    seed: int = 42,
+    persons: int = 14_000,
+    councils: int = 3,
+    reporter: Reporter | None = None,
 ) -> DemoResult:
     rep = reporter or Reporter()
     if out.exists() and any(out.iterdir()):
@@ -70,7 +75,9 @@ def run_demo(
         advance(n - seen[0])
         seen[0] = n
 
-    summary = generate(exports_dir, persons=persons, councils=councils, seed=seed, progress=synth_progress)
+    summary = generate(
+        exports_dir, persons=persons, councils=councils, seed=seed, progress=synth_progress
+    )
     rep.done("synthesising people")
     key = create_key(council_dir / "linkage.key")
 
@@ -105,12 +112,14 @@ def run_demo(
     return DemoResult(scores, linked.records, linked.persons, [r.path for r in reports])
 
 
-def score_against_truth(links_file: Path, truth_file: Path, prepared_dirs: dict[str, Path]) -> PairwiseScores:
+def score_against_truth(
+    links_file: Path, truth_file: Path, prepared_dirs: dict[str, Path]
+) -> PairwiseScores:
     """Pairwise F1 of the hub's person keys against the synthetic truth.
 
     Quarantined rows never reached the hub, so they are scored on neither side.
     """
-    truth: dict[tuple[str, str], str] = {}
+    truth: dict[Hashable, Hashable] = {}
     with truth_file.open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             truth[(row["source"], row["source_row_id"])] = row["person_id"]
@@ -119,7 +128,7 @@ def score_against_truth(links_file: Path, truth_file: Path, prepared_dirs: dict[
         with (prepared / KEYMAP_FILE).open(newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
                 row_of_key[row["record_key"]] = (source, row["source_row_id"])
-    predicted: dict[tuple[str, str], str] = {}
+    predicted: dict[Hashable, Hashable] = {}
     with links_file.open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             predicted[row_of_key[row["record_key"]]] = row["person_key"]

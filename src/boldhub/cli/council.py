@@ -18,10 +18,16 @@ keys_app = typer.Typer(no_args_is_help=True)
 
 def prepare(
     file: Path = typer.Argument(..., help="The export file (CSV)."),
-    dataset: str = typer.Option(..., "--dataset", help="homelessness, probation, treatment or victims."),
-    out: Path = typer.Option(..., "--out", help="Folder for prepared.parquet, quarantine.csv, meta.json."),
+    dataset: str = typer.Option(
+        ..., "--dataset", help="homelessness, probation, treatment or victims."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="Folder for prepared.parquet, quarantine.csv, meta.json."
+    ),
     org: str | None = typer.Option(
-        None, "--org", help="Submitting organisation's code (a council's GSS code; central bodies default)."
+        None,
+        "--org",
+        help="Submitting organisation's code (a council's GSS code; central bodies default).",
     ),
 ) -> None:
     """Standardise and validate an export. Prints `rows: input=N accepted=A quarantined=Q`."""

@@ -11,6 +11,7 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     SpinnerColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -22,7 +23,7 @@ from boldhub.demo import Reporter, run_demo
 class RichReporter(Reporter):
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
-        self.tasks: dict[str, int] = {}
+        self.tasks: dict[str, TaskID] = {}
 
     def bar(self, description: str, total: int) -> Callable[[int], None]:
         task = self.progress.add_task(description, total=total)
@@ -47,7 +48,9 @@ class RichReporter(Reporter):
 
 
 def demo(
-    out: Path = typer.Option(..., "--out", help="New folder for the council side, the hub and the reports."),
+    out: Path = typer.Option(
+        ..., "--out", help="New folder for the council side, the hub and the reports."
+    ),
     seed: int = typer.Option(42, "--seed", help="Random seed for the synthetic population."),
     persons: int = typer.Option(14_000, "--persons", help="People in the synthetic population."),
     councils: int = typer.Option(3, "--councils", help="Council areas (1-10)."),
@@ -61,7 +64,14 @@ def demo(
         TimeElapsedColumn(),
         console=stderr,
     ) as progress:
-        result = run_demo(out, seed=seed, persons=persons, councils=councils, reporter=RichReporter(progress))
+        try:
+            result = run_demo(
+                out, seed=seed, persons=persons, councils=councils, reporter=RichReporter(progress)
+            )
+        except BaseException:
+            for task in progress.tasks:
+                progress.update(task.id, visible=False)
+            raise
         for task in progress.tasks:
             if not task.finished:
                 progress.update(task.id, total=1, completed=1)

@@ -31,7 +31,9 @@ def ingest(
         result = ingest_package(hub, package)
     if result.created:
         extra = f" supersedes={result.superseded}" if result.superseded else ""
-        stdout.print(f"accepted: submission={result.submission_id} source={result.source} records={result.records}{extra}")
+        stdout.print(
+            f"accepted: submission={result.submission_id} source={result.source} records={result.records}{extra}"
+        )
     else:
         stdout.print(f"already ingested: submission={result.submission_id} (nothing changed)")
 
@@ -67,7 +69,7 @@ def report(
         raise UserError(f"--out {out} is a file; give a folder")
     hub = open_hub(home)
     with steps("computing outcomes"):
-        run_id, reports = release_reports(hub, out)
+        _run_id, reports = release_reports(hub, out)
     for r in reports:
         stdout.print(f"report: {r.area} {r.path}")
 

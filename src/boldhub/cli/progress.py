@@ -32,7 +32,12 @@ def bar(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
         transient=False,
     ) as progress:
         task = progress.add_task(description, total=total)
-        yield lambda n: progress.advance(task, n)
+        try:
+            yield lambda n: progress.advance(task, n)
+        except BaseException:
+            # A failed command prints one line saying why, not a half-finished bar.
+            progress.update(task, visible=False)
+            raise
         progress.update(task, completed=total if total is not None else 1, total=total or 1)
 
 
@@ -43,5 +48,9 @@ def steps(description: str) -> Iterator[Callable[[str], None]]:
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=stderr
     ) as progress:
         task = progress.add_task(description, total=None)
-        yield lambda step: progress.update(task, description=f"{description}: {step}")
+        try:
+            yield lambda step: progress.update(task, description=f"{description}: {step}")
+        except BaseException:
+            progress.update(task, visible=False)
+            raise
         progress.update(task, description=f"{description}: done", total=1, completed=1)

@@ -51,19 +51,23 @@ def encode(
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError(f"--out {out} already exists and is not empty; choose a new folder")
     if out.resolve() == prepared_dir.resolve() or prepared_dir.resolve() in out.resolve().parents:
-        raise UserError("--out must not be inside the prepared folder: that folder stays at the council")
+        raise UserError(
+            "--out must not be inside the prepared folder: that folder stays at the council"
+        )
     table = pq.read_table(prepared_dir / PREPARED_FILE)
     n = table.num_rows
     if n == 0:
-        raise UserError(f"{prepared_dir} has no accepted rows to encode; fix quarantine.csv and prepare again")
+        raise UserError(
+            f"{prepared_dir} has no accepted rows to encode; fix quarantine.csv and prepare again"
+        )
     record_keys = [secrets.token_hex(16) for _ in range(n)]
     identifiers = {c: table.column(c).to_pylist() for c in IDENTIFIER_NAMES}
     encodings = Encoder(key).encode_rows(record_keys, identifiers, progress)
     attr_cols = [*dataset.attribute_names, "age_band"]
-    attributes = pa.table(
-        {"record_key": record_keys, **{c: table.column(c) for c in attr_cols}}
+    attributes = pa.table({"record_key": record_keys, **{c: table.column(c) for c in attr_cols}})
+    tmp = Path(
+        tempfile.mkdtemp(prefix=".boldhub-encode-", dir=out.parent if out.parent.exists() else None)
     )
-    tmp = Path(tempfile.mkdtemp(prefix=".boldhub-encode-", dir=out.parent if out.parent.exists() else None))
     try:
         write_package(
             tmp / "package",

@@ -12,7 +12,6 @@ Every input row is accounted for: input = accepted + quarantined, always.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from collections import Counter
@@ -71,7 +70,9 @@ def prepare(
     if dataset.council_level and org.kind != "council":
         raise UserError(f"{org.code} is not a council; {dataset.name} exports come from councils")
     if not dataset.council_level and org not in CENTRAL_BODIES:
-        raise UserError(f"{org.code} does not submit {dataset.name} data; omit --org or use the central body")
+        raise UserError(
+            f"{org.code} does not submit {dataset.name} data; omit --org or use the central body"
+        )
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file; give a folder")
 
@@ -142,7 +143,7 @@ def _standardise_row(
 ) -> tuple[dict[str, Any], list[str], list[str]]:
     errors: list[str] = []
     warns: list[str] = []
-    record: dict[str, Any] = {name: None for name in IDENTIFIER_NAMES}
+    record: dict[str, Any] = dict.fromkeys(IDENTIFIER_NAMES)
     row_id = cells[dataset.row_id_header].strip()
     if not row_id:
         errors.append(f"{dataset.row_id_header} is empty")
@@ -173,8 +174,8 @@ def _standardise_row(
 
     for attr in dataset.attributes:
         raw = cells[attr.header].strip()
-        value: str | None = None
-        problem: str | None = None
+        value = None
+        problem = None
         if not raw:
             if attr.required:
                 problem = f"{attr.header} is empty but required"
@@ -217,7 +218,13 @@ def _write_all_or_nothing(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".boldhub-prepare-", dir=out.parent))
     try:
-        columns = ["row_number", "source_row_id", *IDENTIFIER_NAMES, *dataset.attribute_names, "age_band"]
+        columns = [
+            "row_number",
+            "source_row_id",
+            *IDENTIFIER_NAMES,
+            *dataset.attribute_names,
+            "age_band",
+        ]
         data = {c: [r.get(c) for r in accepted] for c in columns}
         schema = pa.schema([(c, pa.int64() if c == "row_number" else pa.string()) for c in columns])
         pq.write_table(pa.table(data, schema=schema), tmp / PREPARED_FILE)
@@ -229,7 +236,7 @@ def _write_all_or_nothing(
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
         out.mkdir(parents=True, exist_ok=True)
         for name in (PREPARED_FILE, QUARANTINE_FILE, META_FILE):
-            os.replace(tmp / name, out / name)
+            (tmp / name).replace(out / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -16,7 +16,9 @@ from stdnum.gb import nhs
 
 Result = tuple[str | None, str | None]
 
-_TITLES = frozenset({"MR", "MRS", "MS", "MISS", "MX", "DR", "PROF", "REV", "SIR", "DAME", "LADY", "LORD"})
+_TITLES = frozenset(
+    {"MR", "MRS", "MS", "MISS", "MX", "DR", "PROF", "REV", "SIR", "DAME", "LADY", "LORD"}
+)
 _NAME_DROP = re.compile(r"[^A-Z '\-]")
 _SPACES = re.compile(r"\s+")
 
@@ -132,7 +134,14 @@ def age_band(birth: str | None, at: str | None) -> str:
         return "unknown"
     b, e = date.fromisoformat(birth), date.fromisoformat(at)
     age = e.year - b.year - ((e.month, e.day) < (b.month, b.day))
-    for low, band in ((65, "65+"), (55, "55-64"), (45, "45-54"), (35, "35-44"), (25, "25-34"), (18, "18-24")):
+    for low, band in (
+        (65, "65+"),
+        (55, "55-64"),
+        (45, "45-54"),
+        (35, "35-44"),
+        (25, "25-34"),
+        (18, "18-24"),
+    ):
         if age >= low:
             return band
     return "16-17" if age >= 16 else "under 16"

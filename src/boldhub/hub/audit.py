@@ -22,14 +22,18 @@ from boldhub.hub.store.models import AuditEvent, HubState
 GENESIS = "0" * 64
 
 
-def _digest(seq: int, at: str, actor: str, action: str, subject: str, details: dict[str, Any], prev: str) -> str:
+def _digest(
+    seq: int, at: str, actor: str, action: str, subject: str, details: dict[str, Any], prev: str
+) -> str:
     body = json.dumps(
         [seq, at, actor, action, subject, details, prev], sort_keys=True, separators=(",", ":")
     )
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def append(session: Session, *, actor: str, action: str, subject: str, details: dict[str, Any]) -> AuditEvent:
+def append(
+    session: Session, *, actor: str, action: str, subject: str, details: dict[str, Any]
+) -> AuditEvent:
     """Append one entry inside the caller's transaction, so it commits with the change."""
     last = session.execute(
         select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1).with_for_update()
@@ -70,7 +74,9 @@ def verify(session: Session) -> VerifyResult:
         if e.seq != expected_seq:
             return VerifyResult(False, count, f"entry {expected_seq} is missing (next is {e.seq})")
         if e.prev_hash != prev:
-            return VerifyResult(False, count, f"entry {e.seq} does not follow entry {e.seq - 1} (chain broken)")
+            return VerifyResult(
+                False, count, f"entry {e.seq} does not follow entry {e.seq - 1} (chain broken)"
+            )
         if _digest(e.seq, e.at, e.actor, e.action, e.subject, e.details, e.prev_hash) != e.hash:
             return VerifyResult(False, count, f"entry {e.seq} ({e.action}) was edited")
         prev = e.hash
@@ -78,5 +84,9 @@ def verify(session: Session) -> VerifyResult:
     head = session.get(HubState, "audit_head")
     if head is not None and head.value != f"{expected_seq - 1}:{prev}":
         recorded = head.value.split(":", 1)[0]
-        return VerifyResult(False, count, f"entries after {expected_seq - 1} were deleted (head records entry {recorded})")
+        return VerifyResult(
+            False,
+            count,
+            f"entries after {expected_seq - 1} were deleted (head records entry {recorded})",
+        )
     return VerifyResult(True, count)

@@ -24,7 +24,9 @@ LINKS_FILE = "links.parquet"
 MODEL_FILE = "model.json"
 
 
-def run_linkage(hub: Hub, *, actor: str = "cli", on_step: Step | None = None) -> tuple[str, LinkResult]:
+def run_linkage(
+    hub: Hub, *, actor: str = "cli", on_step: Step | None = None
+) -> tuple[str, LinkResult]:
     subs = current_submissions(hub)
     if not subs:
         raise HubStateError("the hub holds no submissions to link; ingest packages first")
@@ -106,7 +108,11 @@ def export_links(hub: Hub, out: Path, *, actor: str = "cli") -> tuple[str, int]:
         else:
             # record keys and person keys are hex; escaping still applies to every cell
             # so that no CSV the project writes can carry a formula.
-            write_csv(tmp, table.column_names, zip(*(table.column(c).to_pylist() for c in table.column_names), strict=True))
+            write_csv(
+                tmp,
+                table.column_names,
+                zip(*(table.column(c).to_pylist() for c in table.column_names), strict=True),
+            )
         with hub.sessions() as session, session.begin():
             audit.append(
                 session,

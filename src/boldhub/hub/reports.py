@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from boldhub.errors import HubStateError
 from boldhub.hub import audit
 from boldhub.hub.ingest import current_submissions
 from boldhub.hub.linking import latest_run, links_path
 from boldhub.hub.store import ATTRIBUTES_DIR, Hub
 from boldhub.outcomes.indicators import AttributeInput, compute
 from boldhub.outcomes.render import RenderedReport, render_reports
-from boldhub.errors import HubStateError
 
 
 def release_reports(hub: Hub, out: Path, *, actor: str = "cli") -> tuple[str, list[RenderedReport]]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import SettingsCreator
+from splink.blocking_rule_library import CustomRule
+from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 DICE_HIGH = 0.85
 DICE_LOW = 0.65
@@ -71,9 +73,7 @@ def dob_comparison() -> cl.CustomComparison:
         [
             _null("dob_tok_l IS NULL OR dob_tok_r IS NULL"),
             _level("dob_tok_l = dob_tok_r", "exact date of birth"),
-            _level(
-                "dob_swap_tok_l = dob_tok_r OR dob_tok_l = dob_swap_tok_r", "day/month swapped"
-            ),
+            _level("dob_swap_tok_l = dob_tok_r OR dob_tok_l = dob_swap_tok_r", "day/month swapped"),
             _level(
                 "dob_ym_tok_l = dob_ym_tok_r OR dob_md_tok_l = dob_md_tok_r "
                 "OR dob_yd_tok_l = dob_yd_tok_r",
@@ -159,9 +159,13 @@ def settings() -> SettingsCreator:
             exact_comparison("ni_tok", "ni_number"),
             justice_comparison(),
         ],
-        blocking_rules_to_generate_predictions=list(PREDICTION_BLOCKING_RULES),
+        blocking_rules_to_generate_predictions=[block_on_sql(r) for r in PREDICTION_BLOCKING_RULES],
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
         additional_columns_to_retain=["source"],
     )
 
+
+def block_on_sql(rule: str) -> BlockingRuleCreator:
+    """A blocking rule written as SQL over ``l.`` and ``r.`` columns."""
+    return CustomRule(rule)

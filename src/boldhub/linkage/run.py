@@ -118,11 +118,11 @@ def link(
 def _load(con: duckdb.DuckDBPyConnection, inputs: list[LinkInput]) -> None:
     selects = []
     for i, item in enumerate(inputs):
-        con.execute(f"CREATE VIEW input_{i} AS SELECT * FROM read_parquet({_quote(str(item.encodings))})")
+        con.execute(
+            f"CREATE VIEW input_{i} AS SELECT * FROM read_parquet({_quote(str(item.encodings))})"
+        )
         selects.append(f"SELECT *, {_quote(item.source)} AS source FROM input_{i}")
-    bloom = ", ".join(
-        f"{c}::BIT AS {c}, bit_count({c}::BIT) AS {c}_pop" for c in _BLOOM_COLUMNS
-    )
+    bloom = ", ".join(f"{c}::BIT AS {c}, bit_count({c}::BIT) AS {c}_pop" for c in _BLOOM_COLUMNS)
     con.execute(
         f"CREATE TABLE records AS SELECT * EXCLUDE ({', '.join(_BLOOM_COLUMNS)}), {bloom} "
         f"FROM ({' UNION ALL '.join(selects)})"

@@ -35,7 +35,9 @@ class ReleasedRate:
         return SUPPRESSED if self.percent is None else f"{self.percent:.0f}%"
 
 
-def control_count(n: int, *, threshold: int = THRESHOLD, base: int = ROUNDING_BASE) -> ReleasedCount:
+def control_count(
+    n: int, *, threshold: int = THRESHOLD, base: int = ROUNDING_BASE
+) -> ReleasedCount:
     if n < 0:
         raise ValueError("counts are never negative")
     if n < threshold:

@@ -128,9 +128,7 @@ def compute(links: Path, attributes: list[AttributeInput]) -> list[AreaOutcomes]
            SELECT 'national', person_key, min(d1)
              FROM events WHERE dataset = 'homelessness' GROUP BY person_key"""
     )
-    flags = ", ".join(
-        f"bool_or({ind.events}) AS {ind.id}" for ind in INDICATORS
-    )
+    flags = ", ".join(f"bool_or({ind.events}) AS {ind.id}" for ind in INDICATORS)
     con.execute(
         f"""CREATE TABLE flags AS
             SELECT c.area, c.person_key, {flags}
@@ -141,13 +139,13 @@ def compute(links: Path, attributes: list[AttributeInput]) -> list[AreaOutcomes]
     rows = con.execute(
         f"SELECT area, count(*), {sums} FROM flags GROUP BY area ORDER BY area"
     ).fetchall()
-    spans = dict(
-        (area, (str(lo), str(hi)))
+    spans = {
+        area: (str(lo), str(hi))
         for area, lo, hi in con.execute(
             "SELECT org, min(d1), max(d1) FROM events WHERE dataset = 'homelessness' GROUP BY org "
             "UNION ALL SELECT 'national', min(d1), max(d1) FROM events WHERE dataset = 'homelessness'"
         ).fetchall()
-    )
+    }
     con.close()
     out = []
     for area, cohort_n, *nums in rows:

@@ -26,7 +26,11 @@ class RenderedReport:
 
 
 def area_name(area: str) -> str:
-    return "England (all participating councils)" if area == "national" else get_organisation(area).name
+    return (
+        "England (all participating councils)"
+        if area == "national"
+        else get_organisation(area).name
+    )
 
 
 def render_reports(outcomes: list[AreaOutcomes], out: Path, run_id: str) -> list[RenderedReport]:
@@ -46,7 +50,9 @@ def render_reports(outcomes: list[AreaOutcomes], out: Path, run_id: str) -> list
     written = []
     for o in outcomes:
         path = out / f"{o.area}.html"
-        html = template.render(area=o, name=area_name(o.area), is_national=o.area == "national", **common)
+        html = template.render(
+            area=o, name=area_name(o.area), is_national=o.area == "national", **common
+        )
         path.write_text(html, encoding="utf-8")
         written.append(RenderedReport(o.area, path))
     index = _ENV.get_template("index.html").render(**common)

@@ -126,7 +126,7 @@ class Encoder:
         if tok is None:
             digest = hmac.new(self._subkey("tok/" + domain), value.encode(), hashlib.sha256)
             tok = cache[value] = digest.hexdigest()[: 2 * self._token_bytes]
-        return tok  # type: ignore[no-any-return]
+        return tok
 
     def bloom(self, domain: str, value: str | None) -> bytes | None:
         """A field-level Bloom filter of the padded q-grams of ``value``."""
@@ -139,7 +139,7 @@ class Encoder:
             for gram in _qgrams(value, self.params.qgram):
                 bits |= self._gram_mask(domain, gram)
             bf = cache[value] = bits.to_bytes(self.params.name_bloom_bits // 8, "big")
-        return bf  # type: ignore[no-any-return]
+        return bf
 
     def _gram_mask(self, domain: str, gram: str) -> int:
         cache = self._caches.setdefault("gram:" + domain, {})
@@ -153,7 +153,7 @@ class Encoder:
             for i in range(self.params.name_bloom_hashes):
                 mask |= 1 << ((h1 + i * h2) % m)
             cache[gram] = mask
-        return mask  # type: ignore[no-any-return]
+        return mask
 
     # -- records ------------------------------------------------------------------------
 
@@ -206,7 +206,9 @@ class Encoder:
         family = name_family(fnc) if len(fnc) > 1 else ()
         out["fn_alias_toks"].append([self.token("name", f) for f in family] or None)
         others = [compact_name(p) for p in (other or "").replace("-", " ").split()]
-        out["on_toks"].append([t for t in (self.token("name", o) for o in others if len(o) > 1) if t] or None)
+        out["on_toks"].append(
+            [t for t in (self.token("name", o) for o in others if len(o) > 1) if t] or None
+        )
 
     def _encode_dob(self, out: dict[str, list[Any]], dob: str | None) -> None:
         # dob is ISO YYYY-MM-DD after standardisation.

@@ -63,15 +63,16 @@ def load_key(path: Path) -> LinkageKey:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise InputFileError(
-            f"key file {path} is readable by other users (mode {mode:o}); "
-            f"run `chmod 600 {path}`"
+            f"key file {path} is readable by other users (mode {mode:o}); run `chmod 600 {path}`"
         )
     try:
         lines = path.read_text(encoding="ascii").split()
     except (UnicodeDecodeError, OSError) as exc:
         raise InputFileError(f"key file {path} is not a BOLD Hub key file ({exc})") from exc
     if len(lines) != 3 or " ".join(lines[:2]) != _HEADER:
-        raise InputFileError(f"key file {path} is not a BOLD Hub key file; make one with `boldhub keys create`")
+        raise InputFileError(
+            f"key file {path} is not a BOLD Hub key file; make one with `boldhub keys create`"
+        )
     try:
         secret = bytes.fromhex(lines[2])
     except ValueError:

@@ -104,12 +104,16 @@ def verify_package(path: Path) -> VerifiedPackage:
         )
     manifest_path = path / MANIFEST_FILE
     if not manifest_path.is_file():
-        raise PackageError(f"{path} has no {MANIFEST_FILE}: not a BOLD Hub package; re-run `boldhub encode`")
+        raise PackageError(
+            f"{path} has no {MANIFEST_FILE}: not a BOLD Hub package; re-run `boldhub encode`"
+        )
     raw = manifest_path.read_bytes()
     try:
         manifest = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise PackageError(f"{manifest_path} is not valid JSON ({exc.__class__.__name__}); re-run `boldhub encode`") from None
+        raise PackageError(
+            f"{manifest_path} is not valid JSON ({exc.__class__.__name__}); re-run `boldhub encode`"
+        ) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise PackageError(f"{manifest_path} is not a BOLD Hub manifest; re-run `boldhub encode`")
     if manifest.get("format_version") != FORMAT_VERSION:
@@ -150,8 +154,12 @@ def verify_package(path: Path) -> VerifiedPackage:
         try:
             table = pq.read_table(file_path)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise PackageError(f"{name} is not a readable Parquet file ({exc.__class__.__name__})") from None
-        if table.num_rows != files[name].get("rows") or table.num_rows != manifest.get("record_count"):
+            raise PackageError(
+                f"{name} is not a readable Parquet file ({exc.__class__.__name__})"
+            ) from None
+        if table.num_rows != files[name].get("rows") or table.num_rows != manifest.get(
+            "record_count"
+        ):
             raise PackageError(
                 f"count check failed: {name} has {table.num_rows} rows but the manifest says "
                 f"{files[name].get('rows')} (record_count {manifest.get('record_count')})"
@@ -159,10 +167,14 @@ def verify_package(path: Path) -> VerifiedPackage:
         tables[name] = table
     enc, attrs = tables[ENCODINGS_FILE], tables[ATTRIBUTES_FILE]
     if not enc.schema.equals(ENCODING_SCHEMA, check_metadata=False):
-        raise PackageError("schema check failed: encodings.parquet does not have the encoding columns")
+        raise PackageError(
+            "schema check failed: encodings.parquet does not have the encoding columns"
+        )
     expected_attrs = ["record_key", *dataset.attribute_names, "age_band"]
     if enc_cols_overlap := (set(attrs.column_names) & (set(enc.column_names) - {"record_key"})):
-        raise PackageError(f"split-file check failed: attributes carry encoding columns {sorted(enc_cols_overlap)}")
+        raise PackageError(
+            f"split-file check failed: attributes carry encoding columns {sorted(enc_cols_overlap)}"
+        )
     if attrs.column_names != expected_attrs:
         raise PackageError(
             f"schema check failed: attributes.parquet columns differ from the {dataset.name} "
@@ -174,7 +186,9 @@ def verify_package(path: Path) -> VerifiedPackage:
     if len(set(keys)) != len(keys):
         raise PackageError("record key check failed: record keys are not unique")
     if set(keys) != set(attrs.column("record_key").to_pylist()):
-        raise PackageError("record key check failed: encodings and attributes hold different records")
+        raise PackageError(
+            "record key check failed: encodings and attributes hold different records"
+        )
     return VerifiedPackage(
         path=path,
         manifest=manifest,

@@ -63,9 +63,9 @@ class Dataset:
     @property
     def export_headers(self) -> tuple[str, ...]:
         return (
-            (self.row_id_header,)
-            + tuple(self.identifier_headers.values())
-            + tuple(a.header for a in self.attributes)
+            self.row_id_header,
+            *tuple(self.identifier_headers.values()),
+            *tuple(a.header for a in self.attributes),
         )
 
     def attribute(self, name: str) -> AttributeField:
@@ -161,8 +161,16 @@ HOMELESSNESS = Dataset(
         _yn("sn_drug", "SN_DrugDependency", "Support need: drug dependency."),
         _yn("sn_alcohol", "SN_AlcoholDependency", "Support need: alcohol dependency."),
         _yn("sn_offending", "SN_OffendingHistory", "Support need: offending history."),
-        _yn("sn_domestic_abuse", "SN_DomesticAbuse", "Support need: at risk of/has experienced domestic abuse."),
-        _yn("sn_mental_health", "SN_MentalHealth", "Support need: history of mental health problems."),
+        _yn(
+            "sn_domestic_abuse",
+            "SN_DomesticAbuse",
+            "Support need: at risk of/has experienced domestic abuse.",
+        ),
+        _yn(
+            "sn_mental_health",
+            "SN_MentalHealth",
+            "Support need: history of mental health problems.",
+        ),
         _yn("sn_rough_sleeping", "SN_RoughSleeping", "Support need: history of rough sleeping."),
         _yn("sn_care_leaver", "SN_CareLeaver", "Support need: care leaver."),
         AttributeField(
@@ -221,9 +229,7 @@ PROBATION = Dataset(
         ),
         _yn("req_drug_rehab", "ReqDrugRehab", "Requirement: drug rehabilitation."),
         _yn("req_alcohol_treatment", "ReqAlcoholTreatment", "Requirement: alcohol treatment."),
-        AttributeField(
-            "start_date", "date", "StartDate", "Start of supervision.", required=True
-        ),
+        AttributeField("start_date", "date", "StartDate", "Start of supervision.", required=True),
         AttributeField("termination_date", "date", "TerminationDate", "End of supervision."),
         AttributeField("release_date", "date", "ReleaseDate", "Release from custody, if any."),
         AttributeField(
@@ -251,9 +257,7 @@ TREATMENT = Dataset(
         "postcode": "Postcode",
     },
     attributes=(
-        AttributeField(
-            "referral_date", "date", "ReferralDate", "Date of referral.", required=True
-        ),
+        AttributeField("referral_date", "date", "ReferralDate", "Date of referral.", required=True),
         AttributeField(
             "referral_source",
             "category",
@@ -312,9 +316,7 @@ VICTIMS = Dataset(
         "postcode": "Postcode",
     },
     attributes=(
-        AttributeField(
-            "referral_date", "date", "ReferralDate", "Date of referral.", required=True
-        ),
+        AttributeField("referral_date", "date", "ReferralDate", "Date of referral.", required=True),
         AttributeField(
             "referral_source",
             "category",
@@ -327,7 +329,15 @@ VICTIMS = Dataset(
             "category",
             "OffenceCategory",
             "Offence the person is a victim of.",
-            ("violence", "sexual offence", "theft", "burglary", "criminal damage", "fraud", "other"),
+            (
+                "violence",
+                "sexual offence",
+                "theft",
+                "burglary",
+                "criminal damage",
+                "fraud",
+                "other",
+            ),
         ),
         _yn("domestic_abuse", "DomesticAbuse", "Domestic abuse flag."),
         _yn("sexual_abuse", "SexualAbuse", "Sexual abuse flag."),
@@ -352,15 +362,11 @@ VICTIMS = Dataset(
     event_date="referral_date",
 )
 
-DATASETS: dict[str, Dataset] = {
-    d.name: d for d in (HOMELESSNESS, PROBATION, TREATMENT, VICTIMS)
-}
+DATASETS: dict[str, Dataset] = {d.name: d for d in (HOMELESSNESS, PROBATION, TREATMENT, VICTIMS)}
 
 
 def get_dataset(name: str) -> Dataset:
     try:
         return DATASETS[name]
     except KeyError:
-        raise SchemaError(
-            f"unknown dataset {name!r}; use one of: {', '.join(DATASETS)}"
-        ) from None
+        raise SchemaError(f"unknown dataset {name!r}; use one of: {', '.join(DATASETS)}") from None

@@ -46,6 +46,4 @@ def get_organisation(code: str) -> Organisation:
         return _BY_CODE[code]
     except KeyError:
         known = ", ".join(sorted(_BY_CODE))
-        raise SchemaError(
-            f"unknown organisation code {code!r}; use one of: {known}"
-        ) from None
+        raise SchemaError(f"unknown organisation code {code!r}; use one of: {known}") from None

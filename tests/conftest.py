@@ -1,0 +1,20 @@
+"""Shared fixtures: one small end-to-end demo run, reused by the tests that inspect it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from boldhub.demo import DemoResult, run_demo
+
+SMALL_PERSONS = 1500
+SMALL_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, DemoResult]]:
+    out = tmp_path_factory.mktemp("demo") / "run"
+    result = run_demo(out, seed=SMALL_SEED, persons=SMALL_PERSONS, councils=3)
+    yield out, result

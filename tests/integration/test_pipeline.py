@@ -1,0 +1,118 @@
+"""The whole pipeline on a small synthetic population: accuracy, privacy, outputs."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from boldhub.demo import DemoResult
+from boldhub.hub.audit import verify
+from boldhub.hub.store import open_hub
+from tests.support.privacy_scan import identifiers_from_exports, scan
+
+
+def test_linkage_is_accurate_on_encodings_only(small_demo: tuple[Path, DemoResult]) -> None:
+    _, result = small_demo
+    assert result.scores.f1 >= 0.95, result.scores
+    assert result.scores.precision >= 0.97
+    assert result.records > 3000
+
+
+def test_no_identifier_reaches_the_hub(small_demo: tuple[Path, DemoResult]) -> None:
+    out, _ = small_demo
+    exports = sorted((out / "council" / "exports").glob("*.csv"))
+    exports = [p for p in exports if p.name != "truth.csv"]
+    ids = identifiers_from_exports(exports)
+    # The scan must be looking for something real, or it proves nothing.
+    assert len(ids.names) > 500 and len(ids.dobs) > 1000 and len(ids.postcodes) > 500
+    findings = scan(out / "hub", ids)
+    assert findings == [], findings[:10]
+
+
+def test_privacy_scan_finds_a_planted_identifier(
+    small_demo: tuple[Path, DemoResult], tmp_path: Path
+) -> None:
+    """The scanner itself works: a name hidden in a compressed Parquet file is found."""
+    out, _ = small_demo
+    exports = [p for p in (out / "council" / "exports").glob("*.csv") if p.name != "truth.csv"]
+    ids = identifiers_from_exports(exports)
+    name = sorted(n for n in ids.names if len(n) >= 5)[0]
+    import pyarrow as pa
+
+    pq.write_table(
+        pa.table({"x": ["abc", name.title()]}), tmp_path / "leak.parquet", compression="zstd"
+    )
+    assert [f.identifier for f in scan(tmp_path, ids)] == [name]
+
+
+def test_council_side_keeps_the_keymap_and_the_package_has_none(
+    small_demo: tuple[Path, DemoResult],
+) -> None:
+    out, _ = small_demo
+    for package in (out / "council").glob("*/*/package"):
+        assert sorted(p.name for p in package.iterdir()) == [
+            "attributes.parquet",
+            "encodings.parquet",
+            "manifest.json",
+        ]
+        assert (package.parent / "prepared" / "keymap.csv").is_file()
+
+
+def test_encodings_and_attributes_are_stored_apart(small_demo: tuple[Path, DemoResult]) -> None:
+    out, _ = small_demo
+    enc = list((out / "hub" / "store" / "encodings").glob("*.parquet"))
+    attrs = list((out / "hub" / "store" / "attributes").glob("*.parquet"))
+    assert len(enc) == len(attrs) == 6
+    for path in enc:
+        cols = set(pq.read_schema(path).names)
+        assert "application_date" not in cols and "ethnicity" not in cols
+    for path in attrs:
+        cols = set(pq.read_schema(path).names)
+        assert not any(c.endswith(("_tok", "_bf", "_toks")) for c in cols)
+
+
+def test_links_export_covers_every_record(small_demo: tuple[Path, DemoResult]) -> None:
+    out, result = small_demo
+    with (out / "links.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["record_key", "source", "person_key", "match_probability"]
+    assert len(rows) == result.records
+    assert len({r["record_key"] for r in rows}) == len(rows)
+    assert len({r["person_key"] for r in rows}) == result.persons
+    probs = [float(r["match_probability"]) for r in rows if r["match_probability"]]
+    assert probs and all(0.0 <= p <= 1.0 for p in probs)
+
+
+def test_reports_show_only_disclosure_controlled_counts(
+    small_demo: tuple[Path, DemoResult],
+) -> None:
+    out, _ = small_demo
+    names = sorted(p.name for p in (out / "reports").glob("*.html"))
+    assert names == [
+        "E06000023.html",
+        "E07000178.html",
+        "E08000025.html",
+        "index.html",
+        "national.html",
+    ]
+    for name in [*names[:3], "national.html"]:
+        html = (out / "reports" / name).read_text()
+        cells = re.findall(r'<td class="num">([^<]*)</td>', html)
+        assert len(cells) >= 8
+        for cell in cells:
+            cell = cell.strip()
+            if cell.endswith("%") or cell == "[c]":
+                continue
+            n = int(cell.replace(",", ""))
+            assert n >= 10 and n % 5 == 0, (name, cell)
+
+
+def test_every_step_was_audited(small_demo: tuple[Path, DemoResult]) -> None:
+    out, _ = small_demo
+    hub = open_hub(out / "hub")
+    with hub.sessions() as session:
+        result = verify(session)
+    assert result.ok and result.entries == 6 + 3  # six packages, one run, an export, reports
