@@ -71,6 +71,7 @@ def demo(
         except BaseException:
             for task in progress.tasks:
                 progress.update(task.id, visible=False)
+            progress.live.transient = True
             raise
         for task in progress.tasks:
             if not task.finished:

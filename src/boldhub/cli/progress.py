@@ -37,6 +37,7 @@ def bar(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
         except BaseException:
             # A failed command prints one line saying why, not a half-finished bar.
             progress.update(task, visible=False)
+            progress.live.transient = True
             raise
         progress.update(task, completed=total if total is not None else 1, total=total or 1)
 
@@ -52,5 +53,6 @@ def steps(description: str) -> Iterator[Callable[[str], None]]:
             yield lambda step: progress.update(task, description=f"{description}: {step}")
         except BaseException:
             progress.update(task, visible=False)
+            progress.live.transient = True
             raise
         progress.update(task, description=f"{description}: done", total=1, completed=1)

@@ -131,9 +131,10 @@ def _map_columns(header: list[str], dataset: Dataset, file: Path) -> dict[str, i
     wanted = dataset.export_headers
     missing = [h for h in wanted if h.lower() not in index]
     if missing:
+        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
         raise SchemaError(
-            f"{file}: columns {', '.join(missing)} are missing for dataset {dataset.name}; "
-            f"check --dataset, or export with the columns {', '.join(wanted[:4])}, ..."
+            f"{file}: {len(missing)} of the {len(wanted)} columns of a {dataset.name} export "
+            f"are missing ({shown}); check --dataset, or export with the {dataset.title} columns"
         )
     return {h: index[h.lower()] for h in wanted}
 

@@ -31,6 +31,11 @@ def run_linkage(
     if not subs:
         raise HubStateError("the hub holds no submissions to link; ingest packages first")
     settings = get_settings()
+    if settings.linkage_backend != "duckdb":
+        raise UserError(
+            f"BOLDHUB_LINKAGE_BACKEND={settings.linkage_backend} is not available in this "
+            "version; unset it to link on the embedded DuckDB backend"
+        )
     inputs = [LinkInput(s.source, hub.path(ENCODINGS_DIR, f"{s.id}.parquet")) for s in subs]
     started = clock.now()
     result = link(

@@ -1,0 +1,68 @@
+"""`boldhub audit verify` names the entry that was edited, deleted, inserted or moved."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from boldhub.demo import DemoResult
+from tests.support.cli import assert_one_line_error, boldhub
+
+
+def _edit(con: sqlite3.Connection) -> None:
+    con.execute("UPDATE audit_events SET details = '{\"records\": 1}' WHERE seq = 3")
+
+
+def _delete_middle(con: sqlite3.Connection) -> None:
+    con.execute("DELETE FROM audit_events WHERE seq = 4")
+
+
+def _delete_last(con: sqlite3.Connection) -> None:
+    con.execute("DELETE FROM audit_events WHERE seq = (SELECT max(seq) FROM audit_events)")
+
+
+def _reorder(con: sqlite3.Connection) -> None:
+    con.execute("UPDATE audit_events SET seq = -1 WHERE seq = 2")
+    con.execute("UPDATE audit_events SET seq = 2 WHERE seq = 3")
+    con.execute("UPDATE audit_events SET seq = 3 WHERE seq = -1")
+
+
+def _insert(con: sqlite3.Connection) -> None:
+    row = con.execute("SELECT * FROM audit_events WHERE seq = 5").fetchone()
+    con.execute("UPDATE audit_events SET seq = seq + 1000 WHERE seq > 5")
+    con.execute("UPDATE audit_events SET seq = seq - 999 WHERE seq > 1000")
+    con.execute("INSERT INTO audit_events VALUES (6, ?, ?, ?, ?, ?, ?, ?)", row[1:])
+
+
+@pytest.mark.parametrize(
+    ("tamper", "needle"),
+    [
+        (_edit, "entry 3"),
+        (_delete_middle, "entry 4 is missing"),
+        (_delete_last, "deleted"),
+        (_reorder, "entry 2"),
+        (_insert, "entry 6"),
+    ],
+    ids=["edit", "delete", "truncate", "reorder", "insert"],
+)
+def test_tampering_is_detected(
+    small_demo: tuple[Path, DemoResult],
+    tmp_path: Path,
+    tamper: Callable[[sqlite3.Connection], None],
+    needle: str,
+) -> None:
+    out, _ = small_demo
+    home = tmp_path / "hub"
+    shutil.copytree(out / "hub", home)
+    ok = boldhub("audit", "verify", "--home", str(home))
+    assert ok.returncode == 0 and "audit log intact" in ok.stdout, ok.stderr
+    con = sqlite3.connect(home / "hub.sqlite")
+    with con:
+        tamper(con)
+    con.close()
+    proc = boldhub("audit", "verify", "--home", str(home))
+    assert_one_line_error(proc, "FAILED", needle)
