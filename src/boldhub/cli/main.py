@@ -7,7 +7,7 @@ import sys
 import typer
 
 from boldhub import __version__
-from boldhub.cli import council, demo, hub, synth
+from boldhub.cli import demo, encode, hub, prepare, synth
 from boldhub.errors import UserError
 
 app = typer.Typer(
@@ -26,12 +26,12 @@ app.command("synth", help="Write a synthetic population's exports and truth.csv 
     synth.synth
 )
 app.command("prepare", help="[council] Standardise and validate an export into a prepared folder.")(
-    council.prepare
+    prepare.prepare
 )
 app.command("encode", help="[council] Encode a prepared folder into a submission package.")(
-    council.encode
+    encode.encode
 )
-app.add_typer(council.keys_app, name="keys", help="[council] Create and inspect linkage keys.")
+app.add_typer(encode.keys_app, name="keys", help="[council] Create and inspect linkage keys.")
 app.command("ingest", help="[hub] Verify a submission package and store it in the hub.")(hub.ingest)
 app.command("link", help="[hub] Link all current submissions into persons with Splink.")(hub.link)
 app.add_typer(hub.links_app, name="links", help="[hub] Linkage outputs for the linkage operator.")

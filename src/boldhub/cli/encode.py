@@ -1,4 +1,4 @@
-"""Commands that run on a data provider's machine: prepare, encode, keys."""
+"""`boldhub encode` and `boldhub keys`: run on a data provider's machine."""
 
 from __future__ import annotations
 
@@ -10,33 +10,9 @@ import typer
 from boldhub.cli.progress import bar, stdout
 from boldhub.council import encode as encode_mod
 from boldhub.council import prepare as prepare_mod
-from boldhub.council.read import read_export
 from boldhub.privacy import keys as keys_mod
 
 keys_app = typer.Typer(no_args_is_help=True)
-
-
-def prepare(
-    file: Path = typer.Argument(..., help="The export file (CSV)."),
-    dataset: str = typer.Option(
-        ..., "--dataset", help="homelessness, probation, treatment or victims."
-    ),
-    out: Path = typer.Option(
-        ..., "--out", help="Folder for prepared.parquet, quarantine.csv, meta.json."
-    ),
-    org: str | None = typer.Option(
-        None,
-        "--org",
-        help="Submitting organisation's code (a council's GSS code; central bodies default).",
-    ),
-) -> None:
-    """Standardise and validate an export. Prints `rows: input=N accepted=A quarantined=Q`."""
-    total = len(read_export(file).rows)
-    with bar(f"preparing {file.name}", total) as advance:
-        result = prepare_mod.prepare(file, dataset, out, org, progress=advance)
-    stdout.print(
-        f"rows: input={result.input_rows} accepted={result.accepted} quarantined={result.quarantined}"
-    )
 
 
 def encode(
