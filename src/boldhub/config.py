@@ -40,6 +40,22 @@ class Settings(BaseSettings):
         default="4GB",
         description="Memory limit handed to DuckDB for linkage runs (DuckDB syntax, e.g. 4GB).",
     )
+    max_upload_bytes: int = Field(
+        default=2 * 1024**3,
+        gt=0,
+        description="Largest package upload the hub accepts, in bytes; larger ones get 413.",
+    )
+    cookie_secure: bool = Field(
+        default=True,
+        description=(
+            "Mark the web session cookie Secure (sent over HTTPS only; browsers also allow "
+            "it on http://127.0.0.1 and localhost). Leave on in production."
+        ),
+    )
+    log_level: str = Field(
+        default="INFO",
+        description="Level of the hub service's JSON logs (DEBUG, INFO, WARNING, ERROR).",
+    )
     now: str | None = Field(
         default=None,
         description="Override the clock with an ISO 8601 timestamp (tests); read via boldhub.clock.",

@@ -32,10 +32,15 @@ def _reorder(con: sqlite3.Connection) -> None:
 
 
 def _insert(con: sqlite3.Connection) -> None:
-    row = con.execute("SELECT * FROM audit_events WHERE seq = 5").fetchone()
+    cols = [r[1] for r in con.execute("PRAGMA table_info(audit_events)")]
+    row = dict(zip(cols, con.execute("SELECT * FROM audit_events WHERE seq = 5").fetchone(), strict=True))
     con.execute("UPDATE audit_events SET seq = seq + 1000 WHERE seq > 5")
     con.execute("UPDATE audit_events SET seq = seq - 999 WHERE seq > 1000")
-    con.execute("INSERT INTO audit_events VALUES (6, ?, ?, ?, ?, ?, ?, ?)", row[1:])
+    row["seq"] = 6
+    con.execute(
+        f"INSERT INTO audit_events ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+        [row[c] for c in cols],
+    )
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from boldhub import __version__
-from boldhub.cli import demo, encode, hub, prepare, synth
+from boldhub.cli import admin, demo, encode, hub, prepare, serve, synth
 from boldhub.errors import UserError
 
 app = typer.Typer(
@@ -40,6 +40,11 @@ app.command("report", help="[hub] Compute disclosure-controlled outcome reports 
 )
 app.add_typer(hub.audit_app, name="audit", help="[hub] Check the tamper-evident audit log.")
 app.command("demo", help="Run the whole pipeline on synthetic data, end to end.")(demo.demo)
+app.command("serve", help="[hub] Run the hub web service (API and pages).")(serve.serve)
+app.command("submit", help="[council] Upload a package to the hub service.")(serve.submit)
+app.add_typer(
+    admin.admin_app, name="admin", help="[hub] Create users and API tokens, change roles."
+)
 
 
 @app.callback(invoke_without_command=True)

@@ -22,39 +22,58 @@ from boldhub.hub.store.models import AuditEvent, HubState
 GENESIS = "0" * 64
 
 
-def _digest(
-    seq: int, at: str, actor: str, action: str, subject: str, details: dict[str, Any], prev: str
-) -> str:
+def _digest(e: AuditEvent) -> str:
     body = json.dumps(
-        [seq, at, actor, action, subject, details, prev], sort_keys=True, separators=(",", ":")
+        [e.seq, e.at, e.actor, e.action, e.subject, e.organisation, e.details, e.prev_hash],
+        sort_keys=True,
+        separators=(",", ":"),
     )
     return hashlib.sha256(body.encode()).hexdigest()
 
 
 def append(
-    session: Session, *, actor: str, action: str, subject: str, details: dict[str, Any]
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    subject: str,
+    details: dict[str, Any],
+    organisation: str | None = None,
 ) -> AuditEvent:
-    """Append one entry inside the caller's transaction, so it commits with the change."""
+    """Append one entry inside the caller's transaction, so it commits with the change.
+
+    ``organisation`` is the organisation whose trail the entry belongs to (its DPO can
+    read it); None for hub-wide events such as a linkage run.
+    """
+    # Appends are serialised by locking the head row (PostgreSQL) or the database
+    # (SQLite takes a write lock for the transaction), so two uploads at once cannot
+    # both claim the same sequence number.
+    head = session.execute(
+        select(HubState).where(HubState.name == "audit_head").with_for_update()
+    ).scalar_one_or_none()
     last = session.execute(
-        select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1).with_for_update()
+        select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)
     ).scalar_one_or_none()
     seq = (last.seq + 1) if last else 1
-    prev = last.hash if last else GENESIS
-    at = clock.now().isoformat()
     entry = AuditEvent(
         seq=seq,
-        at=at,
+        at=clock.now().isoformat(),
         actor=actor,
         action=action,
         subject=subject,
+        organisation=organisation,
         details=details,
-        prev_hash=prev,
-        hash=_digest(seq, at, actor, action, subject, details, prev),
+        prev_hash=last.hash if last else GENESIS,
+        hash="",
     )
+    entry.hash = _digest(entry)
     session.add(entry)
     # The head is kept apart from the chain so that removing the newest entries (which
     # leaves a valid shorter chain) is still detected.
-    session.merge(HubState(name="audit_head", value=f"{seq}:{entry.hash}"))
+    if head is None:
+        session.add(HubState(name="audit_head", value=f"{seq}:{entry.hash}"))
+    else:
+        head.value = f"{seq}:{entry.hash}"
     session.flush()
     return entry
 
@@ -77,7 +96,7 @@ def verify(session: Session) -> VerifyResult:
             return VerifyResult(
                 False, count, f"entry {e.seq} does not follow entry {e.seq - 1} (chain broken)"
             )
-        if _digest(e.seq, e.at, e.actor, e.action, e.subject, e.details, e.prev_hash) != e.hash:
+        if _digest(e) != e.hash:
             return VerifyResult(False, count, f"entry {e.seq} ({e.action}) was edited")
         prev = e.hash
         expected_seq += 1

@@ -97,6 +97,7 @@ def ingest(hub: Hub, package: Path, actor: str = "cli") -> IngestResult:
                 actor=actor,
                 action="submission.accepted",
                 subject=sub_id,
+                organisation=m["organisation"],
                 details={
                     "source": pkg.source,
                     "records": m["record_count"],

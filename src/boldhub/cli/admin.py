@@ -1,0 +1,96 @@
+"""`boldhub admin`: bootstrap and manage the hub's users from its own machine."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from boldhub.cli.progress import stdout
+from boldhub.errors import UserError
+
+admin_app = typer.Typer(no_args_is_help=True)
+HOME = typer.Option(..., "--home", envvar="BOLDHUB_HOME", help="The hub's home folder.")
+
+
+@admin_app.command("create-user")
+def create_user(
+    home: Path = HOME,
+    email: str = typer.Option(..., "--email"),
+    name: str = typer.Option(..., "--name"),
+    org: str = typer.Option(
+        ..., "--org", help="Organisation code (GSS code, central body code, or HUB)."
+    ),
+    role: str = typer.Option(
+        ..., "--role", help="submitter, dpo, analyst, linkage_operator, output_checker or admin."
+    ),
+) -> None:
+    """Create a user. The password, if any, is read from BOLDHUB_PASSWORD (never an option)."""
+    from boldhub.hub import accounts
+    from boldhub.hub.store import open_hub
+
+    hub = open_hub(home, create=True)
+    password = os.environ.get("BOLDHUB_PASSWORD") or None
+    with hub.sessions() as session, session.begin():
+        user = accounts.create_user(
+            session,
+            email=email,
+            name=name,
+            organisation=org,
+            role=role,
+            password=password,
+            actor="cli:admin",
+        )
+        uid = user.id
+    stdout.print(f"user: id={uid} email={email.lower()} org={org} role={role}")
+
+
+@admin_app.command("create-token")
+def create_token(
+    home: Path = HOME,
+    email: str = typer.Option(..., "--email"),
+    label: str = typer.Option("cli", "--label", help="What the token is for."),
+) -> None:
+    """Create an API token for a user and print it once (the hub keeps only its hash)."""
+    from sqlalchemy import select
+
+    from boldhub.hub import accounts
+    from boldhub.hub.store import open_hub
+    from boldhub.hub.store.models import User
+
+    hub = open_hub(home)
+    with hub.sessions() as session, session.begin():
+        user = session.execute(
+            select(User).where(User.email == email.strip().lower())
+        ).scalar_one_or_none()
+        if user is None:
+            raise UserError(
+                f"no user with email {email}; create it with `boldhub admin create-user`"
+            )
+        token = accounts.create_token(session, user, label)
+    stdout.print(token)
+
+
+@admin_app.command("set-role")
+def set_role(
+    home: Path = HOME,
+    email: str = typer.Option(..., "--email"),
+    role: str = typer.Option(..., "--role"),
+) -> None:
+    """Change a user's role (audited)."""
+    from sqlalchemy import select
+
+    from boldhub.hub import accounts
+    from boldhub.hub.store import open_hub
+    from boldhub.hub.store.models import User
+
+    hub = open_hub(home)
+    with hub.sessions() as session, session.begin():
+        user = session.execute(
+            select(User).where(User.email == email.strip().lower())
+        ).scalar_one_or_none()
+        if user is None:
+            raise UserError(f"no user with email {email}")
+        accounts.change_role(session, user.id, role, actor="cli:admin")
+    stdout.print(f"user: email={email.lower()} role={role}")

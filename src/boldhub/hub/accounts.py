@@ -1,0 +1,231 @@
+"""Organisations, users, roles, API tokens and browser sessions.
+
+Passwords are hashed with Argon2 (argon2-cffi's defaults, RFC 9106 low-memory profile).
+API tokens and session ids are 256-bit random values: only their SHA-256 is stored, so a
+copy of the database lets nobody sign in. Every change of who may do what (a new user, a
+role change) is written to the audit log in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from boldhub import clock
+from boldhub.errors import UserError
+from boldhub.hub import audit
+from boldhub.hub.store.models import ROLES, ApiToken, Organisation, User, WebSession
+from boldhub.schemas import CENTRAL_BODIES, COUNCILS
+
+HUB_ORG = "HUB"
+SESSION_HOURS = 8
+_HASHER = PasswordHasher()
+# Verifying against this keeps sign-in time the same for unknown emails (no user probing).
+_DUMMY_HASH = _HASHER.hash("not a password of anyone")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: the user and what they may see."""
+
+    user_id: int
+    email: str
+    name: str
+    organisation: str
+    org_kind: str
+    role: str
+
+    @property
+    def actor(self) -> str:
+        # Staff are named by id in the audit log; their email stays in the users table.
+        return f"user:{self.user_id}"
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def ensure_organisations(session: Session) -> None:
+    """Register the known councils, central bodies and the hub's own team, once."""
+    existing = set(session.execute(select(Organisation.code)).scalars())
+    for org in (*COUNCILS, *CENTRAL_BODIES):
+        if org.code not in existing:
+            session.add(Organisation(code=org.code, name=org.name, kind=org.kind))
+    if HUB_ORG not in existing:
+        session.add(Organisation(code=HUB_ORG, name="BOLD Hub operations", kind="hub"))
+    session.flush()
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    organisation: str,
+    role: str,
+    password: str | None,
+    actor: str,
+) -> User:
+    ensure_organisations(session)
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")
+    org = session.get(Organisation, organisation)
+    if org is None:
+        raise UserError(f"unknown organisation {organisation!r}; register it first")
+    email = email.strip().lower()
+    if "@" not in email:
+        raise UserError("email must be an email address")
+    if session.execute(select(User).where(User.email == email)).scalar_one_or_none():
+        raise UserError(f"a user with email {email} already exists")
+    if password is not None and len(password) < 12:
+        raise UserError("passwords must be at least 12 characters")
+    user = User(
+        email=email,
+        name=name,
+        organisation=organisation,
+        role=role,
+        password_hash=_HASHER.hash(password) if password else None,
+        active=True,
+        created_at=clock.now(),
+    )
+    session.add(user)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="user.created",
+        subject=f"user:{user.id}",
+        organisation=organisation,
+        details={"role": role},
+    )
+    return user
+
+
+def change_role(session: Session, user_id: int, role: str, *, actor: str) -> User:
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")
+    user = session.get(User, user_id)
+    if user is None:
+        raise UserError(f"no user with id {user_id}")
+    old = user.role
+    user.role = role
+    audit.append(
+        session,
+        actor=actor,
+        action="user.role_changed",
+        subject=f"user:{user.id}",
+        organisation=user.organisation,
+        details={"from": old, "to": role},
+    )
+    return user
+
+
+def create_token(session: Session, user: User, label: str) -> str:
+    """A new API token; the caller shows it once, the hub keeps only its hash."""
+    token = "bh_" + secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            token_sha256=sha256(token),
+            label=label,
+            created_at=clock.now(),
+            revoked=False,
+        )
+    )
+    audit.append(
+        session,
+        actor=f"user:{user.id}",
+        action="token.created",
+        subject=f"user:{user.id}",
+        organisation=user.organisation,
+        details={"label": label},
+    )
+    return token
+
+
+def _principal(session: Session, user: User) -> Principal:
+    org = session.get(Organisation, user.organisation)
+    assert org is not None
+    return Principal(user.id, user.email, user.name, user.organisation, org.kind, user.role)
+
+
+def principal_for_token(session: Session, token: str) -> Principal | None:
+    row = session.execute(
+        select(ApiToken).where(ApiToken.token_sha256 == sha256(token), ApiToken.revoked.is_(False))
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    user = session.get(User, row.user_id)
+    return _principal(session, user) if user and user.active else None
+
+
+def sign_in(session: Session, email: str, password: str) -> tuple[str, str] | None:
+    """Check a password; on success start a session and return (session id, CSRF token)."""
+    user = session.execute(
+        select(User).where(User.email == email.strip().lower())
+    ).scalar_one_or_none()
+    stored = user.password_hash if user and user.active and user.password_hash else None
+    try:
+        _HASHER.verify(stored or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        if user is not None:
+            audit.append(
+                session,
+                actor=f"user:{user.id}",
+                action="signin.failed",
+                subject=f"user:{user.id}",
+                organisation=user.organisation,
+                details={},
+            )
+        return None
+    if user is None or stored is None:
+        return None
+    session_id = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    session.add(
+        WebSession(
+            id_sha256=sha256(session_id),
+            user_id=user.id,
+            csrf_token=csrf,
+            expires_at=clock.now() + timedelta(hours=SESSION_HOURS),
+        )
+    )
+    audit.append(
+        session,
+        actor=f"user:{user.id}",
+        action="signin",
+        subject=f"user:{user.id}",
+        organisation=user.organisation,
+        details={},
+    )
+    return session_id, csrf
+
+
+def principal_for_session(session: Session, session_id: str) -> tuple[Principal, str] | None:
+    row = session.get(WebSession, sha256(session_id))
+    if row is None:
+        return None
+    expires = (
+        row.expires_at
+        if row.expires_at.tzinfo
+        else row.expires_at.replace(tzinfo=clock.now().tzinfo)
+    )
+    if expires < clock.now():
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    return _principal(session, user), row.csrf_token
+
+
+def sign_out(session: Session, session_id: str) -> None:
+    row = session.get(WebSession, sha256(session_id))
+    if row is not None:
+        session.delete(row)

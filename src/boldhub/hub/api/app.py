@@ -1,0 +1,43 @@
+"""The hub service: FastAPI app with one router per resource, the pages, metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from prometheus_fastapi_instrumentator import Instrumentator
+
+from boldhub import __version__
+from boldhub.hub.accounts import ensure_organisations
+from boldhub.hub.api import audit, health, linkage, problems, reports, submissions, users
+from boldhub.hub.service import LinkageJobs
+from boldhub.hub.store import open_hub
+
+WEB_DIR = Path(__file__).parents[1] / "web"
+
+
+def create_app(home: Path) -> FastAPI:
+    hub = open_hub(home, create=True)
+    with hub.sessions() as session, session.begin():
+        ensure_organisations(session)
+    app = FastAPI(
+        title="BOLD Hub",
+        version=__version__,
+        description=(
+            "The hub where councils and central bodies submit encoded packages, linkage "
+            "operators link them, and every organisation reads its own disclosure-controlled "
+            "outcomes. Errors are RFC 9457 problem details."
+        ),
+    )
+    app.state.hub = hub
+    app.state.jobs = LinkageJobs()
+    problems.install(app)
+    for module in (health, submissions, linkage, reports, audit, users):
+        app.include_router(module.router)
+    from boldhub.hub.web import pages
+
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    Instrumentator().instrument(app).expose(app, endpoint="/metrics", include_in_schema=False)
+    return app

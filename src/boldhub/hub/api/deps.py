@@ -1,0 +1,63 @@
+"""Typed dependencies that keep routes small: the hub, a database session, the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from boldhub.hub.accounts import Principal, principal_for_session, principal_for_token
+from boldhub.hub.api.problems import Problem
+from boldhub.hub.service import LinkageJobs
+from boldhub.hub.store import Hub
+
+SESSION_COOKIE = "boldhub_session"
+
+
+def get_hub(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+def get_jobs(request: Request) -> LinkageJobs:
+    jobs: LinkageJobs = request.app.state.jobs
+    return jobs
+
+
+def get_db(hub: Annotated[Hub, Depends(get_hub)]) -> Iterator[Session]:
+    with hub.sessions() as session:
+        yield session
+
+
+def optional_principal(
+    request: Request, db: Annotated[Session, Depends(get_db)]
+) -> Principal | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return principal_for_token(db, auth[7:].strip())
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        found = principal_for_session(db, cookie)
+        if found is not None:
+            request.state.csrf = found[1]
+            return found[0]
+    return None
+
+
+def current_principal(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Principal:
+    if principal is None:
+        raise Problem(
+            401, "Unauthorized", "sign in, or send an API token as 'Authorization: Bearer <token>'"
+        )
+    return principal
+
+
+HubDep = Annotated[Hub, Depends(get_hub)]
+JobsDep = Annotated[LinkageJobs, Depends(get_jobs)]
+DbDep = Annotated[Session, Depends(get_db)]
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+MaybeUser = Annotated[Principal | None, Depends(optional_principal)]

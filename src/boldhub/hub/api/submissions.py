@@ -1,0 +1,85 @@
+"""/api/v1/submissions: upload a package (streamed tar), list and read submissions."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from boldhub.config import get_settings
+from boldhub.hub.access import require
+from boldhub.hub.api.deps import CurrentUser, HubDep
+from boldhub.hub.api.problems import Problem
+from boldhub.hub.service import submissions_for
+from boldhub.hub.upload import TooLarge, ingest_upload, staging_dir, unpack_tar
+
+router = APIRouter(prefix="/api/v1/submissions", tags=["submissions"])
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Upload a package",
+    description=(
+        "Send the package folder as an uncompressed tar (Content-Type: application/x-tar). "
+        "All or nothing: the package is verified completely before anything is stored. "
+        "Idempotent: sending the same package again answers 200 with the same submission."
+    ),
+)
+async def upload(
+    request: Request, response: Response, hub: HubDep, user: CurrentUser
+) -> dict[str, Any]:
+    require(user, "submission.create", user.organisation)
+    limit = get_settings().max_upload_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"the upload is larger than the hub's limit of {limit:,} bytes")
+    folder = staging_dir(hub)
+    buffer = folder / "upload.tar.partial"
+    received = 0
+    try:
+        with buffer.open("wb") as fh:
+            async for chunk in request.stream():
+                received += len(chunk)
+                if received > limit:
+                    raise TooLarge(f"the upload is larger than the hub's limit of {limit:,} bytes")
+                fh.write(chunk)
+        if received == 0:
+            raise Problem(
+                400, "Bad request", "the request body is empty; send the package as a tar archive"
+            )
+        with buffer.open("rb") as fh:
+            unpack_tar(fh, folder, limit)
+        buffer.unlink()
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    result = await run_in_threadpool(
+        ingest_upload, hub, folder, organisation=user.organisation, actor=user.actor
+    )
+    if not result.created:
+        response.status_code = 200
+    response.headers["Location"] = f"/api/v1/submissions/{result.submission_id}"
+    return {
+        "id": result.submission_id,
+        "source": result.source,
+        "records": result.records,
+        "created": result.created,
+        "supersedes": result.superseded,
+    }
+
+
+@router.get("", summary="Submissions you may see")
+def list_submissions(hub: HubDep, user: CurrentUser) -> list[dict[str, Any]]:
+    return [s.as_dict() for s in submissions_for(hub, user)]
+
+
+@router.get("/{submission_id}", summary="One submission")
+def get_submission(submission_id: str, hub: HubDep, user: CurrentUser) -> dict[str, Any]:
+    for s in submissions_for(hub, user):
+        if s.id == submission_id:
+            return s.as_dict()
+    # Not found and not yours look the same: existence is not disclosed across organisations.
+    raise Problem(404, "Not found", f"no submission {submission_id} that you may see")

@@ -1,0 +1,227 @@
+"""What the API and the pages both need: visible submissions, their status and quality,
+linkage runs (one at a time, in the background) and released reports."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+from sqlalchemy import select
+
+from boldhub import clock
+from boldhub.errors import UserError
+from boldhub.hub.access import allowed
+from boldhub.hub.accounts import Principal
+from boldhub.hub.linking import run_linkage
+from boldhub.hub.reports import release_reports
+from boldhub.hub.store import ENCODINGS_DIR, Hub
+from boldhub.hub.store.models import AuditEvent, LinkageRun, Organisation, Submission
+
+REPORTS_DIR = "reports"
+# Completeness is reported for these encodings: the share of records that carry them.
+QUALITY_FIELDS = {
+    "dob_tok": "date of birth",
+    "pc_tok": "postcode",
+    "sn_init_tok": "surname",
+    "nhs_tok": "NHS number",
+}
+
+
+@dataclass(frozen=True)
+class SubmissionView:
+    id: str
+    source: str
+    dataset: str
+    organisation: str
+    period: str
+    records: int
+    status: str
+    received_at: datetime
+    linked_in: str | None
+    quality: dict[str, float]
+
+    @property
+    def state(self) -> str:
+        if self.status == "superseded":
+            return "superseded"
+        return f"linked in run {self.linked_in}" if self.linked_in else "accepted, awaiting linkage"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "dataset": self.dataset,
+            "organisation": self.organisation,
+            "period": self.period,
+            "records": self.records,
+            "status": self.status,
+            "state": self.state,
+            "received_at": self.received_at.isoformat(),
+            "linked_in": self.linked_in,
+            "quality": self.quality,
+        }
+
+
+_quality_cache: dict[str, dict[str, float]] = {}
+
+
+def quality(hub: Hub, submission_id: str) -> dict[str, float]:
+    """Share of records carrying each key encoding: data quality without seeing any value."""
+    if submission_id not in _quality_cache:
+        path = hub.path(ENCODINGS_DIR, f"{submission_id}.parquet")
+        table = pq.read_table(path, columns=list(QUALITY_FIELDS))
+        n = max(table.num_rows, 1)
+        _quality_cache[submission_id] = {
+            label: round(100.0 * (n - table.column(col).null_count) / n, 1)
+            for col, label in QUALITY_FIELDS.items()
+        }
+    return _quality_cache[submission_id]
+
+
+def _runs(hub: Hub) -> list[LinkageRun]:
+    with hub.sessions() as s:
+        return list(s.execute(select(LinkageRun).order_by(LinkageRun.finished_at.desc())).scalars())
+
+
+def submissions_for(
+    hub: Hub, p: Principal, organisation: str | None = None
+) -> list[SubmissionView]:
+    runs = _runs(hub)
+    with hub.sessions() as s:
+        q = select(Submission).order_by(Submission.received_at.desc())
+        if organisation is not None:
+            q = q.where(Submission.organisation == organisation)
+        subs = list(s.execute(q).scalars())
+    out = []
+    for sub in subs:
+        if not allowed(p, "submission.read", sub.organisation):
+            continue
+        linked = next((r.id for r in runs if sub.id in r.submissions), None)
+        out.append(
+            SubmissionView(
+                sub.id,
+                sub.source,
+                sub.dataset,
+                sub.organisation,
+                sub.period,
+                sub.record_count,
+                sub.status,
+                sub.received_at,
+                linked,
+                quality(hub, sub.id),
+            )
+        )
+    return out
+
+
+def organisations(hub: Hub) -> list[Organisation]:
+    with hub.sessions() as s:
+        return list(
+            s.execute(select(Organisation).order_by(Organisation.kind, Organisation.code)).scalars()
+        )
+
+
+def participation(hub: Hub) -> list[dict[str, Any]]:
+    """Per organisation with a current submission: sources, records, latest receipt.
+
+    Counts of submissions per organisation are not sensitive: the status page shows every
+    participant where the initiative stands.
+    """
+    with hub.sessions() as s:
+        subs = list(s.execute(select(Submission).where(Submission.status == "current")).scalars())
+        names = {o.code: o.name for o in s.execute(select(Organisation)).scalars()}
+    runs = _runs(hub)
+    rows: dict[str, dict[str, Any]] = {}
+    for sub in subs:
+        row = rows.setdefault(
+            sub.organisation,
+            {
+                "organisation": sub.organisation,
+                "name": names.get(sub.organisation, sub.organisation),
+                "sources": [],
+                "latest": sub.received_at,
+                "linked": True,
+            },
+        )
+        row["sources"].append(sub.dataset)
+        row["latest"] = max(row["latest"], sub.received_at)
+        row["linked"] = row["linked"] and any(sub.id in r.submissions for r in runs)
+    return sorted(rows.values(), key=lambda r: str(r["organisation"]))
+
+
+class LinkageJobs:
+    """At most one linkage run at a time per hub, in a background thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.running_since: datetime | None = None
+        self.last_error: str | None = None
+
+    def start(self, hub: Hub, actor: str) -> None:
+        if not self._lock.acquire(blocking=False):
+            raise UserError("a linkage run is already in progress; wait for it to finish")
+        self.running_since = clock.now()
+        self.last_error = None
+        thread = threading.Thread(target=self._run, args=(hub, actor), daemon=True)
+        thread.start()
+
+    def _run(self, hub: Hub, actor: str) -> None:
+        try:
+            run_id, _ = run_linkage(hub, actor=actor)
+            release_reports(hub, hub.path(REPORTS_DIR, run_id), actor=actor)
+        except UserError as exc:
+            self.last_error = str(exc)
+        except Exception as exc:  # a bug: keep the hub up and say so on the runs page
+            self.last_error = f"internal error ({exc.__class__.__name__}); see the hub's log"
+            raise
+        finally:
+            self.running_since = None
+            self._lock.release()
+
+    def wait(self, timeout: float = 600) -> None:
+        """Block until no run is in progress (tests and the CLI)."""
+        if self._lock.acquire(timeout=timeout):
+            self._lock.release()
+
+
+def runs(hub: Hub) -> list[LinkageRun]:
+    return _runs(hub)
+
+
+def latest_reports(hub: Hub) -> tuple[str, Path] | None:
+    for run in _runs(hub):
+        folder = hub.path(REPORTS_DIR, run.id)
+        if folder.is_dir():
+            return run.id, folder
+    return None
+
+
+def visible_reports(hub: Hub, p: Principal) -> list[str]:
+    found = latest_reports(hub)
+    if found is None:
+        return []
+    _, folder = found
+    areas = sorted(f.stem for f in folder.glob("*.html") if f.stem != "index")
+    return [a for a in areas if allowed(p, "report.read", a)]
+
+
+def report_html(hub: Hub, area: str) -> str | None:
+    found = latest_reports(hub)
+    if found is None:
+        return None
+    path = found[1] / f"{area}.html"
+    if area == "index" or not path.is_file():
+        return None
+    return path.read_text(encoding="utf-8")
+
+
+def audit_trail(hub: Hub, p: Principal, organisation: str) -> list[AuditEvent]:
+    with hub.sessions() as s:
+        q = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(500)
+        if organisation != "*":
+            q = q.where(AuditEvent.organisation == organisation)
+        return list(s.execute(q).scalars())

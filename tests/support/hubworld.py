@@ -1,0 +1,85 @@
+"""A small multi-organisation world for hub service tests: packages, users, tokens."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from boldhub.council.encode import encode
+from boldhub.council.prepare import prepare
+from boldhub.privacy.keys import LinkageKey, create_key
+from boldhub.synth import generate
+
+COUNCIL_A = "E08000025"  # Birmingham
+COUNCIL_B = "E06000023"  # Bristol
+COUNCIL_ROLES = ("submitter", "dpo", "analyst")
+HUB_ROLES = ("linkage_operator", "output_checker", "admin")
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Packages:
+    root: Path
+    key: LinkageKey
+    by_source: dict[str, Path] = field(default_factory=dict)
+
+    def package(self, source: str) -> Path:
+        return self.by_source[source]
+
+    def reencode(self, source: str, name: str) -> Path:
+        """The same prepared data encoded again: a new package for the same period."""
+        dataset, org = source.split(":", 1)
+        out = self.root / name
+        encode(self.root / f"{dataset}-{org}" / "prepared", self.key, out)
+        return out
+
+
+def build_packages(root: Path, persons: int = 400, seed: int = 11) -> Packages:
+    summary = generate(root / "exports", persons=persons, councils=2, seed=seed)
+    key = create_key(root / "linkage.key")
+    packs = Packages(root, key)
+    for source, export in summary.files.items():
+        dataset, org = source.split(":", 1)
+        folder = root / f"{dataset}-{org}"
+        prepare(export, dataset, folder / "prepared", org)
+        encode(folder / "prepared", key, folder / "package")
+        packs.by_source[source] = folder / "package"
+    return packs
+
+
+def tar_bytes(package: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path in sorted(package.iterdir()):
+            tar.add(path, arcname=path.name)
+    return buffer.getvalue()
+
+
+def tampered_copy(package: Path, dest: Path) -> Path:
+    import shutil
+
+    shutil.copytree(package, dest)
+    data = bytearray((dest / "encodings.parquet").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (dest / "encodings.parquet").write_bytes(bytes(data))
+    return dest
+
+
+def manifest(package: Path) -> dict[str, object]:
+    result: dict[str, object] = json.loads((package / "manifest.json").read_text())
+    return result
+
+
+def unique_email(role: str, org: str) -> str:
+    return f"{role}.{org.lower()}.{secrets.token_hex(2)}@example.gov.uk"
+
+
+def postgres_url() -> str:
+    return os.environ.get(
+        "BOLDHUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
