@@ -71,3 +71,36 @@ def test_tampering_is_detected(
     con.close()
     proc = boldhub("audit", "verify", "--home", str(home))
     assert_one_line_error(proc, "FAILED", needle)
+
+
+@pytest.mark.postgres
+def test_verify_against_postgres_names_the_edited_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    from boldhub.hub.ingest import ingest
+    from boldhub.hub.store import open_hub
+    from tests.support.hubworld import build_packages, postgres_url
+
+    base = postgres_url()
+    name = f"boldhub_audit_{tmp_path.name[-6:].replace('-', '_')}"
+    admin = psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = base.rsplit("/", 1)[0] + "/" + name
+    try:
+        monkeypatch.setenv("BOLDHUB_DATABASE_URL", url)
+        packages = build_packages(tmp_path / "packages", persons=200, seed=2)
+        hub = open_hub(tmp_path / "hub", create=True)
+        for package in list(packages.by_source.values())[:3]:
+            ingest(hub, package)
+        hub.engine.dispose()
+        env = {"BOLDHUB_DATABASE_URL": url}
+        ok = boldhub("audit", "verify", "--home", str(tmp_path / "hub"), env=env)
+        assert ok.returncode == 0 and "3 entries" in ok.stdout, ok.stderr
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as con:
+            con.execute("UPDATE audit_events SET actor = 'someone else' WHERE seq = 2")
+        bad = boldhub("audit", "verify", "--home", str(tmp_path / "hub"), env=env)
+        assert_one_line_error(bad, "FAILED", "entry 2")
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import typer
 
 from boldhub.cli.progress import bar, stdout
@@ -62,8 +63,6 @@ def submit(
     ),
 ) -> None:
     """Upload a package to the hub. Safe to retry: the same package twice is one submission."""
-    import httpx
-
     body = _tar_package(package)
     url = hub.rstrip("/") + "/api/v1/submissions"
     last: Exception | None = None
@@ -87,6 +86,11 @@ def submit(
                     },
                     timeout=httpx.Timeout(30.0, read=600.0),
                 )
+                if 400 <= response.status_code < 500:
+                    # Raised inside the bar, so a refusal prints one line, not a full bar.
+                    raise UserError(
+                        f"the hub refused the package ({response.status_code}): {_detail(response)}"
+                    )
         except httpx.TransportError as exc:
             last = exc
             time.sleep(min(2**attempt, 10))
@@ -95,13 +99,6 @@ def submit(
             last = UserError(f"the hub answered {response.status_code}")
             time.sleep(min(2**attempt, 10))
             continue
-        if response.status_code >= 400:
-            detail = (
-                response.json().get("detail", response.text)
-                if response.headers.get("content-type", "").startswith("application/problem+json")
-                else response.text
-            )
-            raise UserError(f"the hub refused the package ({response.status_code}): {detail}")
         data = response.json()
         word = "accepted" if data.get("created") else "already received"
         stdout.print(
@@ -111,3 +108,9 @@ def submit(
     raise UserError(
         f"could not reach the hub at {hub} after {retries} attempts ({last}); check the URL and try again"
     )
+
+
+def _detail(response: httpx.Response) -> str:
+    if response.headers.get("content-type", "").startswith("application/problem+json"):
+        return str(response.json().get("detail", response.text))
+    return response.text[:300]

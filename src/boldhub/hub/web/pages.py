@@ -272,7 +272,8 @@ def report_page(request: Request, area: str, hub: HubDep, user: MaybeUser) -> Re
     html = report_html(hub, area)
     if html is None:
         return _render(request, "not_found.html", user, 404, what=f"a report for {area}")
-    return HTMLResponse(html)
+    # The released files link to each other as files; inside the hub, the list is /reports.
+    return HTMLResponse(html.replace('href="index.html"', 'href="/reports"'))
 
 
 @router.get("/audit")
