@@ -1,4 +1,10 @@
-"""Turn a prepared folder into a submission package, on the data provider's machine.
+"""Turn a prepared folder into a signed submission package, on the data provider's machine.
+
+The package is encoded with the agreement's linkage key and encoding parameters, names
+the agreement, and is signed with the organisation's Ed25519 signing key. Before anything
+is encoded the council's own side is checked against the agreement file: the key's
+fingerprint, that the organisation is a party, and that the signing key is the one it
+registered, so that a package the hub would refuse is never made.
 
 Each record gets a fresh random ``record_key`` (not its case number). The map from the
 provider's own row ids to record keys stays here, in ``keymap.csv`` beside the prepared
@@ -18,13 +24,16 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from boldhub import clock
 from boldhub.council.prepare import PREPARED_FILE, read_meta
 from boldhub.errors import UserError
-from boldhub.privacy.encoding import Encoder, EncodingParams
+from boldhub.privacy.agreement import AgreementSpec
+from boldhub.privacy.encoding import Encoder
 from boldhub.privacy.keys import LinkageKey
 from boldhub.privacy.package import MANIFEST_FILE, sha256_file, write_package
+from boldhub.privacy.signing import public_key_text
 from boldhub.safecsv import write_csv
 from boldhub.schemas import get_dataset
 from boldhub.schemas.identifiers import IDENTIFIER_NAMES
@@ -45,9 +54,24 @@ def encode(
     key: LinkageKey,
     out: Path,
     progress: Callable[[int], None] | None = None,
+    *,
+    agreement: AgreementSpec | None = None,
+    signing_key: Ed25519PrivateKey | None = None,
 ) -> EncodeResult:
+    """Encode ``prepared_dir`` into a signed package at ``out``; the keymap stays local.
+
+    ``agreement`` and ``signing_key`` are required: the hub refuses packages that name no
+    agreement or carry no valid signature (they are keyword arguments only so that an old
+    call fails with this message rather than a TypeError).
+    """
+    if agreement is None or signing_key is None:
+        raise UserError(
+            "encoding needs the agreement file and your organisation's signing key "
+            "(--agreement, --signing-key): the hub accepts only signed packages"
+        )
     meta = read_meta(prepared_dir)
     dataset = get_dataset(str(meta["dataset"]))
+    check_against_agreement(agreement, key, signing_key, str(meta["organisation"]), dataset.name)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError(f"--out {out} already exists and is not empty; choose a new folder")
     if out.resolve() == prepared_dir.resolve() or prepared_dir.resolve() in out.resolve().parents:
@@ -61,8 +85,8 @@ def encode(
             f"{prepared_dir} has no accepted rows to encode; fix quarantine.csv and prepare again"
         )
     record_keys = [secrets.token_hex(16) for _ in range(n)]
-    identifiers = {c: table.column(c).to_pylist() for c in IDENTIFIER_NAMES}
-    encodings = Encoder(key).encode_rows(record_keys, identifiers, progress)
+    identifiers = {c: table.column(c) for c in IDENTIFIER_NAMES}
+    encodings = Encoder(key, agreement.encoding).encode_rows(record_keys, identifiers, progress)
     attr_cols = [*dataset.attribute_names, "age_band"]
     attributes = pa.table({"record_key": record_keys, **{c: table.column(c) for c in attr_cols}})
     tmp = Path(
@@ -76,8 +100,10 @@ def encode(
             dataset=dataset.name,
             organisation=str(meta["organisation"]),
             period=str(meta["period"]),
-            params=EncodingParams(),
+            params=agreement.encoding,
             key_fingerprint=key.fingerprint,
+            agreement_id=agreement.id,
+            signing_key=signing_key,
             created_at=clock.now().isoformat(),
         )
         # The keymap accumulates across encodings, so that an earlier package's record
@@ -107,3 +133,31 @@ def encode(
         shutil.rmtree(tmp, ignore_errors=True)
     assert (out / MANIFEST_FILE).is_file()
     return EncodeResult(out, keymap, n, f"{dataset.name}:{meta['organisation']}")
+
+
+def check_against_agreement(
+    agreement: AgreementSpec,
+    key: LinkageKey,
+    signing_key: Ed25519PrivateKey,
+    organisation: str,
+    dataset: str,
+) -> None:
+    """Refuse, before encoding, what the hub would refuse after upload."""
+    if key.fingerprint != agreement.key_fingerprint:
+        raise UserError(
+            f"the linkage key (fingerprint {key.fingerprint[:8]}...) is not agreement "
+            f"{agreement.id}'s (fingerprint {agreement.key_fingerprint[:8]}...); use the key "
+            "the agreement's parties share"
+        )
+    party = agreement.party(organisation)
+    if party is None:
+        raise UserError(f"{organisation} is not a party to agreement {agreement.id}")
+    if party.datasets and dataset not in party.datasets:
+        raise UserError(
+            f"agreement {agreement.id} does not let {organisation} submit {dataset} data"
+        )
+    if public_key_text(signing_key.public_key()) != party.signing_key:
+        raise UserError(
+            f"this signing key is not the one {organisation} registered in agreement "
+            f"{agreement.id}; use that key, or have the agreement updated"
+        )

@@ -1,12 +1,15 @@
-"""Prepare an export: map, standardise and validate it into a clean, local table.
+"""Prepare an export: read, map, standardise and validate it into a clean, local table.
 
 Writes into the output folder, all or nothing:
 
     prepared.parquet   one row per accepted record: standardised identifiers + attributes
     quarantine.csv     every rejected row: its row number, plain-English reasons, raw cells
-    meta.json          dataset, organisation, period, counts, warnings per field
+    report.html        completeness and validity per field, duplicates, the first rows
+    meta.json          dataset, organisation, period, counts, warnings per field, mapping
 
-Every input row is accounted for: input = accepted + quarantined, always.
+Every input row is accounted for: input = accepted + quarantined, always. Nothing is
+written under the output folder until everything has been read and checked, so a file
+that cannot be read leaves no trace there.
 """
 
 from __future__ import annotations
@@ -14,30 +17,31 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from boldhub import clock
-from boldhub.council import standardise as std
-from boldhub.council.read import read_export
-from boldhub.errors import SchemaError, UserError
+from boldhub.council.mapping import BUILTIN, Mapping, builtin_mapping, resolve
+from boldhub.council.read import Export, ReadOptions, read_export
+from boldhub.council.report import ValidationReport, build_report, render_report
+from boldhub.council.validate import Validation, validate
+from boldhub.errors import UserError
 from boldhub.safecsv import write_csv
-from boldhub.schemas import CENTRAL_BODIES, Dataset, get_dataset, get_organisation
-from boldhub.schemas.identifiers import IDENTIFIER_NAMES
+from boldhub.schemas import CENTRAL_BODIES, Dataset, Organisation, get_dataset, get_organisation
 
 PREPARED_FILE = "prepared.parquet"
 QUARANTINE_FILE = "quarantine.csv"
+REPORT_FILE = "report.html"
 META_FILE = "meta.json"
+OUTPUT_FILES = (PREPARED_FILE, QUARANTINE_FILE, REPORT_FILE, META_FILE)
 
 _DEFAULT_ORG = {"probation": "MOJ-PROBATION", "treatment": "DHSC-NDTMS", "victims": "MOJ-VICTIMS"}
-_FLAGS = {"Y": "Y", "YES": "Y", "1": "Y", "TRUE": "Y", "N": "N", "NO": "N", "0": "N", "FALSE": "N"}
 
 
 @dataclass(frozen=True)
@@ -47,20 +51,14 @@ class PrepareResult:
     accepted: int
     quarantined: int
     warnings: dict[str, int]
+    report: ValidationReport | None = None
 
 
 def default_organisation(dataset: str) -> str | None:
     return _DEFAULT_ORG.get(dataset)
 
 
-def prepare(
-    file: Path,
-    dataset_name: str,
-    out: Path,
-    organisation: str | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> PrepareResult:
-    dataset = get_dataset(dataset_name)
+def check_organisation(dataset: Dataset, organisation: str | None) -> Organisation:
     org_code = organisation or default_organisation(dataset.name)
     if org_code is None:
         raise UserError(
@@ -73,173 +71,163 @@ def prepare(
         raise UserError(
             f"{org.code} does not submit {dataset.name} data; omit --org or use the central body"
         )
+    return org
+
+
+def read_options_for(mapping: Mapping | None, given: ReadOptions | None) -> ReadOptions:
+    """Options given now win over the ones a profile remembers."""
+    options = given or ReadOptions()
+    if mapping is None:
+        return options
+    saved = mapping.options
+    return replace(
+        options,
+        encoding=options.encoding or saved.get("encoding"),
+        delimiter=options.delimiter or saved.get("delimiter"),
+        sheet=options.sheet or saved.get("sheet"),
+    )
+
+
+def prepare(
+    file: Path,
+    dataset_name: str,
+    out: Path,
+    organisation: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    *,
+    mapping: Mapping | None = None,
+    read_options: ReadOptions | None = None,
+    personal: Path | None = None,
+    on_step: Callable[[str], None] | None = None,
+    export: Export | None = None,
+    source_name: str | None = None,
+) -> PrepareResult:
+    """Prepare ``file`` (and H-CLIC's ``personal`` data file) into ``out``.
+
+    ``mapping`` defaults to the dataset's built-in profile; ``progress`` is called with
+    numbers of rows done, adding up to the number of input rows. ``export``: the file
+    already read (the council page reads it once to show the mapping); ``source_name``:
+    the file's name as the officer knows it, when it was saved under another.
+    """
+    step = on_step or (lambda _s: None)
+    dataset = get_dataset(dataset_name)
+    org = check_organisation(dataset, organisation)
+    if mapping is not None and mapping.dataset != dataset.name:
+        raise UserError(
+            f"mapping profile '{mapping.name}' is for {mapping.dataset} exports, not "
+            f"{dataset.name}; choose a {dataset.name} profile"
+        )
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file; give a folder")
 
-    export = read_export(file)
-    columns = _map_columns(export.header, dataset, file)
-    today = clock.today()
-    accepted: list[dict[str, Any]] = []
-    quarantined: list[tuple[int, str | None, str, list[str]]] = []
-    warnings: Counter[str] = Counter()
-    seen_ids: dict[str, int] = {}
-    for idx, raw_row in enumerate(export.rows):
-        row_number = idx + 2  # the header is row 1, as a spreadsheet shows it
-        cells = {h: (raw_row[i] if i < len(raw_row) else "") for h, i in columns.items()}
-        record, errors, row_warnings = _standardise_row(cells, dataset, today)
-        if len(raw_row) != len(export.header):
-            errors.insert(0, f"has {len(raw_row)} cells but the header has {len(export.header)}")
-        row_id = record.get("source_row_id")
-        if row_id:
-            if row_id in seen_ids:
-                errors.append(f"{dataset.row_id_header} repeats the one on row {seen_ids[row_id]}")
-            else:
-                seen_ids[row_id] = row_number
-        if errors:
-            quarantined.append((row_number, row_id, "; ".join(errors), raw_row))
-        else:
-            record["row_number"] = row_number
-            accepted.append(record)
-            warnings.update(row_warnings)
-        if progress is not None and (idx + 1) % 5000 == 0:
-            progress(5000)
-    if progress is not None:
-        progress(len(export.rows) % 5000)
+    step("reading")
+    if export is None:
+        export = read_export(file, read_options_for(mapping, read_options), personal=personal)
+    resolved = resolve(dataset, mapping or builtin_mapping(dataset), export.header, file)
+    step("standardising and validating")
+    validation = validate(export, dataset, resolved, clock.today())
+    n_in = export.rows
+    n_acc, n_q = validation.accepted.num_rows, len(validation.quarantined)
+    assert n_in == n_acc + n_q, (n_in, n_acc, n_q)  # no row is ever dropped silently
 
-    n_in = len(export.rows)
-    assert n_in == len(accepted) + len(quarantined)  # no row is ever dropped silently
-    event_dates = sorted(r[dataset.event_date] for r in accepted if r.get(dataset.event_date))
-    period = f"{event_dates[0]}/{event_dates[-1]}" if event_dates else "none"
-    meta = {
+    meta = _meta(export, dataset, org, validation, resolved.mapping)
+    if source_name:
+        meta["input_file"] = source_name
+    report = build_report(validation, meta, dataset.title, org.name, export.describe())
+    header = export.header
+    # The text of every cell is no longer needed: let it go before writing.
+    del export
+    step("writing")
+    write_prepared(out, header, resolved.indices, validation, meta, render_report(report))
+    if progress is not None:
+        progress(n_in)
+    return PrepareResult(out, n_in, n_acc, n_q, dict(validation.warnings), report)
+
+
+def _meta(
+    export: Export, dataset: Dataset, org: Organisation, validation: Validation, mapping: Mapping
+) -> dict[str, Any]:
+    d = validation.date_order
+    return {
         "dataset": dataset.name,
         "schema_version": dataset.version,
         "organisation": org.code,
-        "period": period,
-        "input_file": file.name,
+        "period": validation.period,
+        "input_file": export.path.name,
+        "input_files": [p.name for p in export.files],
+        "input_format": export.format,
         "input_encoding": export.encoding,
-        "rows": {"input": n_in, "accepted": len(accepted), "quarantined": len(quarantined)},
-        "warnings": dict(sorted(warnings.items())),
+        "delimiter": export.delimiter,
+        "sheet": export.sheet,
+        "mapping": {
+            "name": mapping.name,
+            "columns": dict(mapping.columns),
+        },
+        "date_order": {
+            "order": d.order,
+            "chosen_by": d.chosen_by,
+            "day_first_only": d.dmy_only,
+            "month_first_only": d.mdy_only,
+            "ambiguous": d.ambiguous,
+        },
+        "rows": {
+            "input": validation.input_rows,
+            "accepted": validation.accepted.num_rows,
+            "quarantined": len(validation.quarantined),
+        },
+        "blank_rows": export.blank_rows,
+        "misaligned_rows": len(export.bad_rows),
+        "warnings": dict(sorted(validation.warnings.items())),
+        "duplicates": {
+            "row_ids": validation.duplicate_ids,
+            "repeated_rows": validation.repeated_rows,
+            "same_person_rows": validation.same_person_rows,
+        },
         "prepared_at": clock.now().isoformat(),
     }
-    _write_all_or_nothing(out, dataset, accepted, quarantined, export.header, meta)
-    return PrepareResult(out, n_in, len(accepted), len(quarantined), dict(warnings))
 
 
-def _map_columns(header: list[str], dataset: Dataset, file: Path) -> dict[str, int]:
-    """The built-in mapping profile: the body's own export headers, matched case-blind."""
-    index = {h.strip().lower(): i for i, h in enumerate(header)}
-    wanted = dataset.export_headers
-    missing = [h for h in wanted if h.lower() not in index]
-    if missing:
-        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
-        raise SchemaError(
-            f"{file}: {len(missing)} of the {len(wanted)} columns of a {dataset.name} export "
-            f"are missing ({shown}); check --dataset, or export with the {dataset.title} columns"
-        )
-    return {h: index[h.lower()] for h in wanted}
-
-
-def _standardise_row(
-    cells: dict[str, str], dataset: Dataset, today: date
-) -> tuple[dict[str, Any], list[str], list[str]]:
-    errors: list[str] = []
-    warns: list[str] = []
-    record: dict[str, Any] = dict.fromkeys(IDENTIFIER_NAMES)
-    row_id = cells[dataset.row_id_header].strip()
-    if not row_id:
-        errors.append(f"{dataset.row_id_header} is empty")
-    record["source_row_id"] = row_id or None
-
-    checks: dict[str, Callable[[str], std.Result]] = {
-        "forename": std.name,
-        "surname": std.name,
-        "other_names": std.name,
-        "dob": lambda v: std.dob(v, today),
-        "sex": std.sex,
-        "postcode": std.postcode,
-        "nhs_number": std.nhs_number,
-        "ni_number": std.ni_number,
-        "pnc_id": std.justice_id,
-        "crn": std.justice_id,
-        "prison_number": std.justice_id,
-    }
-    for field, header in dataset.identifier_headers.items():
-        value, problem = checks[field](cells[header])
-        record[field] = value
-        if problem:
-            warns.append(f"{field} {problem}")
-        elif value is None and field in ("nhs_number", "postcode", "dob"):
-            warns.append(f"{field} missing")
-    if not (record["forename"] or record["surname"]) and not record["dob"]:
-        errors.append("has no name and no date of birth, so it cannot be linked")
-
-    for attr in dataset.attributes:
-        raw = cells[attr.header].strip()
-        value = None
-        problem = None
-        if not raw:
-            if attr.required:
-                problem = f"{attr.header} is empty but required"
-        elif attr.kind == "date":
-            try:
-                parsed = std.parse_date(raw)
-                value = parsed.isoformat() if parsed else None
-            except ValueError:
-                problem = f"{attr.header} is not a date (use DD/MM/YYYY or YYYY-MM-DD)"
-        elif attr.kind == "flag":
-            value = _FLAGS.get(raw.upper())
-            if value is None:
-                problem = f"{attr.header} must be Y or N"
-        elif attr.kind == "category":
-            matched = next((v for v in attr.values if v.lower() == raw.lower()), None)
-            if matched is None:
-                problem = f"{attr.header} is not one of the allowed values"
-            value = matched
-        else:
-            value = raw
-        if problem:
-            (errors if attr.required else warns).append(problem)
-        record[attr.name] = value
-
-    event = record.get(dataset.event_date)
-    if record["dob"] and event and record["dob"] > event:
-        errors.append(f"date of birth is after {dataset.attribute(dataset.event_date).header}")
-    record["age_band"] = std.age_band(record["dob"], event)
-    return record, errors, warns
-
-
-def _write_all_or_nothing(
+def write_prepared(
     out: Path,
-    dataset: Dataset,
-    accepted: list[dict[str, Any]],
-    quarantined: list[tuple[int, str | None, str, list[str]]],
     header: list[str],
+    indices: dict[str, int],
+    validation: Validation,
     meta: dict[str, Any],
+    report_html: str,
 ) -> None:
+    """Write every output into a temporary folder beside ``out``, then move them in."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".boldhub-prepare-", dir=out.parent))
     try:
-        columns = [
-            "row_number",
-            "source_row_id",
-            *IDENTIFIER_NAMES,
-            *dataset.attribute_names,
-            "age_band",
-        ]
-        data = {c: [r.get(c) for r in accepted] for c in columns}
-        schema = pa.schema([(c, pa.int64() if c == "row_number" else pa.string()) for c in columns])
-        pq.write_table(pa.table(data, schema=schema), tmp / PREPARED_FILE)
+        write_parquet(validation.accepted, tmp / PREPARED_FILE)
+        row_id_header = header[indices["source_row_id"]]
         write_csv(
             tmp / QUARANTINE_FILE,
-            ["row_number", dataset.row_id_header, "reasons", *header],
-            ([n, rid, reasons, *raw] for n, rid, reasons, raw in quarantined),
+            ["row_number", row_id_header, "reasons", *header],
+            ([n, rid, reasons, *raw] for n, rid, reasons, raw in validation.quarantined),
         )
-        (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+        (tmp / REPORT_FILE).write_text(report_html, encoding="utf-8")
+        (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         out.mkdir(parents=True, exist_ok=True)
-        for name in (PREPARED_FILE, QUARANTINE_FILE, META_FILE):
+        for name in OUTPUT_FILES:
             (tmp / name).replace(out / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_parquet(table: pa.Table, path: Path, rows_per_group: int = 262_144) -> None:
+    """prepared.parquet with plain text columns, decoded one row group at a time."""
+    schema = pa.schema(
+        [(c, pa.int64() if c == "row_number" else pa.string()) for c in table.column_names]
+    )
+    with pq.ParquetWriter(path, schema) as writer:
+        if table.num_rows == 0:
+            writer.write_table(schema.empty_table())
+        for start in range(0, table.num_rows, rows_per_group):
+            part = table.slice(start, rows_per_group)
+            writer.write_table(
+                pa.table([pc.cast(part.column(f.name), f.type) for f in schema], schema=schema)
+            )
 
 
 def read_meta(prepared_dir: Path) -> dict[str, Any]:
@@ -254,3 +242,17 @@ def read_meta(prepared_dir: Path) -> dict[str, Any]:
     except json.JSONDecodeError:
         raise UserError(f"{path} is damaged; run `boldhub prepare` again") from None
     return meta
+
+
+__all__ = [
+    "BUILTIN",
+    "META_FILE",
+    "PREPARED_FILE",
+    "QUARANTINE_FILE",
+    "REPORT_FILE",
+    "PrepareResult",
+    "check_organisation",
+    "default_organisation",
+    "prepare",
+    "read_meta",
+]

@@ -1,0 +1,140 @@
+"""Submitting a package to the hub: the client used by `boldhub submit` and the page.
+
+:class:`HttpHubClient` sends a package folder as a tar stream to the hub's
+``POST /api/v1/submissions`` with the user's API token, and retries on network failures
+and 5xx answers: resending is safe, because the hub treats the same package twice as one
+submission. Without a configured hub (no URL or no token) the council page uses
+:class:`NoHubClient`, offers "save the package" only, and says so plainly.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+
+from boldhub.errors import UserError
+
+NOT_AVAILABLE = (
+    "Submitting to the hub from this page is not set up: start the page with --hub and an "
+    "API token in BOLDHUB_TOKEN, or save the package and send it with `boldhub submit`."
+)
+
+
+class HubSubmissionUnavailable(UserError):
+    """No hub client is configured for this page."""
+
+
+@dataclass(frozen=True)
+class SubmissionReceipt:
+    """What the hub answers for an accepted package."""
+
+    submission_id: str
+    source: str
+    records: int
+    created: bool  # False: the hub already had this very package
+
+
+class HubClient(Protocol):
+    def available(self) -> bool:
+        """Whether a hub is configured and submitting can be offered."""
+
+    def submit(self, package: Path) -> SubmissionReceipt:
+        """Upload one package folder; raise a UserError saying why when the hub refuses."""
+
+
+class NoHubClient:
+    """No hub configured: the page offers saving only."""
+
+    def available(self) -> bool:
+        return False
+
+    def submit(self, package: Path) -> SubmissionReceipt:
+        raise HubSubmissionUnavailable(NOT_AVAILABLE)
+
+
+def tar_package(package: Path) -> bytes:
+    """The package folder's files as an uncompressed tar, the hub's upload format."""
+    if not package.is_dir() or not (package / "manifest.json").is_file():
+        raise UserError(
+            f"{package} is not a package folder (no manifest.json); give the folder "
+            "`boldhub encode` wrote"
+        )
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path in sorted(package.iterdir()):
+            if path.is_file():
+                tar.add(path, arcname=path.name, recursive=False)
+    return buffer.getvalue()
+
+
+class HttpHubClient:
+    """Uploads packages to a hub service over HTTP(S) with an API token."""
+
+    def __init__(self, url: str, token: str, *, retries: int = 3) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self.retries = max(retries, 1)
+
+    def available(self) -> bool:
+        return bool(self.url and self.token)
+
+    def submit(
+        self, package: Path, progress: Callable[[int], None] | None = None
+    ) -> SubmissionReceipt:
+        body = tar_package(package)
+        last: str = ""
+        for attempt in range(1, self.retries + 1):
+            try:
+                response = httpx.post(
+                    self.url + "/api/v1/submissions",
+                    content=_chunks(body, progress),
+                    headers={
+                        "Authorization": f"Bearer {self.token}",
+                        "Content-Type": "application/x-tar",
+                        "Content-Length": str(len(body)),
+                    },
+                    timeout=httpx.Timeout(30.0, read=600.0),
+                )
+            except httpx.TransportError as exc:
+                last = exc.__class__.__name__
+            else:
+                if 400 <= response.status_code < 500:
+                    raise UserError(
+                        f"the hub refused the package ({response.status_code}): {_detail(response)}"
+                    )
+                if response.status_code < 300:
+                    data = response.json()
+                    return SubmissionReceipt(
+                        str(data["id"]),
+                        str(data["source"]),
+                        int(data["records"]),
+                        bool(data["created"]),
+                    )
+                last = f"HTTP {response.status_code}"
+            if attempt < self.retries:
+                time.sleep(min(2**attempt, 10))
+        raise UserError(
+            f"could not reach the hub at {self.url} after {self.retries} attempts ({last}); "
+            "check the URL and try again (resending is safe)"
+        )
+
+
+def _chunks(body: bytes, progress: Callable[[int], None] | None) -> Iterator[bytes]:
+    for i in range(0, len(body), 1 << 20):
+        chunk = body[i : i + (1 << 20)]
+        if progress is not None:
+            progress(len(chunk))
+        yield chunk
+
+
+def _detail(response: httpx.Response) -> str:
+    if response.headers.get("content-type", "").startswith("application/problem+json"):
+        return str(response.json().get("detail", response.text))
+    return response.text[:300]

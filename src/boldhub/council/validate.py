@@ -1,0 +1,582 @@
+"""Standardise and validate a mapped export, column by column.
+
+Per-row Python is too slow for a million-row export, so every column is standardised once
+per *distinct* value (the scalar functions of :mod:`boldhub.council.standardise`) and the
+results are spread back over the rows with Arrow's ``take``. Problems travel the same way,
+as small integer codes per row. Only quarantined rows, usually few, are put together row
+by row, to spell out their reasons.
+
+Errors quarantine a row; warnings keep it and are counted:
+
+===========================================  =========  ================================
+check                                        severity   reason (names the column)
+===========================================  =========  ================================
+row id empty, or repeats an earlier row's    error      "CaseRef is empty"
+no name and no date of birth                 error      "has no name and no date of ..."
+required attribute empty or not allowed      error      "AppDate is empty but required"
+date of birth after the event date           error      "date of birth is after AppDate"
+row does not line up with the header         error      "has 3 cells but the header ..."
+identifier present but unusable              warning    value dropped, row kept
+NHS number, postcode, date of birth missing  warning
+optional attribute not allowed               warning    value dropped, row kept
+===========================================  =========  ================================
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from boldhub.council import standardise as std
+from boldhub.council.mapping import ROW_ID, CanonicalField, ResolvedMapping, canonical_fields
+from boldhub.council.read import Export
+from boldhub.schemas import AttributeField, Dataset
+from boldhub.schemas.identifiers import IDENTIFIER_NAMES
+
+PREVIEW_ROWS = 10
+_DISTINCT_SLICE = 65_536
+EXTRA_COLUMNS = ("uprn",)  # prepared.parquet columns beyond the encode contract
+_FLAGS = {
+    "Y": "Y", "YES": "Y", "1": "Y", "TRUE": "Y", "T": "Y",
+    "N": "N", "NO": "N", "0": "N", "FALSE": "N", "F": "N",
+}  # fmt: skip
+_WARN_MISSING = ("nhs_number", "postcode", "dob")
+
+Codes = npt.NDArray[np.int16]
+Mask = npt.NDArray[np.bool_]
+
+
+def prepared_columns(dataset: Dataset) -> list[str]:
+    """The columns of prepared.parquet, in order (the encode contract, then extras)."""
+    return [
+        "row_number",
+        "source_row_id",
+        *IDENTIFIER_NAMES,
+        *dataset.attribute_names,
+        "age_band",
+        *EXTRA_COLUMNS,
+    ]
+
+
+@dataclass
+class FieldOutcome:
+    """One canonical field after standardisation, for every row of the table."""
+
+    field: CanonicalField
+    header: str | None  # the export's column, None when unmapped
+    values: Any  # pa.Array / ChunkedArray of standard values (null: none)
+    codes: Codes  # 0: no problem; k: texts[k - 1]
+    texts: list[str]
+    filled: Mask  # the raw cell had something in it
+    error_codes: frozenset[int] = frozenset()  # codes that quarantine the row
+
+
+@dataclass(frozen=True)
+class FieldStats:
+    """Completeness and validity of one field over every readable row of the file."""
+
+    name: str
+    label: str
+    header: str | None
+    kind: str
+    required: bool
+    filled: int
+    valid: int
+    problems: list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class DateOrderInfo:
+    order: str  # "dmy" or "mdy"
+    chosen_by: str  # "profile" or "data"
+    dmy_only: int
+    mdy_only: int
+    ambiguous: int
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    row_number: int
+    status: str  # "accepted" or "quarantined"
+    reasons: str
+    cells: list[tuple[str, str | None, str | None]]  # (raw, standard value, problem)
+
+
+@dataclass
+class Validation:
+    """Everything prepare writes and reports."""
+
+    accepted: pa.Table
+    quarantined: list[tuple[int, str, str, list[str]]]  # row number, row id, reasons, raw
+    warnings: Counter[str]
+    stats: list[FieldStats]
+    date_order: DateOrderInfo
+    duplicate_ids: int
+    repeated_rows: int
+    same_person_rows: int
+    preview_fields: list[tuple[str, str]]  # (label, export header)
+    preview: list[PreviewRow]
+    notes: list[str] = field(default_factory=list)
+    period: str = "none"  # first/last event date of the accepted rows
+
+    @property
+    def input_rows(self) -> int:
+        return int(self.accepted.num_rows) + len(self.quarantined)
+
+
+def _by_distinct(
+    col: Any, fn: Callable[[str], std.Result]
+) -> tuple[Any, Codes, list[str], Mask, npt.NDArray[np.int64]]:
+    """Apply ``fn`` once per distinct cell; spread values, problem codes and fill back."""
+    uniq = pc.unique(col)
+    idx = np.asarray(pc.index_in(col, value_set=uniq).to_numpy(zero_copy_only=False), np.int64)
+    m = len(uniq)
+    codes = np.zeros(m, dtype=np.int16)
+    filled = np.zeros(m, dtype=np.bool_)
+    none = np.zeros(m, dtype=np.bool_)
+    texts: dict[str, int] = {}
+    parts: list[pa.Array] = []
+    # In slices, so that a column of half a million distinct NHS numbers never holds them
+    # all as Python strings at once.
+    for start in range(0, m, _DISTINCT_SLICE):
+        values: list[str | None] = []
+        for k, raw in enumerate(uniq.slice(start, _DISTINCT_SLICE).to_pylist(), start=start):
+            text = raw or ""
+            value, problem = fn(text)
+            values.append(value)
+            if problem:
+                codes[k] = texts.setdefault(problem, len(texts) + 1)
+            filled[k] = bool(text.strip())
+            none[k] = value is None
+        parts.append(pa.array(values, pa.string()))
+    # Kept dictionary-encoded (a row holds the index of its distinct value): a million
+    # rows of a column then take 4 MB, not the 20 MB or more of their text.
+    dictionary = pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+    indices = pa.array(idx.astype(np.int32), mask=none[idx])
+    out_values = pa.DictionaryArray.from_arrays(indices, dictionary)
+    return out_values, codes[idx], list(texts), filled[idx], idx
+
+
+def _unmapped(f: CanonicalField, n: int) -> FieldOutcome:
+    return FieldOutcome(
+        f, None, pa.nulls(n, pa.string()), np.zeros(n, np.int16), [], np.zeros(n, np.bool_)
+    )
+
+
+def _date_order(export: Export, resolved: ResolvedMapping, dataset: Dataset) -> DateOrderInfo:
+    date_fields = ["dob"] + [a.name for a in dataset.attributes if a.kind == "date"]
+    evidence = std.DateOrderEvidence()
+    for name in date_fields:
+        if name in resolved.indices:
+            counts = pc.value_counts(export.column(resolved.indices[name]))
+            evidence = evidence + std.date_order_evidence(
+                zip(
+                    counts.field("values").to_pylist(),
+                    counts.field("counts").to_pylist(),
+                    strict=True,
+                )
+            )
+    chosen = resolved.mapping.date_order
+    if chosen in ("dmy", "mdy"):
+        return DateOrderInfo(
+            chosen, "profile", evidence.dmy_only, evidence.mdy_only, evidence.ambiguous
+        )
+    return DateOrderInfo(
+        evidence.order(), "data", evidence.dmy_only, evidence.mdy_only, evidence.ambiguous
+    )
+
+
+def _attribute_fn(
+    attr: AttributeField, order: std.DateOrder, today: date
+) -> Callable[[str], std.Result]:
+    required = attr.required
+
+    def empty(text: str) -> std.Result:
+        return None, ("is empty but required" if required else None)
+
+    if attr.kind == "date":
+
+        def as_date(text: str) -> std.Result:
+            if not text.strip():
+                return empty(text)
+            try:
+                parsed = std.parse_date(text, order, today)
+            except std.DateError as exc:
+                return None, std.date_problem(exc)
+            return (parsed.isoformat() if parsed else None), None
+
+        return as_date
+    if attr.kind == "flag":
+
+        def as_flag(text: str) -> std.Result:
+            if not text.strip():
+                return empty(text)
+            value = _FLAGS.get(text.strip().upper())
+            return (value, None) if value else (None, "must be Y or N")
+
+        return as_flag
+    if attr.kind == "category":
+        allowed = {" ".join(v.lower().split()): v for v in attr.values}
+        shown = ", ".join(v for v in attr.values if v)
+
+        def as_category(text: str) -> std.Result:
+            if not text.strip():
+                return empty(text)
+            value = allowed.get(" ".join(text.lower().split()))
+            return (value, None) if value is not None else (None, f"is not one of: {shown}")
+
+        return as_category
+
+    def as_text(text: str) -> std.Result:
+        stripped = text.strip()
+        return (stripped, None) if stripped else empty(text)
+
+    return as_text
+
+
+def _identifier_fn(name: str, order: std.DateOrder, today: date) -> Callable[[str], std.Result]:
+    if name in ("forename", "surname", "other_names"):
+        return std.name
+    if name == "dob":
+        return lambda v: std.dob(v, today, order)
+    table: dict[str, Callable[[str], std.Result]] = {
+        "sex": std.sex,
+        "postcode": std.postcode,
+        "nhs_number": std.nhs_number,
+        "ni_number": std.ni_number,
+        "uprn": std.uprn,
+    }
+    return table.get(name, std.justice_id)
+
+
+def _age_bands(dob: Any, event: Any) -> pa.Array:
+    """``standardise.age_band`` for whole columns (ISO text or date32) at once."""
+    b = dob if dob.type == pa.date32() else pc.cast(dob, pa.date32())
+    e = event if event.type == pa.date32() else pc.cast(event, pa.date32())
+    both = pc.and_(pc.is_valid(b), pc.is_valid(e)).to_numpy(zero_copy_only=False)
+
+    def part(fn: Callable[[Any], Any], arr: Any) -> npt.NDArray[np.int64]:
+        return np.asarray(pc.fill_null(fn(arr), 0).to_numpy(zero_copy_only=False), np.int64)
+
+    by, bm, bd = part(pc.year, b), part(pc.month, b), part(pc.day, b)
+    ey, em, ed = part(pc.year, e), part(pc.month, e), part(pc.day, e)
+    age = ey - by - ((em * 100 + ed) < (bm * 100 + bd)).astype(np.int64)
+    names = ["unknown", "under 16", *(band for _low, band in reversed(std.AGE_BANDS))]
+    codes = np.ones(len(age), dtype=np.int8)
+    for k, (low, _band) in enumerate(reversed(std.AGE_BANDS), start=2):
+        codes[age >= low] = k
+    codes[~both] = 0
+    return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(names, pa.string()))
+
+
+def _value_ids(values: Any) -> npt.NDArray[np.int64]:
+    """The same number for the same standard value (nulls: -1), row by row."""
+    values = _combined(values)
+    if not isinstance(values, pa.DictionaryArray):
+        uniq = pc.unique(values)
+        ids = pc.index_in(values, value_set=uniq)
+        return np.asarray(pc.fill_null(ids, -1).to_numpy(zero_copy_only=False), np.int64)
+    # Different raw cells can standardise alike ("Seán", "SEAN"): one id per value.
+    dictionary = values.dictionary
+    canonical = np.asarray(
+        pc.index_in(dictionary, value_set=pc.unique(dictionary)).to_numpy(zero_copy_only=False),
+        np.int64,
+    )
+    indices = np.asarray(pc.fill_null(values.indices, 0).to_numpy(zero_copy_only=False), np.int64)
+    out = canonical[indices] if len(canonical) else np.zeros(len(indices), np.int64)
+    out[np.asarray(values.is_null().to_numpy(zero_copy_only=False), np.bool_)] = -1
+    return out
+
+
+def _dates(values: Any) -> Any:
+    """Standard ISO date text as date32 (null where none)."""
+    values = _combined(values)
+    if isinstance(values, pa.DictionaryArray):
+        return pc.take(pc.cast(values.dictionary, pa.date32()), values.indices)
+    return pc.cast(values, pa.date32())
+
+
+def _mix(h: npt.NDArray[np.uint64], idx: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
+    """Fold one column's distinct-value indices into a 64-bit fingerprint per row.
+
+    Used only to count repeated rows for the report, where a collision (odds around 1 in
+    10^7 for a million rows) would miscount by one and harm nothing.
+    """
+    with np.errstate(over="ignore"):
+        h *= np.uint64(1_000_003)
+        h += idx.astype(np.uint64)
+        h += np.uint64(1)
+    return h
+
+
+def _repeats(h: npt.NDArray[np.uint64], mask: Mask | None = None) -> int:
+    """How many rows repeat an earlier row's fingerprint."""
+    if mask is not None:
+        h = h[mask]
+    return int(len(h) - len(np.unique(h)))
+
+
+def validate(
+    export: Export,
+    dataset: Dataset,
+    resolved: ResolvedMapping,
+    today: date,
+) -> Validation:
+    n = export.table.num_rows
+    numbers = np.asarray(export.row_numbers.to_numpy(zero_copy_only=False), np.int64)
+    info = _date_order(export, resolved, dataset)
+    order: std.DateOrder = "mdy" if info.order == "mdy" else "dmy"
+    fields = canonical_fields(dataset)
+    header_of = {name: export.header[i] for name, i in resolved.indices.items()}
+    outcomes: dict[str, FieldOutcome] = {}
+    errors = np.zeros(n, dtype=np.bool_)
+    # A fingerprint of each row's raw mapped cells (all but the row id), built column by column.
+    row_hash = np.zeros(n, dtype=np.uint64)
+
+    for f in fields:
+        if f.name not in resolved.indices:
+            outcomes[f.name] = _unmapped(f, n)
+            continue
+        col = export.column(resolved.indices[f.name])
+        if f.kind == "row_id":
+            trimmed = _combined(pc.utf8_trim_whitespace(col))
+            filled = np.asarray(
+                pc.greater(pc.binary_length(trimmed), 0).to_numpy(zero_copy_only=False), np.bool_
+            )
+            outcome = FieldOutcome(
+                f,
+                header_of[f.name],
+                pc.if_else(pa.array(filled), trimmed, pa.scalar(None, pa.string())),
+                np.where(filled, 0, 1).astype(np.int16),
+                ["is empty"],
+                filled,
+                frozenset({1}),
+            )
+        elif f.kind == "identifier":
+            values, codes, texts, filled, idx = _by_distinct(
+                col, _identifier_fn(f.name, order, today)
+            )
+            outcome = FieldOutcome(f, header_of[f.name], values, codes, texts, filled)
+            row_hash = _mix(row_hash, idx)
+        else:
+            attr = dataset.attribute(f.name)
+            values, codes, texts, filled, idx = _by_distinct(col, _attribute_fn(attr, order, today))
+            outcome = FieldOutcome(
+                f,
+                header_of[f.name],
+                values,
+                codes,
+                texts,
+                filled,
+                frozenset(range(1, len(texts) + 1)) if attr.required else frozenset(),
+            )
+            row_hash = _mix(row_hash, idx)
+        outcomes[f.name] = outcome
+        if outcome.error_codes:
+            errors |= np.isin(outcome.codes, list(outcome.error_codes))
+
+    # Row ids: the second and later rows with the same id are quarantined.
+    ids = outcomes[ROW_ID]
+    id_filled = ids.filled
+    uniq_ids = pc.unique(ids.values)
+    id_idx = np.asarray(
+        pc.index_in(ids.values, value_set=uniq_ids).to_numpy(zero_copy_only=False), np.int64
+    )
+    _, first_pos = np.unique(id_idx, return_index=True)
+    first_of = np.empty(len(uniq_ids), dtype=np.int64)
+    first_of[id_idx[first_pos]] = first_pos
+    repeats = id_filled & (first_of[id_idx] != np.arange(n)) if n else np.zeros(0, np.bool_)
+    errors |= repeats
+
+    def valid(name: str) -> Mask:
+        return np.asarray(
+            pc.is_valid(outcomes[name].values).to_numpy(zero_copy_only=False), np.bool_
+        )
+
+    no_name_no_dob = ~(valid("forename") | valid("surname") | valid("dob"))
+    errors |= no_name_no_dob
+
+    event = outcomes[dataset.event_date]
+    dob_dates = _dates(outcomes["dob"].values)
+    event_dates = _dates(event.values)
+    born_after = np.asarray(
+        pc.fill_null(pc.greater(dob_dates, event_dates), False).to_numpy(zero_copy_only=False),
+        np.bool_,
+    )
+    errors |= born_after
+
+    accepted_mask = ~errors
+    keep = pa.array(accepted_mask)
+    period = _period(event_dates, accepted_mask)
+    ages = _age_bands(dob_dates, event_dates)
+    data: dict[str, Any] = {
+        "row_number": pa.array(numbers, pa.int64()),
+        "source_row_id": ids.values,
+    }
+    for name in (*IDENTIFIER_NAMES, *dataset.attribute_names, *EXTRA_COLUMNS):
+        data[name] = outcomes[name].values if name in outcomes else pa.nulls(n, pa.string())
+    data["age_band"] = ages
+    columns = prepared_columns(dataset)
+    # Columns stay dictionary-encoded here; prepare writes them out as plain text.
+    full = pa.table({c: data[c] for c in columns})
+    del data
+    # Filtering copies every column: only when some row is quarantined.
+    accepted = full.filter(keep) if errors.any() else full
+    del full
+
+    warnings: Counter[str] = Counter()
+    for name, outcome in outcomes.items():
+        if outcome.header is None or outcome.field.kind == "row_id":
+            continue
+        counts = np.bincount(outcome.codes[accepted_mask], minlength=len(outcome.texts) + 1)
+        for code, text in enumerate(outcome.texts, start=1):
+            if counts[code] and code not in outcome.error_codes:
+                warnings[f"{name} {text}"] += int(counts[code])
+        if name in _WARN_MISSING and name in dataset.identifier_headers:
+            missing = int(np.count_nonzero(~outcome.filled & accepted_mask))
+            if missing:
+                warnings[f"{name} missing"] += missing
+
+    # Reasons, spelled out only for the rows that need them.
+    quarantined: list[tuple[int, str, str, list[str]]] = []
+    q_idx = np.flatnonzero(errors)
+    if len(q_idx):
+        sub = export.table.take(pa.array(q_idx))
+        raw_rows = [list(r) for r in zip(*(c.to_pylist() for c in sub.columns), strict=True)]
+        id_list = pc.take(ids.values, pa.array(q_idx)).to_pylist()
+        event_header = header_of.get(dataset.event_date, dataset.event_date)
+        for j, i in enumerate(q_idx):
+            reasons = _reasons(int(i), outcomes, repeats, first_of, id_idx, numbers)
+            if no_name_no_dob[i]:
+                reasons.append("has no name and no date of birth, so it cannot be linked")
+            if born_after[i]:
+                reasons.append(f"date of birth is after {event_header}")
+            quarantined.append((int(numbers[i]), id_list[j] or "", "; ".join(reasons), raw_rows[j]))
+    for bad in export.bad_rows:
+        row_id = (
+            bad.cells[resolved.indices[ROW_ID]] if resolved.indices[ROW_ID] < len(bad.cells) else ""
+        )
+        quarantined.append((bad.row_number, row_id.strip(), bad.reason, bad.cells))
+    quarantined.sort(key=lambda q: q[0])
+
+    stats = [_stats(o, n) for o in outcomes.values()]
+    repeated_rows = _repeats(row_hash)
+    person = np.zeros(n, dtype=np.uint64)
+    for k in ("forename", "surname", "dob"):
+        person = _mix(person, _value_ids(outcomes[k].values))
+    same_person = _repeats(person, valid("dob") & (valid("forename") | valid("surname")))
+    preview_fields = [(o.field.label, o.header or "") for o in outcomes.values() if o.header]
+    preview = _preview(export, outcomes, errors, numbers, quarantined)
+    notes = list(export.notes)
+    if export.blank_rows:
+        notes.append(f"{export.blank_rows} empty rows were skipped: they hold no data.")
+    return Validation(
+        accepted=accepted,
+        quarantined=quarantined,
+        warnings=warnings,
+        stats=stats,
+        date_order=info,
+        duplicate_ids=int(np.count_nonzero(repeats)),
+        repeated_rows=repeated_rows,
+        same_person_rows=same_person,
+        preview_fields=preview_fields,
+        preview=preview,
+        notes=notes,
+        period=period,
+    )
+
+
+def _period(event_dates: Any, accepted: Mask) -> str:
+    if not accepted.any():
+        return "none"
+    bounds = pc.min_max(pc.filter(event_dates, pa.array(accepted))).as_py()
+    if bounds["min"] is None:
+        return "none"
+    return f"{bounds['min'].isoformat()}/{bounds['max'].isoformat()}"
+
+
+def _combined(values: Any) -> Any:
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    return values
+
+
+def _reasons(
+    i: int,
+    outcomes: dict[str, FieldOutcome],
+    repeats: Mask,
+    first_of: npt.NDArray[np.int64],
+    id_idx: npt.NDArray[np.int64],
+    numbers: npt.NDArray[np.int64],
+) -> list[str]:
+    out: list[str] = []
+    for name, o in outcomes.items():
+        code = int(o.codes[i])
+        if code and code in o.error_codes:
+            out.append(f"{o.header} {o.texts[code - 1]}")
+        if name == ROW_ID and repeats[i]:
+            out.append(f"{o.header} repeats the one on row {int(numbers[first_of[id_idx[i]]])}")
+    return out
+
+
+def _stats(o: FieldOutcome, n: int) -> FieldStats:
+    if o.header is None:
+        return FieldStats(
+            o.field.name, o.field.label, None, o.field.kind, o.field.required, 0, 0, []
+        )
+    counts = np.bincount(o.codes, minlength=len(o.texts) + 1)
+    problems = [(text, int(counts[k])) for k, text in enumerate(o.texts, start=1) if counts[k]]
+    # "Empty but required" is a completeness problem, not a validity one.
+    invalid = sum(c for t, c in problems if t != "is empty but required" and t != "is empty")
+    filled = int(np.count_nonzero(o.filled))
+    return FieldStats(
+        o.field.name,
+        o.field.label,
+        o.header,
+        o.field.kind,
+        o.field.required,
+        filled,
+        max(filled - invalid, 0),
+        sorted(problems, key=lambda p: -p[1]),
+    )
+
+
+def _preview(
+    export: Export,
+    outcomes: dict[str, FieldOutcome],
+    errors: Mask,
+    numbers: npt.NDArray[np.int64],
+    quarantined: list[tuple[int, str, str, list[str]]],
+) -> list[PreviewRow]:
+    """The first rows as mapped: raw cell, standard value and problem per field."""
+    reasons = {q[0]: q[2] for q in quarantined}
+    k = min(PREVIEW_ROWS, export.table.num_rows)
+    if k == 0:
+        return []
+    head = export.table.slice(0, k)
+    mapped = [o for o in outcomes.values() if o.header is not None]
+    raw_cols: dict[str, list[str]] = {}
+    header_index = {h: i for i, h in enumerate(export.header)}
+    for o in mapped:
+        assert o.header is not None
+        raw_cols[o.field.name] = head.column(header_index[o.header]).to_pylist()
+    values = {o.field.name: o.values.slice(0, k).to_pylist() for o in mapped}
+    rows: list[PreviewRow] = []
+    for i in range(k):
+        cells: list[tuple[str, str | None, str | None]] = []
+        for o in mapped:
+            code = int(o.codes[i])
+            problem = o.texts[code - 1] if code else None
+            cells.append((raw_cols[o.field.name][i] or "", values[o.field.name][i], problem))
+        number = int(numbers[i])
+        status = "quarantined" if errors[i] else "accepted"
+        rows.append(PreviewRow(number, status, reasons.get(number, ""), cells))
+    return rows

@@ -1,0 +1,1 @@
+"""The council page (``boldhub council``): a local web app for data officers."""
