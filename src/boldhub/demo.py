@@ -3,6 +3,8 @@
     DIR/council/exports/    what each body exports (and truth.csv, known only to the demo)
     DIR/council/<org>/      per provider: prepared/ (stays local, with keymap.csv), package/
     DIR/council/linkage.key the agreement's key, shared by the providers, never the hub
+    DIR/council/<org>/signing.key  each provider's Ed25519 signing key (.pub registered)
+    DIR/agreement.json      the agreement: parties, public keys, key fingerprint, encoding
     DIR/hub/                the hub's home: only packages' encodings and attributes arrive
     DIR/links.csv           the linkage operator's export
     DIR/reports/            one HTML report per council and a national one
@@ -14,19 +16,26 @@ providers' keymaps: it joins them to the hub's person keys at the end.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Hashable
+import json
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from boldhub.council.encode import KEYMAP_FILE, encode
 from boldhub.council.prepare import prepare
 from boldhub.errors import UserError
+from boldhub.hub.agreements import register
 from boldhub.hub.ingest import ingest
 from boldhub.hub.linking import export_links, run_linkage
 from boldhub.hub.reports import release_reports
 from boldhub.hub.store import open_hub
 from boldhub.linkage.evaluate import PairwiseScores, pairwise_scores
-from boldhub.privacy.keys import create_key
+from boldhub.privacy.agreement import AgreementSpec, parse_agreement
+from boldhub.privacy.encoding import EncodingParams
+from boldhub.privacy.keys import LinkageKey, create_key
+from boldhub.privacy.signing import create_signing_key, public_key_text
 from boldhub.synth import generate
 
 
@@ -36,6 +45,45 @@ class DemoResult:
     records: int
     persons: int
     reports: list[Path]
+
+
+@dataclass(frozen=True)
+class Trust:
+    """An agreement and the signing keys of its parties, as the demo and tests make them."""
+
+    agreement: AgreementSpec
+    agreement_file: Path
+    signing_keys: dict[str, Ed25519PrivateKey]
+
+
+def create_trust(
+    folder: Path,
+    key: LinkageKey,
+    organisations: Iterable[str],
+    *,
+    agreement_id: str = "bold-demo",
+    encoding: EncodingParams | None = None,
+) -> Trust:
+    """A signing key per organisation (``folder/<org>/signing.key``) and an agreement file
+    (``folder/agreement.json``) naming them all, under ``key``'s fingerprint."""
+    signing_keys = {}
+    parties = []
+    for org in sorted(set(organisations)):
+        signer = create_signing_key(folder / org / "signing.key")
+        signing_keys[org] = signer
+        parties.append({"organisation": org, "signing_key": public_key_text(signer.public_key())})
+    defaults = EncodingParams().as_dict()
+    chosen = (encoding or EncodingParams()).as_dict()
+    doc = {
+        "id": agreement_id,
+        "title": "BOLD Hub demonstration on synthetic data",
+        "linkage_key_fingerprint": key.fingerprint,
+        "encoding": {k: v for k, v in chosen.items() if defaults[k] != v},
+        "parties": parties,
+    }
+    path = folder / "agreement.json"
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    return Trust(parse_agreement(doc, str(path)), path, signing_keys)
 
 
 class Reporter:
@@ -61,6 +109,7 @@ def run_demo(
     persons: int = 14_000,
     councils: int = 3,
     reporter: Reporter | None = None,
+    encoding: EncodingParams | None = None,
 ) -> DemoResult:
     rep = reporter or Reporter()
     if out.exists() and any(out.iterdir()):
@@ -80,6 +129,8 @@ def run_demo(
     )
     rep.done("synthesising people")
     key = create_key(council_dir / "linkage.key")
+    orgs = [source.split(":", 1)[1] for source in summary.files]
+    trust = create_trust(council_dir, key, orgs, encoding=encoding)
 
     packages: list[Path] = []
     prepared_dirs: dict[str, Path] = {}
@@ -91,12 +142,20 @@ def run_demo(
         prepared = prepare(export, dataset, provider / "prepared", org, progress=advance)
         if prepared.quarantined:
             rep.line(f"{source}: {prepared.quarantined} rows quarantined (see quarantine.csv)")
-        result = encode(provider / "prepared", key, provider / "package", progress=advance)
+        result = encode(
+            provider / "prepared",
+            key,
+            provider / "package",
+            advance,
+            agreement=trust.agreement,
+            signing_key=trust.signing_keys[org],
+        )
         packages.append(result.package)
         prepared_dirs[source] = provider / "prepared"
     rep.done("preparing and encoding exports")
 
     hub = open_hub(hub_home, create=True)
+    register(hub, trust.agreement, actor="demo")
     advance = rep.bar("ingesting packages at the hub", len(packages))
     for package in packages:
         ingest(hub, package, actor="demo")

@@ -7,12 +7,17 @@ import json
 import os
 import shutil
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from boldhub.council.encode import encode
 from boldhub.council.prepare import prepare
+from boldhub.demo import create_trust
+from boldhub.privacy import signing
+from boldhub.privacy.agreement import parse_agreement
 from boldhub.privacy.keys import create_key
 from boldhub.synth import generate
 from tests.support.cli import assert_one_line_error, boldhub
@@ -20,16 +25,35 @@ from tests.support.cli import assert_one_line_error, boldhub
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Exports, a prepared folder, two keys, three packages, and a hub holding one."""
+    """Exports, a prepared folder, keys, signed packages, and a hub holding one of them.
+
+    The hub has registered agreement ``bold-demo`` (parties: probation and one council,
+    each with its signing key) under key ``a.key``.
+    """
     root = tmp_path_factory.mktemp("cli")
     summary = generate(root / "exports", persons=300, councils=1, seed=3)
     prepared = root / "prepared"
     prepare(summary.files["probation:MOJ-PROBATION"], "probation", prepared)
     key = create_key(root / "a.key")
     other_key = create_key(root / "b.key")
-    encode(prepared, key, root / "pkg")
-    encode(prepared, key, root / "pkg2")
-    encode(prepared, other_key, root / "pkg-other-key")
+    trust = create_trust(root / "trust", key, ["MOJ-PROBATION", "E08000025"])
+    signer = trust.signing_keys["MOJ-PROBATION"]
+    signed = {"agreement": trust.agreement, "signing_key": signer}
+    encode(prepared, key, root / "pkg", **signed)
+    encode(prepared, key, root / "pkg2", **signed)
+    # A package under another key, made by skipping the council-side check (as a
+    # modified encoder could), so that the hub's own key check is what refuses it.
+    create_trust(root / "trust-other", other_key, ["MOJ-PROBATION"])  # an unregistered signer
+    doc = {**trust.agreement.document, "linkage_key_fingerprint": other_key.fingerprint}
+    encode(
+        prepared,
+        other_key,
+        root / "pkg-other-key",
+        agreement=parse_agreement(doc),
+        signing_key=signer,
+    )
+    proc = boldhub("agreement", "register", str(trust.agreement_file), "--home", str(root / "hub"))
+    assert proc.returncode == 0, proc.stderr
     proc = boldhub("ingest", str(root / "pkg"), "--home", str(root / "hub"))
     assert proc.returncode == 0, proc.stderr
     return {
@@ -38,11 +62,31 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "homelessness": summary.files["homelessness:E08000025"],
         "prepared": prepared,
         "key": root / "a.key",
+        "other_key": root / "b.key",
+        "agreement": trust.agreement_file,
+        "signing_key": root / "trust" / "MOJ-PROBATION" / "signing.key",
+        "council_signing_key": root / "trust" / "E08000025" / "signing.key",
+        "other_signing_key": root / "trust-other" / "MOJ-PROBATION" / "signing.key",
         "pkg": root / "pkg",
         "pkg2": root / "pkg2",
         "pkg_other_key": root / "pkg-other-key",
         "hub": root / "hub",
     }
+
+
+def _encode_args(world: dict[str, Path], out: Path, key: Path | None = None) -> list[str]:
+    return [
+        "encode",
+        str(world["prepared"]),
+        "--key",
+        str(key or world["key"]),
+        "--signing-key",
+        str(world["signing_key"]),
+        "--agreement",
+        str(world["agreement"]),
+        "--out",
+        str(out),
+    ]
 
 
 def hub_state(home: Path) -> tuple[list[str], int, int]:
@@ -157,9 +201,7 @@ def test_keys_create_is_owner_only(tmp_path: Path) -> None:
 
 def test_encode_missing_key(world: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "pkg"
-    proc = boldhub(
-        "encode", str(world["prepared"]), "--key", str(tmp_path / "none.key"), "--out", str(out)
-    )
+    proc = boldhub(*_encode_args(world, out, tmp_path / "none.key"))
     assert_one_line_error(proc, "none.key", "boldhub keys create")
     assert not out.exists()
 
@@ -168,17 +210,15 @@ def test_encode_key_readable_by_others(world: dict[str, Path], tmp_path: Path) -
     key = tmp_path / "open.key"
     shutil.copy(world["key"], key)
     key.chmod(0o644)
-    proc = boldhub(
-        "encode", str(world["prepared"]), "--key", str(key), "--out", str(tmp_path / "pkg")
-    )
+    proc = boldhub(*_encode_args(world, tmp_path / "pkg", key))
     assert_one_line_error(proc, "chmod 600")
     assert not (tmp_path / "pkg").exists()
 
 
 def test_encode_not_a_prepared_folder(world: dict[str, Path], tmp_path: Path) -> None:
-    proc = boldhub(
-        "encode", str(tmp_path), "--key", str(world["key"]), "--out", str(tmp_path / "pkg")
-    )
+    args = _encode_args(world, tmp_path / "pkg")
+    args[1] = str(tmp_path)
+    proc = boldhub(*args)
     assert_one_line_error(proc, "not a prepared folder", "boldhub prepare")
     assert not (tmp_path / "pkg").exists()
 
@@ -187,10 +227,45 @@ def test_encode_wrong_key_format(world: dict[str, Path], tmp_path: Path) -> None
     key = tmp_path / "bad.key"
     key.write_text("hello\n")
     key.chmod(0o600)
-    proc = boldhub(
-        "encode", str(world["prepared"]), "--key", str(key), "--out", str(tmp_path / "pkg")
-    )
+    proc = boldhub(*_encode_args(world, tmp_path / "pkg", key))
     assert_one_line_error(proc, "not a BOLD Hub key file")
+
+
+def test_encode_with_a_key_the_agreement_does_not_name(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    proc = boldhub(*_encode_args(world, tmp_path / "pkg", world["other_key"]))
+    assert_one_line_error(proc, "not agreement bold-demo's", "fingerprint")
+    assert not (tmp_path / "pkg").exists()
+
+
+def test_encode_with_another_organisations_signing_key(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    args = _encode_args(world, tmp_path / "pkg")
+    args[args.index("--signing-key") + 1] = str(world["council_signing_key"])
+    assert_one_line_error(boldhub(*args), "not the one MOJ-PROBATION registered")
+    assert not (tmp_path / "pkg").exists()
+
+
+def test_encode_writes_a_signed_package_with_a_progress_bar(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    proc = boldhub(*_encode_args(world, tmp_path / "pkg"))
+    assert proc.returncode == 0, proc.stderr
+    assert "encoding prepared" in proc.stderr and "100%" not in proc.stdout
+    assert sorted(p.name for p in (tmp_path / "pkg").iterdir()) == [
+        "attributes.parquet",
+        "encodings.parquet",
+        "manifest.json",
+        "manifest.sig",
+    ]
+    manifest = json.loads((tmp_path / "pkg" / "manifest.json").read_text())
+    assert manifest["agreement_id"] == "bold-demo"
+    assert manifest["encoding"]["salt"] == "dob"
+    assert "key" not in json.dumps(manifest).replace("key_fingerprint", "").replace(
+        "signing_key_id", ""
+    )
 
 
 # -- ingest ----------------------------------------------------------------------------
@@ -217,39 +292,127 @@ def test_ingest_a_file_not_a_package(world: dict[str, Path]) -> None:
     _ingest_refused(world, world["probation"], "not a package folder")
 
 
-@pytest.mark.parametrize("name", ["encodings.parquet", "attributes.parquet"])
-def test_ingest_one_changed_byte(world: dict[str, Path], tmp_path: Path, name: str) -> None:
+def _resign(pkg: Path, signing_key: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    """Change the manifest and sign it again with ``signing_key``, as a faulty or
+    dishonest encoder could: the signature is then valid, so a later check must refuse."""
+    manifest = json.loads((pkg / "manifest.json").read_text())
+    change(manifest)
+    raw = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+    (pkg / "manifest.json").write_bytes(raw)
+    (pkg / "manifest.sig").write_text(signing.sign(signing.load_signing_key(signing_key), raw))
+
+
+@pytest.mark.parametrize(
+    ("name", "needles"),
+    [
+        ("encodings.parquet", ("hash check failed", "encodings.parquet")),
+        ("attributes.parquet", ("hash check failed", "attributes.parquet")),
+        ("manifest.json", ("signature check failed", "changed after signing")),
+        ("manifest.sig", ("signature check failed",)),
+    ],
+)
+def test_ingest_one_changed_byte_in_any_file(
+    world: dict[str, Path], tmp_path: Path, name: str, needles: tuple[str, ...]
+) -> None:
     pkg = _copy_package(world["pkg2"], tmp_path / "pkg")
     data = bytearray((pkg / name).read_bytes())
-    data[len(data) // 2] ^= 0x01
+    if name.endswith(".parquet"):
+        i = len(data) // 2
+    else:  # a byte inside a hash or the signature, so that the file still parses
+        i = data.rindex(b'"sha256": "' if name == "manifest.json" else b"signature: ") + 14
+    data[i] = ord("0") if data[i] != ord("0") else ord("1")
     (pkg / name).write_bytes(bytes(data))
-    _ingest_refused(world, pkg, "hash check failed", name)
+    _ingest_refused(world, pkg, *needles)
 
 
 def test_ingest_changed_count(world: dict[str, Path], tmp_path: Path) -> None:
+    """Edited after signing: the signature check refuses it."""
     pkg = _copy_package(world["pkg2"], tmp_path / "pkg")
     manifest = json.loads((pkg / "manifest.json").read_text())
     manifest["record_count"] += 1
     (pkg / "manifest.json").write_text(json.dumps(manifest))
-    _ingest_refused(world, pkg, "count check failed")
+    _ingest_refused(world, pkg, "signature check failed")
+
+
+def test_ingest_changed_count_signed_by_its_council(world: dict[str, Path], tmp_path: Path) -> None:
+    """Signed with the wrong count (a faulty encoder): the count check refuses it."""
+    pkg = _copy_package(world["pkg2"], tmp_path / "pkg")
+
+    def more(m: dict[str, Any]) -> None:
+        m["record_count"] += 1
+        m["files"]["encodings.parquet"]["rows"] += 1
+
+    _resign(pkg, world["signing_key"], more)
+    _ingest_refused(world, pkg, "count check failed", "encodings.parquet")
 
 
 def test_ingest_damaged_manifest(world: dict[str, Path], tmp_path: Path) -> None:
     pkg = _copy_package(world["pkg2"], tmp_path / "pkg")
     (pkg / "manifest.json").write_text("{not json")
-    _ingest_refused(world, pkg, "not valid JSON")
+    _ingest_refused(world, pkg, "manifest check failed", "not valid JSON")
+
+
+def test_ingest_unsigned_package(world: dict[str, Path], tmp_path: Path) -> None:
+    pkg = _copy_package(world["pkg2"], tmp_path / "pkg")
+    (pkg / "manifest.sig").unlink()
+    _ingest_refused(world, pkg, "signature check failed", "no manifest.sig")
 
 
 def test_ingest_unknown_dataset_in_manifest(world: dict[str, Path], tmp_path: Path) -> None:
     pkg = _copy_package(world["pkg2"], tmp_path / "pkg")
-    manifest = json.loads((pkg / "manifest.json").read_text())
-    manifest["dataset"] = "benefits"
-    (pkg / "manifest.json").write_text(json.dumps(manifest))
+    _resign(pkg, world["signing_key"], lambda m: m.update(dataset="benefits"))
     _ingest_refused(world, pkg, "unknown dataset 'benefits'")
 
 
 def test_ingest_wrong_key_fingerprint(world: dict[str, Path]) -> None:
     _ingest_refused(world, world["pkg_other_key"], "key check failed", "different linkage key")
+
+
+@pytest.mark.parametrize("signer", ["council_signing_key", "other_signing_key"])
+def test_ingest_signed_by_another_key(world: dict[str, Path], tmp_path: Path, signer: str) -> None:
+    """Signed by another council's registered key, or by a key nobody registered."""
+    pkg = _copy_package(world["pkg2"], tmp_path / "pkg")
+    _resign(pkg, world[signer], lambda m: None)
+    _ingest_refused(world, pkg, "signature check failed", "registered for MOJ-PROBATION")
+
+
+def test_ingest_another_council_cannot_submit_in_a_partys_name(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    """The council's own valid signature on a manifest that names another organisation."""
+    pkg = _copy_package(world["pkg2"], tmp_path / "pkg")
+
+    def claim(m: dict[str, Any]) -> None:
+        m["organisation"], m["source"] = "E08000025", "probation:E08000025"
+
+    _resign(pkg, world["signing_key"], claim)
+    _ingest_refused(world, pkg, "signature check failed", "registered for E08000025")
+
+
+def test_ingest_parameters_that_differ_from_the_agreement(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    pkg = _copy_package(world["pkg2"], tmp_path / "pkg")
+    _resign(pkg, world["signing_key"], lambda m: m["encoding"].update(salt="none"))
+    _ingest_refused(world, pkg, "parameter check failed", "salt")
+
+
+def test_ingest_unknown_agreement(world: dict[str, Path], tmp_path: Path) -> None:
+    pkg = _copy_package(world["pkg2"], tmp_path / "pkg")
+    _resign(pkg, world["signing_key"], lambda m: m.update(agreement_id="another-agreement"))
+    _ingest_refused(world, pkg, "agreement check failed", "not registered")
+
+
+def test_ingest_from_an_organisation_outside_the_agreement(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    pkg = _copy_package(world["pkg2"], tmp_path / "pkg")
+
+    def claim(m: dict[str, Any]) -> None:
+        m["organisation"], m["source"] = "DHSC-NDTMS", "probation:DHSC-NDTMS"
+
+    _resign(pkg, world["signing_key"], claim)
+    _ingest_refused(world, pkg, "agreement check failed", "not a party")
 
 
 def test_ingest_same_package_twice_is_one_submission(world: dict[str, Path]) -> None:

@@ -57,6 +57,7 @@ def test_council_side_keeps_the_keymap_and_the_package_has_none(
             "attributes.parquet",
             "encodings.parquet",
             "manifest.json",
+            "manifest.sig",
         ]
         assert (package.parent / "prepared" / "keymap.csv").is_file()
 
@@ -115,4 +116,5 @@ def test_every_step_was_audited(small_demo: tuple[Path, DemoResult]) -> None:
     hub = open_hub(out / "hub")
     with hub.sessions() as session:
         result = verify(session)
-    assert result.ok and result.entries == 6 + 3  # six packages, one run, an export, reports
+    # The agreement, six packages, one run, an export, reports.
+    assert result.ok and result.entries == 1 + 6 + 3

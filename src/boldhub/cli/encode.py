@@ -1,4 +1,8 @@
-"""`boldhub encode` and `boldhub keys`: run on a data provider's machine."""
+"""`boldhub encode` and `boldhub keys`: run on a data provider's machine.
+
+Key rotation: `boldhub keys create --out new.key`, share it with the parties, tell the hub
+its fingerprint (`boldhub agreement rotate-key`), then encode again with `--key new.key`.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from boldhub.cli.progress import bar, stdout
 from boldhub.council import encode as encode_mod
 from boldhub.council import prepare as prepare_mod
 from boldhub.privacy import keys as keys_mod
+from boldhub.privacy import signing
+from boldhub.privacy.agreement import load_agreement
 
 keys_app = typer.Typer(no_args_is_help=True)
 
@@ -19,13 +25,23 @@ def encode(
     prepared_dir: Path = typer.Argument(..., help="A folder written by `boldhub prepare`."),
     key: Path = typer.Option(..., "--key", help="The agreement's linkage key file."),
     out: Path = typer.Option(..., "--out", help="New folder for the submission package."),
+    signing_key: Path = typer.Option(
+        ..., "--signing-key", help="Your organisation's Ed25519 signing key file."
+    ),
+    agreement: Path = typer.Option(
+        ..., "--agreement", help="The agreement file (JSON) the hub registered."
+    ),
 ) -> None:
-    """Encode identifiers with the linkage key and write a package for the hub."""
+    """Encode identifiers with the linkage key and write a signed package for the hub."""
     linkage_key = keys_mod.load_key(key)
+    signer = signing.load_signing_key(signing_key)
+    spec = load_agreement(agreement)
     prepare_mod.read_meta(prepared_dir)
     total = pq.ParquetFile(prepared_dir / prepare_mod.PREPARED_FILE).metadata.num_rows
     with bar(f"encoding {prepared_dir.name}", total) as advance:
-        result = encode_mod.encode(prepared_dir, linkage_key, out, progress=advance)
+        result = encode_mod.encode(
+            prepared_dir, linkage_key, out, agreement=spec, signing_key=signer, progress=advance
+        )
     stdout.print(f"package: {result.package} records={result.records} source={result.source}")
     stdout.print(f"keymap kept locally: {result.keymap}")
 
@@ -43,3 +59,25 @@ def keys_create(
 def keys_fingerprint(key: Path = typer.Argument(..., help="A key file.")) -> None:
     """Print a key's public fingerprint (what packages carry instead of the key)."""
     stdout.print(keys_mod.load_key(key).fingerprint)
+
+
+@keys_app.command("create-signing")
+def keys_create_signing(
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        help="Where to write the private signing key (mode 0600); the public "
+        "key goes beside it as OUT.pub.",
+    ),
+) -> None:
+    """Create your organisation's Ed25519 signing key; register OUT.pub with the hub."""
+    key = signing.create_signing_key(out)
+    stdout.print(f"signing key: {out} (keep it here)")
+    stdout.print(f"public key: {signing.public_path(out)} id={signing.key_id(key.public_key())}")
+    stdout.print(signing.public_key_text(key.public_key()))
+
+
+@keys_app.command("public")
+def keys_public(signing_key: Path = typer.Argument(..., help="A signing key file.")) -> None:
+    """Print the public key of a signing key (the text the agreement registers)."""
+    stdout.print(signing.public_key_text(signing.load_signing_key(signing_key).public_key()))

@@ -1,10 +1,12 @@
 """Accept a submission package into the hub: verify it, store it, record it. All or nothing.
 
-Steps: verify the package completely (manifest, hashes, counts, schema, record keys);
-check the key fingerprint against the hub's; write the two data files to temporary names
-in their separate stores; in one database transaction add the submission, supersede an
-earlier one for the same source and period, and append the audit entry; only then move the
-files to their final names. Any failure removes whatever was written.
+Steps: verify the package completely against the agreement its manifest names (signature
+by the organisation's registered key, encoding parameters, key fingerprint, hashes,
+counts, schema, record keys); write the data files to temporary names in their separate
+stores; in one database transaction add the submission, supersede an earlier one for the
+same source and period, and append the audit entry; only then move the files to their
+final names. Any failure removes whatever was written, and nothing is written before the
+package has passed every check.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 
 from boldhub import clock
-from boldhub.errors import PackageError
 from boldhub.hub import audit
+from boldhub.hub.agreements import expectations
 from boldhub.hub.store import ATTRIBUTES_DIR, ENCODINGS_DIR, MANIFESTS_DIR, Hub
-from boldhub.hub.store.models import HubState, Submission
+from boldhub.hub.store.models import Submission
 from boldhub.privacy.package import verify_package
 
 
@@ -34,7 +36,7 @@ class IngestResult:
 
 
 def ingest(hub: Hub, package: Path, actor: str = "cli") -> IngestResult:
-    pkg = verify_package(package)
+    pkg = verify_package(package, expectations(hub))
     m = pkg.manifest
     with hub.sessions() as session:
         existing = session.execute(
@@ -42,29 +44,23 @@ def ingest(hub: Hub, package: Path, actor: str = "cli") -> IngestResult:
         ).scalar_one_or_none()
         if existing is not None:
             return IngestResult(existing.id, existing.source, existing.record_count, False, None)
-        fp_state = session.get(HubState, "key_fingerprint")
-        if fp_state is not None and fp_state.value != m["key_fingerprint"]:
-            raise PackageError(
-                "key check failed: the package was encoded with a different linkage key "
-                f"(fingerprint {m['key_fingerprint'][:8]}..., the hub's parties use "
-                f"{fp_state.value[:8]}...); encode again with the agreement's key"
-            )
 
     sub_id = secrets.token_hex(8)
     finals = {
         "enc": hub.path(ENCODINGS_DIR, f"{sub_id}.parquet"),
         "attr": hub.path(ATTRIBUTES_DIR, f"{sub_id}.parquet"),
         "manifest": hub.path(MANIFESTS_DIR, f"{sub_id}.json"),
+        "signature": hub.path(MANIFESTS_DIR, f"{sub_id}.sig"),
     }
     temps = {k: p.with_name(p.name + ".partial") for k, p in finals.items()}
     try:
         pq.write_table(pkg.encodings, temps["enc"], compression="zstd")
         pq.write_table(pkg.attributes, temps["attr"], compression="zstd")
-        temps["manifest"].write_bytes((package / "manifest.json").read_bytes())
+        # Exactly the bytes that were verified, not a second read of the package folder.
+        temps["manifest"].write_bytes(pkg.manifest_bytes)
+        temps["signature"].write_text(pkg.signature, encoding="ascii")
         superseded: str | None = None
         with hub.sessions() as session, session.begin():
-            if session.get(HubState, "key_fingerprint") is None:
-                session.add(HubState(name="key_fingerprint", value=m["key_fingerprint"]))
             earlier = session.execute(
                 select(Submission).where(
                     Submission.source == pkg.source,
@@ -103,6 +99,8 @@ def ingest(hub: Hub, package: Path, actor: str = "cli") -> IngestResult:
                     "records": m["record_count"],
                     "period": m["period"],
                     "manifest_sha256": pkg.manifest_sha256,
+                    "agreement_id": m["agreement_id"],
+                    "signing_key_id": m["signing_key_id"],
                     "supersedes": superseded,
                 },
             )

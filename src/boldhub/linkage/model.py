@@ -1,9 +1,10 @@
 """The Fellegi-Sunter model over encodings, written as Splink 5 settings.
 
 Splink compares columns with SQL; our columns are keyed tokens (compared for equality)
-and Bloom filters (compared by Dice similarity, ``2|A & B| / (|A| + |B|)``, with the
-popcounts precomputed as ``*_pop`` columns). Every comparison lists its levels in its
-description, strongest first, as Splink's own comparisons do.
+and Bloom filters (compared by Dice similarity, ``2|A & B| / (|A| + |B|)``, computed from
+the Hamming distance and the unmasked weights that packages carry as ``*_pop`` columns).
+Every comparison lists its levels in its description, strongest first, as Splink's own
+comparisons do.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ DICE_LOW = 0.65
 
 
 def dice_sql(col: str) -> str:
-    return f"(2.0 * bit_count({col}_l & {col}_r) / ({col}_pop_l + {col}_pop_r))"
+    # Filters are XOR-masked per salt (privacy/encoding.py), so Dice comes from the Hamming
+    # distance and the unmasked weights: 2|A & B| / (|A| + |B|) = 1 - |A ^ B| / (|A| + |B|).
+    # Across salts the masks do not cancel and the value falls below every level.
+    return f"(1.0 - bit_count(xor({col}_l, {col}_r)) / ({col}_pop_l + {col}_pop_r))"
 
 
 def _null(sql: str) -> cll.CustomLevel:
@@ -37,7 +41,11 @@ def _level(sql: str, label: str, tf_column: str | None = None) -> cll.CustomLeve
 
 def forename_comparison() -> cl.CustomComparison:
     """Levels: exact token (TF-adjusted), same nickname family, Dice >= 0.85,
-    Dice >= 0.65, same initial (or one side holds an initial only), else."""
+    Dice >= 0.65, same initial (or one side holds an initial only), else.
+
+    Names are salted with the date of birth (privacy/encoding.py): tokens and Dice levels
+    only ever agree for pairs that share it (day and month in either order); other pairs
+    reach "same initial" at best."""
     return cl.CustomComparison(
         [
             _null("fn_init_tok_l IS NULL OR fn_init_tok_r IS NULL"),
@@ -53,7 +61,8 @@ def forename_comparison() -> cl.CustomComparison:
 
 
 def surname_comparison() -> cl.CustomComparison:
-    """Levels: exact token (TF-adjusted), Dice >= 0.85, Dice >= 0.65, same initial, else."""
+    """Levels: exact token (TF-adjusted), Dice >= 0.85, Dice >= 0.65, same initial, else
+    (salted as the forename is)."""
     return cl.CustomComparison(
         [
             _null("sn_init_tok_l IS NULL OR sn_init_tok_r IS NULL"),
@@ -64,6 +73,24 @@ def surname_comparison() -> cl.CustomComparison:
             cll.ElseLevel(),
         ],
         output_column_name="surname",
+    )
+
+
+def full_name_comparison() -> cl.CustomComparison:
+    """Levels (only for pairs whose names are salted apart, i.e. whose dates of birth
+    differ or are missing on one side; null otherwise): same full-name bucket, else."""
+    return cl.CustomComparison(
+        [
+            _null(
+                "name_bucket_tok_l IS NULL OR name_bucket_tok_r IS NULL "
+                "OR salt_tok_l IS NOT DISTINCT FROM salt_tok_r"
+            ),
+            _level(
+                "name_bucket_tok_l = name_bucket_tok_r", "same full name, dates of birth differ"
+            ),
+            cll.ElseLevel(),
+        ],
+        output_column_name="full_name",
     )
 
 
@@ -152,6 +179,7 @@ def settings() -> SettingsCreator:
         comparisons=[
             forename_comparison(),
             surname_comparison(),
+            full_name_comparison(),
             dob_comparison(),
             exact_comparison("sex_tok", "sex"),
             postcode_comparison(),

@@ -1,14 +1,18 @@
 """The submission package: what leaves a data provider for the hub.
 
-A package is a folder of three files::
+A package is a folder of four files::
 
     encodings.parquet   record_key + keyed encodings of the identifiers (no attributes)
     attributes.parquet  record_key + non-identifying attributes (no identifiers)
-    manifest.json       format, schema version, dataset, organisation, counts,
-                        sha256 of each file, encoding parameters, key fingerprint
+    manifest.json       format, schema version, dataset, organisation, agreement id,
+                        counts, sha256 of each file, encoding parameters, key fingerprint,
+                        signing key id
+    manifest.sig        the organisation's Ed25519 signature of manifest.json's bytes
 
 The two data files are kept apart all the way into the hub's storage (split-file design).
-``verify_package`` is what the hub runs before it accepts anything.
+``verify_package`` is what the hub runs before it accepts anything; the hub tells it, in
+``Expectations``, what the agreement the manifest names requires. Every refusal names the
+check that failed: signature, agreement, parameter, key, hash, count, schema, record key.
 """
 
 from __future__ import annotations
@@ -16,23 +20,29 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from boldhub import __version__
 from boldhub.errors import PackageError
+from boldhub.privacy import signing
 from boldhub.privacy.encoding import ENCODING_SCHEMA, EncodingParams
 from boldhub.schemas import SCHEMA_VERSION, get_dataset, get_organisation
 
 FORMAT = "boldhub-package"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 ENCODINGS_FILE = "encodings.parquet"
 ATTRIBUTES_FILE = "attributes.parquet"
 MANIFEST_FILE = "manifest.json"
+SIGNATURE_FILE = "manifest.sig"
 DATA_FILES = (ENCODINGS_FILE, ATTRIBUTES_FILE)
+PACKAGE_FILES = (*DATA_FILES, MANIFEST_FILE, SIGNATURE_FILE)
 RECORD_KEY_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -54,9 +64,11 @@ def write_package(
     period: str,
     params: EncodingParams,
     key_fingerprint: str,
+    agreement_id: str,
+    signing_key: Ed25519PrivateKey,
     created_at: str,
 ) -> dict[str, Any]:
-    """Write the three files into ``out`` (which must be empty or absent)."""
+    """Write the four files into ``out`` (which must be empty or absent)."""
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, Any] = {}
     for name, table in ((ENCODINGS_FILE, encodings), (ATTRIBUTES_FILE, attributes)):
@@ -73,18 +85,40 @@ def write_package(
         "period": period,
         "record_count": encodings.num_rows,
         "files": files,
+        "agreement_id": agreement_id,
         "encoding": params.as_dict(),
         "key_fingerprint": key_fingerprint,
+        "signing_key_id": signing.key_id(signing_key.public_key()),
         "created_at": created_at,
+        "created_by": f"boldhub {__version__}",
     }
-    (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    raw = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+    (out / MANIFEST_FILE).write_bytes(raw)
+    # The signature covers the manifest's exact bytes, and the manifest holds the sha256
+    # of each data file: one signature vouches for the whole package.
+    (out / SIGNATURE_FILE).write_text(signing.sign(signing_key, raw), encoding="ascii")
     return manifest
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """What the agreement a manifest names requires of its package (the hub supplies it)."""
+
+    agreement_id: str
+    public_key: Ed25519PublicKey
+    key_fingerprint: str
+    encoding: dict[str, Any]
+
+
+Expect = Callable[[dict[str, Any]], Expectations]
 
 
 @dataclass(frozen=True)
 class VerifiedPackage:
     path: Path
     manifest: dict[str, Any]
+    manifest_bytes: bytes
+    signature: str
     manifest_sha256: str
     encodings: pa.Table
     attributes: pa.Table
@@ -94,8 +128,8 @@ class VerifiedPackage:
         return str(self.manifest["source"])
 
 
-def verify_package(path: Path) -> VerifiedPackage:
-    """Check a package completely; raise PackageError naming the first check that fails."""
+def read_manifest(path: Path) -> tuple[dict[str, Any], bytes]:
+    """The manifest of a package folder and its raw bytes (not yet verified)."""
     if not path.exists():
         raise PackageError(f"package {path} not found; give the folder `boldhub encode` wrote")
     if not path.is_dir():
@@ -105,21 +139,55 @@ def verify_package(path: Path) -> VerifiedPackage:
     manifest_path = path / MANIFEST_FILE
     if not manifest_path.is_file():
         raise PackageError(
-            f"{path} has no {MANIFEST_FILE}: not a BOLD Hub package; re-run `boldhub encode`"
+            f"manifest check failed: {path} has no {MANIFEST_FILE}, so it is not a BOLD Hub "
+            "package; re-run `boldhub encode`"
         )
     raw = manifest_path.read_bytes()
     try:
         manifest = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise PackageError(
-            f"{manifest_path} is not valid JSON ({exc.__class__.__name__}); re-run `boldhub encode`"
+            f"manifest check failed: {manifest_path} is not valid JSON "
+            f"({exc.__class__.__name__}); re-run `boldhub encode`"
         ) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise PackageError(f"{manifest_path} is not a BOLD Hub manifest; re-run `boldhub encode`")
+        raise PackageError(
+            f"manifest check failed: {manifest_path} is not a BOLD Hub manifest; "
+            "re-run `boldhub encode`"
+        )
     if manifest.get("format_version") != FORMAT_VERSION:
         raise PackageError(
             f"package format version {manifest.get('format_version')!r} is not supported "
             f"(this hub reads {FORMAT_VERSION}); encode again with this version of boldhub"
+        )
+    return manifest, raw
+
+
+def verify_package(path: Path, expect: Expect) -> VerifiedPackage:
+    """Check a package completely; raise PackageError naming the first check that fails.
+
+    ``expect`` looks up the agreement the manifest names and the submitting
+    organisation's registered signing key (and refuses an unknown agreement or party).
+    """
+    manifest, raw = read_manifest(path)
+    sig_path = path / SIGNATURE_FILE
+    if not sig_path.is_file():
+        raise PackageError(
+            f"signature check failed: {path} has no {SIGNATURE_FILE}; encode again with "
+            "--signing-key and send the whole package folder"
+        )
+    org = str(manifest.get("organisation"))
+    agreement = expect(manifest)
+    try:
+        sig_text = sig_path.read_text(encoding="ascii")
+    except (UnicodeDecodeError, OSError):
+        sig_text = ""
+    if not signing.verify(agreement.public_key, raw, sig_text):
+        raise PackageError(
+            f"signature check failed: {SIGNATURE_FILE} is not a valid signature of "
+            f"{MANIFEST_FILE} by the signing key registered for {org} in agreement "
+            f"{agreement.agreement_id} (key id {signing.key_id(agreement.public_key)}); "
+            "the package was changed after signing, or signed with another key"
         )
     if manifest.get("schema_version") != SCHEMA_VERSION:
         raise PackageError(
@@ -130,14 +198,26 @@ def verify_package(path: Path) -> VerifiedPackage:
     get_organisation(str(manifest.get("organisation")))
     if manifest.get("source") != f"{dataset.name}:{manifest['organisation']}":
         raise PackageError("manifest check failed: source does not match dataset and organisation")
-    if manifest.get("encoding") != EncodingParams().as_dict():
+    if manifest.get("encoding") != agreement.encoding:
+        differ = sorted(
+            k
+            for k in set(agreement.encoding) | set(manifest.get("encoding") or {})
+            if (manifest.get("encoding") or {}).get(k) != agreement.encoding.get(k)
+        )
         raise PackageError(
-            "encoding check failed: the package's encoding parameters differ from the hub's "
-            f"({EncodingParams().scheme}); encode again with this version of boldhub"
+            "parameter check failed: the package's encoding parameters differ from agreement "
+            f"{agreement.agreement_id}'s ({', '.join(differ)}); encode again with "
+            "--agreement set to the agreement's file"
         )
     fp = manifest.get("key_fingerprint")
     if not isinstance(fp, str) or not re.fullmatch(r"[0-9a-f]{32}", fp):
         raise PackageError("manifest check failed: key_fingerprint is missing or malformed")
+    if fp != agreement.key_fingerprint:
+        raise PackageError(
+            "key check failed: the package was encoded with a different linkage key "
+            f"(fingerprint {fp[:8]}..., agreement {agreement.agreement_id} uses "
+            f"{agreement.key_fingerprint[:8]}...); encode again with the agreement's key"
+        )
     files = manifest.get("files")
     if not isinstance(files, dict) or set(files) != set(DATA_FILES):
         raise PackageError(f"manifest check failed: files must be exactly {', '.join(DATA_FILES)}")
@@ -192,6 +272,8 @@ def verify_package(path: Path) -> VerifiedPackage:
     return VerifiedPackage(
         path=path,
         manifest=manifest,
+        manifest_bytes=raw,
+        signature=sig_text,
         manifest_sha256=hashlib.sha256(raw).hexdigest(),
         encodings=enc,
         attributes=attrs,

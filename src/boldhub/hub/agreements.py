@@ -1,0 +1,191 @@
+"""Agreements at the hub: register one, rotate its linkage key, and tell ingest what a
+package under it must satisfy.
+
+The hub holds each agreement's key *fingerprint* and encoding parameters, and each
+party's Ed25519 public key; never a linkage key. Registration and key rotation are
+audited in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from boldhub import clock
+from boldhub.errors import HubStateError, PackageError, UserError
+from boldhub.hub import audit
+from boldhub.hub.store import Hub
+from boldhub.hub.store.models import Submission
+from boldhub.hub.store.trust import Agreement, AgreementParty
+from boldhub.privacy.agreement import FINGERPRINT_RE, AgreementSpec
+from boldhub.privacy.package import Expect, Expectations
+from boldhub.privacy.signing import key_id, parse_public_key
+
+
+@dataclass(frozen=True)
+class RegisterResult:
+    agreement_id: str
+    parties: int
+    created: bool
+
+
+def register(hub: Hub, spec: AgreementSpec, *, actor: str = "cli") -> RegisterResult:
+    """Register an agreement; registering the identical agreement again changes nothing."""
+    encoding = spec.encoding.as_dict()
+    with hub.sessions() as session, session.begin():
+        existing = session.get(Agreement, spec.id)
+        if existing is not None:
+            if existing.document == spec.document:
+                return RegisterResult(spec.id, len(spec.parties), False)
+            raise UserError(
+                f"agreement {spec.id} is already registered with other terms; give the new "
+                "version another id, or use `boldhub agreement rotate-key` to change its key"
+            )
+        session.add(
+            Agreement(
+                id=spec.id,
+                key_fingerprint=spec.key_fingerprint,
+                encoding=encoding,
+                document=spec.document,
+                registered_at=clock.now(),
+                key_rotated_at=None,
+            )
+        )
+        session.flush()
+        for party in spec.parties:
+            session.add(
+                AgreementParty(
+                    agreement_id=spec.id,
+                    organisation=party.organisation,
+                    signing_key=party.signing_key,
+                    signing_key_id=key_id(parse_public_key(party.signing_key)),
+                    datasets=list(party.datasets),
+                )
+            )
+        audit.append(
+            session,
+            actor=actor,
+            action="agreement.registered",
+            subject=spec.id,
+            details={
+                "key_fingerprint": spec.key_fingerprint,
+                "encoding": encoding,
+                "parties": sorted(p.organisation for p in spec.parties),
+            },
+        )
+    return RegisterResult(spec.id, len(spec.parties), True)
+
+
+@dataclass(frozen=True)
+class RotateResult:
+    agreement_id: str
+    old_fingerprint: str
+    new_fingerprint: str
+    retired: list[str]
+
+
+def rotate_key(
+    hub: Hub, agreement_id: str, fingerprint: str, *, actor: str = "cli"
+) -> RotateResult:
+    """Move an agreement to a new linkage key (by its fingerprint).
+
+    From now on packages encoded with the old key are refused. Current submissions under
+    the old key are retired (their encodings cannot link with the new key's): each party
+    re-encodes its prepared data with the new key and submits again.
+    """
+    if not FINGERPRINT_RE.match(fingerprint):
+        raise UserError(
+            "--fingerprint must be 32 hex digits; get it with `boldhub keys fingerprint KEYFILE`"
+        )
+    with hub.sessions() as session, session.begin():
+        agreement = session.get(Agreement, agreement_id)
+        if agreement is None:
+            raise HubStateError(f"agreement {agreement_id!r} is not registered at this hub")
+        old = agreement.key_fingerprint
+        if old == fingerprint:
+            raise UserError(f"agreement {agreement_id} already uses key {fingerprint[:8]}...")
+        agreement.key_fingerprint = fingerprint
+        agreement.key_rotated_at = clock.now()
+        retired = []
+        for sub in session.execute(
+            select(Submission).where(Submission.status == "current")
+        ).scalars():
+            if sub.manifest.get("agreement_id") == agreement_id and sub.key_fingerprint == old:
+                sub.status = "retired"
+                retired.append(sub.id)
+        audit.append(
+            session,
+            actor=actor,
+            action="agreement.key_rotated",
+            subject=agreement_id,
+            details={"old_fingerprint": old, "new_fingerprint": fingerprint, "retired": retired},
+        )
+    return RotateResult(agreement_id, old, fingerprint, retired)
+
+
+def describe(hub: Hub, agreement_id: str) -> dict[str, Any]:
+    """The registered terms of an agreement (no secrets: there are none at the hub)."""
+    with hub.sessions() as session:
+        agreement = session.get(Agreement, agreement_id)
+        if agreement is None:
+            raise HubStateError(f"agreement {agreement_id!r} is not registered at this hub")
+        parties = session.execute(
+            select(AgreementParty)
+            .where(AgreementParty.agreement_id == agreement_id)
+            .order_by(AgreementParty.organisation)
+        ).scalars()
+        return {
+            "id": agreement.id,
+            "key_fingerprint": agreement.key_fingerprint,
+            "encoding": agreement.encoding,
+            "parties": [
+                {
+                    "organisation": p.organisation,
+                    "signing_key_id": p.signing_key_id,
+                    "datasets": p.datasets,
+                }
+                for p in parties
+            ],
+        }
+
+
+def expectations(hub: Hub) -> Expect:
+    """What ingest checks a manifest against: its agreement and its signer's key."""
+
+    def expect(manifest: dict[str, Any]) -> Expectations:
+        aid = manifest.get("agreement_id")
+        org = str(manifest.get("organisation"))
+        if not isinstance(aid, str) or not aid:
+            raise PackageError(
+                "agreement check failed: the manifest names no agreement; encode again with "
+                "--agreement"
+            )
+        with hub.sessions() as session:
+            agreement = session.get(Agreement, aid)
+            if agreement is None:
+                raise PackageError(
+                    f"agreement check failed: agreement {aid!r} is not registered at this hub; "
+                    "ask the hub to register it first"
+                )
+            party = session.get(AgreementParty, (aid, org))
+            if party is None:
+                raise PackageError(
+                    f"agreement check failed: {org} is not a party to agreement {aid}; nothing "
+                    "it signs is accepted under it"
+                )
+            dataset = str(manifest.get("dataset"))
+            if party.datasets and dataset not in party.datasets:
+                raise PackageError(
+                    f"agreement check failed: agreement {aid} does not let {org} submit "
+                    f"{dataset} data (only {', '.join(party.datasets)})"
+                )
+            return Expectations(
+                agreement_id=aid,
+                public_key=parse_public_key(party.signing_key),
+                key_fingerprint=agreement.key_fingerprint,
+                encoding=dict(agreement.encoding),
+            )
+
+    return expect

@@ -1,0 +1,41 @@
+"""The hub's trust records: agreements, their parties and the parties' signing keys.
+
+Defined on the shared ``Base``; ``hub.store`` imports this module so the tables are
+created with the others. The full registered document is kept (``document``) so that the
+agreement record can grow into agreements-as-code without a new table.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from boldhub.hub.store.models import Base
+
+
+class Agreement(Base):
+    """One agreement's linkage terms: the key fingerprint and encoding all packages share."""
+
+    __tablename__ = "agreements"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_fingerprint: Mapped[str] = mapped_column(String(32))
+    encoding: Mapped[dict[str, Any]]
+    document: Mapped[dict[str, Any]]
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    key_rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class AgreementParty(Base):
+    """An organisation that submits under an agreement, with its registered signing key."""
+
+    __tablename__ = "agreement_parties"
+
+    agreement_id: Mapped[str] = mapped_column(ForeignKey("agreements.id"), primary_key=True)
+    organisation: Mapped[str] = mapped_column(String(32), primary_key=True)
+    signing_key: Mapped[str] = mapped_column(String(80))
+    signing_key_id: Mapped[str] = mapped_column(String(16))
+    datasets: Mapped[list[str]] = mapped_column(JSON)
