@@ -11,7 +11,14 @@ import pytest
 
 from boldhub.hub.accounts import create_token, create_user
 from boldhub.hub.store import open_hub
-from tests.support.hubworld import COUNCIL_A, COUNCIL_B, PASSWORD, Packages, build_packages, tar_bytes
+from tests.support.hubworld import (
+    COUNCIL_A,
+    COUNCIL_B,
+    PASSWORD,
+    Packages,
+    build_packages,
+    tar_bytes,
+)
 from tests.support.server import CHROMIUM, CHROMIUM_ARGS, require_chromium, running_hub
 
 pytestmark = pytest.mark.browser
@@ -27,16 +34,27 @@ USERS = {
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Packages, dict[str, str]]]:
+def site(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, Packages, dict[str, str]]]:
     require_chromium()
     root = tmp_path_factory.mktemp("browser")
     packages = build_packages(root / "packages", persons=400, seed=5)
     home = root / "hub"
     hub = open_hub(home, create=True)
+    packages.register_agreement(hub)
     tokens = {}
     with hub.sessions() as s, s.begin():
         for key, (org, role) in USERS.items():
-            user = create_user(s, email=f"{key}@example.gov.uk", name=key.title(), organisation=org, role=role, password=PASSWORD, actor="test")
+            user = create_user(
+                s,
+                email=f"{key}@example.gov.uk",
+                name=key.title(),
+                organisation=org,
+                role=role,
+                password=PASSWORD,
+                actor="test",
+            )
             tokens[key] = create_token(s, user, "test")
     hub.engine.dispose()
     with running_hub(home) as url:
@@ -75,7 +93,9 @@ def test_wrong_password_shows_an_error_summary(site, browser) -> None:  # type: 
     summary = page.locator(".error-summary")
     assert summary.is_visible()
     assert "email address or password is not right" in summary.inner_text()
-    assert page.context.cookies() == [] or all(c["name"] != "boldhub_session" for c in page.context.cookies())
+    assert page.context.cookies() == [] or all(
+        c["name"] != "boldhub_session" for c in page.context.cookies()
+    )
 
 
 def test_session_cookie_is_secure_httponly_and_lax(site, browser) -> None:  # type: ignore[no-untyped-def]
@@ -104,7 +124,10 @@ def test_upload_link_and_read_the_report(site, browser, tmp_path: Path) -> None:
     assert page.locator("#submissions tbody tr").count() == 1
 
     # The other parties submit through the API, as their systems would.
-    for who, source in (("central", "probation:MOJ-PROBATION"), ("b_submitter", f"homelessness:{COUNCIL_B}")):
+    for who, source in (
+        ("central", "probation:MOJ-PROBATION"),
+        ("b_submitter", f"homelessness:{COUNCIL_B}"),
+    ):
         r = httpx.post(
             url + "/api/v1/submissions",
             content=tar_bytes(packages.package(source)),
@@ -155,10 +178,15 @@ def test_forms_need_the_csrf_token(site, browser) -> None:  # type: ignore[no-un
     url, _, _ = site
     page = sign_in(browser, url, "operator")
     # Signed in, but a form post without the session's CSRF token is refused.
-    refused = page.request.post(url + "/linkage", form={"csrf_token": "forged"}, headers={"Accept": "text/html"})
+    refused = page.request.post(
+        url + "/linkage", form={"csrf_token": "forged"}, headers={"Accept": "text/html"}
+    )
     assert refused.status == 403
     assert "form has expired" in refused.text()
     # A sign-in without the login form's token is refused too.
     anon = browser.new_context()
-    r = anon.request.post(url + "/sign-in", form={"email": "operator@example.gov.uk", "password": PASSWORD, "csrf_token": "x"})
+    r = anon.request.post(
+        url + "/sign-in",
+        form={"email": "operator@example.gov.uk", "password": PASSWORD, "csrf_token": "x"},
+    )
     assert r.status == 400 and "expired" in r.text()

@@ -86,6 +86,7 @@ def world(
             mp.delenv("BOLDHUB_DATABASE_URL", raising=False)
         app = create_app(home)
         hub = open_hub(home)
+        packages.register_agreement(hub)
         tokens: dict[tuple[str, str], str] = {}
         emails: dict[tuple[str, str], str] = {}
         with hub.sessions() as session, session.begin():

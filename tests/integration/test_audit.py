@@ -33,7 +33,9 @@ def _reorder(con: sqlite3.Connection) -> None:
 
 def _insert(con: sqlite3.Connection) -> None:
     cols = [r[1] for r in con.execute("PRAGMA table_info(audit_events)")]
-    row = dict(zip(cols, con.execute("SELECT * FROM audit_events WHERE seq = 5").fetchone(), strict=True))
+    row = dict(
+        zip(cols, con.execute("SELECT * FROM audit_events WHERE seq = 5").fetchone(), strict=True)
+    )
     con.execute("UPDATE audit_events SET seq = seq + 1000 WHERE seq > 5")
     con.execute("UPDATE audit_events SET seq = seq - 999 WHERE seq > 1000")
     row["seq"] = 6
@@ -74,7 +76,9 @@ def test_tampering_is_detected(
 
 
 @pytest.mark.postgres
-def test_verify_against_postgres_names_the_edited_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_verify_against_postgres_names_the_edited_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import psycopg
 
     from boldhub.hub.ingest import ingest
@@ -91,13 +95,16 @@ def test_verify_against_postgres_names_the_edited_row(tmp_path: Path, monkeypatc
         monkeypatch.setenv("BOLDHUB_DATABASE_URL", url)
         packages = build_packages(tmp_path / "packages", persons=200, seed=2)
         hub = open_hub(tmp_path / "hub", create=True)
+        packages.register_agreement(hub)
         for package in list(packages.by_source.values())[:3]:
             ingest(hub, package)
         hub.engine.dispose()
         env = {"BOLDHUB_DATABASE_URL": url}
         ok = boldhub("audit", "verify", "--home", str(tmp_path / "hub"), env=env)
-        assert ok.returncode == 0 and "3 entries" in ok.stdout, ok.stderr
-        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as con:
+        assert ok.returncode == 0 and "4 entries" in ok.stdout, ok.stderr
+        with psycopg.connect(
+            url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+        ) as con:
             con.execute("UPDATE audit_events SET actor = 'someone else' WHERE seq = 2")
         bad = boldhub("audit", "verify", "--home", str(tmp_path / "hub"), env=env)
         assert_one_line_error(bad, "FAILED", "entry 2")

@@ -12,7 +12,11 @@ from pathlib import Path
 
 from boldhub.council.encode import encode
 from boldhub.council.prepare import prepare
+from boldhub.demo import Trust, create_trust
+from boldhub.hub.agreements import register
+from boldhub.hub.store import Hub
 from boldhub.privacy.keys import LinkageKey, create_key
+from boldhub.schemas import CENTRAL_BODIES, COUNCILS
 from boldhub.synth import generate
 
 COUNCIL_A = "E08000025"  # Birmingham
@@ -26,7 +30,12 @@ PASSWORD = "correct horse battery staple"
 class Packages:
     root: Path
     key: LinkageKey
+    trust: Trust
     by_source: dict[str, Path] = field(default_factory=dict)
+
+    def register_agreement(self, hub: Hub) -> None:
+        """The hub learns the agreement: parties, their signing keys, key fingerprint."""
+        register(hub, self.trust.agreement, actor="test")
 
     def package(self, source: str) -> Path:
         return self.by_source[source]
@@ -35,19 +44,34 @@ class Packages:
         """The same prepared data encoded again: a new package for the same period."""
         dataset, org = source.split(":", 1)
         out = self.root / name
-        encode(self.root / f"{dataset}-{org}" / "prepared", self.key, out)
+        encode(
+            self.root / f"{dataset}-{org}" / "prepared",
+            self.key,
+            out,
+            agreement=self.trust.agreement,
+            signing_key=self.trust.signing_keys[org],
+        )
         return out
 
 
 def build_packages(root: Path, persons: int = 400, seed: int = 11) -> Packages:
     summary = generate(root / "exports", persons=persons, councils=2, seed=seed)
     key = create_key(root / "linkage.key")
-    packs = Packages(root, key)
+    # Every council and central body is a party, so tests can also build packages for
+    # organisations whose data this population does not hold.
+    orgs = [o.code for o in (*COUNCILS, *CENTRAL_BODIES)]
+    packs = Packages(root, key, create_trust(root / "trust", key, orgs))
     for source, export in summary.files.items():
         dataset, org = source.split(":", 1)
         folder = root / f"{dataset}-{org}"
         prepare(export, dataset, folder / "prepared", org)
-        encode(folder / "prepared", key, folder / "package")
+        encode(
+            folder / "prepared",
+            key,
+            folder / "package",
+            agreement=packs.trust.agreement,
+            signing_key=packs.trust.signing_keys[org],
+        )
         packs.by_source[source] = folder / "package"
     return packs
 

@@ -37,7 +37,16 @@ def running_hub(home: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     port = free_port()
     log = (home.parent / f"serve-{port}.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "boldhub.cli.main", "serve", "--home", str(home), "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "boldhub.cli.main",
+            "serve",
+            "--home",
+            str(home),
+            "--port",
+            str(port),
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         env={**os.environ, **(env or {})},
@@ -52,7 +61,9 @@ def running_hub(home: Path, env: dict[str, str] | None = None) -> Iterator[str]:
             except httpx.TransportError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"boldhub serve did not start: {(home.parent / f'serve-{port}.log').read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"boldhub serve did not start: {(home.parent / f'serve-{port}.log').read_text()[-2000:]}"
+                )
             time.sleep(0.2)
         yield url
     finally:

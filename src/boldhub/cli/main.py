@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import typer
 
 from boldhub import __version__
-from boldhub.cli import admin, demo, encode, hub, prepare, serve, synth
+from boldhub.cli import admin, agreement, council_app, demo, encode, hub, prepare, serve, synth
 from boldhub.errors import UserError
 
 app = typer.Typer(
@@ -28,6 +29,12 @@ app.command("synth", help="Write a synthetic population's exports and truth.csv 
 app.command("prepare", help="[council] Standardise and validate an export into a prepared folder.")(
     prepare.prepare
 )
+app.add_typer(
+    prepare.mapping_app, name="mapping", help="[council] Suggest and list column mappings."
+)
+app.command("council", help="[council] Open the local page to prepare and encode exports.")(
+    council_app.council
+)
 app.command("encode", help="[council] Encode a prepared folder into a submission package.")(
     encode.encode
 )
@@ -39,6 +46,11 @@ app.command("report", help="[hub] Compute disclosure-controlled outcome reports 
     hub.report
 )
 app.add_typer(hub.audit_app, name="audit", help="[hub] Check the tamper-evident audit log.")
+app.add_typer(
+    agreement.agreement_app,
+    name="agreement",
+    help="[hub] Register agreements and rotate their linkage key.",
+)
 app.command("demo", help="Run the whole pipeline on synthetic data, end to end.")(demo.demo)
 app.command("serve", help="[hub] Run the hub web service (API and pages).")(serve.serve)
 app.command("submit", help="[council] Upload a package to the hub service.")(serve.submit)
@@ -57,6 +69,10 @@ def _root(
 
 
 def run() -> None:
+    # Library chatter (Splink's training notes) stays out of a command-line user's way;
+    # `boldhub serve` routes it to its JSON log instead.
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    logging.getLogger("boldhub").setLevel(logging.ERROR)
     # Typer handles usage mistakes itself (exit 2, a pointer to --help); our own user
     # errors arrive here and are shown as one line, without a traceback.
     try:

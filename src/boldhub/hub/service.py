@@ -3,6 +3,7 @@ linkage runs (one at a time, in the background) and released reports."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,7 @@ from boldhub.hub.reports import release_reports
 from boldhub.hub.store import ENCODINGS_DIR, Hub
 from boldhub.hub.store.models import AuditEvent, LinkageRun, Organisation, Submission
 
+log = logging.getLogger("boldhub.hub")
 REPORTS_DIR = "reports"
 # Completeness is reported for these encodings: the share of records that carry them.
 QUALITY_FIELDS = {
@@ -177,7 +179,7 @@ class LinkageJobs:
             self.last_error = str(exc)
         except Exception as exc:  # a bug: keep the hub up and say so on the runs page
             self.last_error = f"internal error ({exc.__class__.__name__}); see the hub's log"
-            raise
+            log.exception("linkage run failed", extra={"error": exc.__class__.__name__})
         finally:
             self.running_since = None
             self._lock.release()

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from boldhub.config import get_settings
 from boldhub.errors import HubStateError
-from boldhub.hub.store.models import Base
+from boldhub.hub.store.models import Base as Base  # the tables are made by migrations
+from boldhub.hub.store.trust import Agreement as Agreement  # creates its tables too
 
 ENCODINGS_DIR = "store/encodings"
 ATTRIBUTES_DIR = "store/attributes"
@@ -56,5 +57,24 @@ def open_hub(home: Path, *, create: bool = False) -> Hub:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
-    Base.metadata.create_all(engine)
+    migrate(engine)
     return Hub(home=home, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
+
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the metadata database to the newest schema with the hub's Alembic migrations.
+
+    Every table comes from a migration (``migrations/versions``), never from
+    ``create_all``: a hub upgraded in place gets exactly what a new one gets.
+    """
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
