@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchmarks.privacy import febrl
+from boldhub.config import Settings
 from boldhub.linkage.evaluate import PairwiseScores, pairwise_scores
 from boldhub.linkage.run import LinkInput, link
 from boldhub.privacy.encoding import EncodingParams
@@ -18,7 +19,7 @@ from boldhub.privacy.keys import LinkageKey
 
 
 def febrl4_scores(
-    params: EncodingParams, key: LinkageKey, threshold: float = 0.9
+    params: EncodingParams, key: LinkageKey, threshold: float | None = None
 ) -> PairwiseScores:
     a, b = febrl.load("a"), febrl.load("b")
     truth: dict[Hashable, Hashable] = {}
@@ -32,6 +33,8 @@ def febrl4_scores(
             pq.write_table(table, path)
             inputs.append(LinkInput(name, path))
             truth.update(zip(keys, data.person, strict=True))
+        if threshold is None:
+            threshold = Settings.model_fields["linkage_threshold"].default
         result = link(inputs, threshold=threshold, memory_limit="2GB")
     predicted: dict[Hashable, Hashable] = dict(
         zip(

@@ -33,46 +33,48 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_hub(home: Path, env: dict[str, str] | None = None) -> Iterator[str]:
-    port = free_port()
-    log = (home.parent / f"serve-{port}.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "boldhub.cli.main",
-            "serve",
-            "--home",
-            str(home),
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **(env or {})},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"boldhub serve did not start: {(home.parent / f'serve-{port}.log').read_text()[-2000:]}"
-                )
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
+def running_boldhub(
+    args: list[str], port: int, log_path: Path, ready_path: str, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Run `boldhub ARGS` in a subprocess until ``ready_path`` answers 200; stop it after."""
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "boldhub.cli.main", *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "COLUMNS": "200", **(env or {})},
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(url + ready_path, timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"boldhub {args[0]} did not start: {log_path.read_text()[-2000:]}"
+                    )
+                time.sleep(0.2)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@contextmanager
+def running_hub(home: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """The real `boldhub serve` on a free loopback port; its JSON log beside the home."""
+    port = free_port()
+    args = ["serve", "--home", str(home), "--port", str(port)]
+    with running_boldhub(args, port, home.parent / f"serve-{port}.log", "/healthz", env) as url:
+        yield url
 
 
 def require_chromium() -> None:

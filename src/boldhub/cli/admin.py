@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 
 from boldhub.cli.progress import stdout
-from boldhub.errors import UserError
 
 admin_app = typer.Typer(no_args_is_help=True)
 HOME = typer.Option(..., "--home", envvar="BOLDHUB_HOME", help="The hub's home folder.")
@@ -53,22 +52,12 @@ def create_token(
     label: str = typer.Option("cli", "--label", help="What the token is for."),
 ) -> None:
     """Create an API token for a user and print it once (the hub keeps only its hash)."""
-    from sqlalchemy import select
-
     from boldhub.hub import accounts
     from boldhub.hub.store import open_hub
-    from boldhub.hub.store.models import User
 
     hub = open_hub(home)
     with hub.sessions() as session, session.begin():
-        user = session.execute(
-            select(User).where(User.email == email.strip().lower())
-        ).scalar_one_or_none()
-        if user is None:
-            raise UserError(
-                f"no user with email {email}; create it with `boldhub admin create-user`"
-            )
-        token = accounts.create_token(session, user, label)
+        token = accounts.create_token(session, accounts.user_by_email(session, email), label)
     stdout.print(token)
 
 
@@ -79,18 +68,11 @@ def set_role(
     role: str = typer.Option(..., "--role"),
 ) -> None:
     """Change a user's role (audited)."""
-    from sqlalchemy import select
-
     from boldhub.hub import accounts
     from boldhub.hub.store import open_hub
-    from boldhub.hub.store.models import User
 
     hub = open_hub(home)
     with hub.sessions() as session, session.begin():
-        user = session.execute(
-            select(User).where(User.email == email.strip().lower())
-        ).scalar_one_or_none()
-        if user is None:
-            raise UserError(f"no user with email {email}")
+        user = accounts.user_by_email(session, email)
         accounts.change_role(session, user.id, role, actor="cli:admin")
     stdout.print(f"user: email={email.lower()} role={role}")

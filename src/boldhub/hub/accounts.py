@@ -108,6 +108,15 @@ def create_user(
     return user
 
 
+def user_by_email(session: Session, email: str) -> User:
+    user = session.execute(
+        select(User).where(User.email == email.strip().lower())
+    ).scalar_one_or_none()
+    if user is None:
+        raise UserError(f"no user with email {email}; create it with `boldhub admin create-user`")
+    return user
+
+
 def change_role(session: Session, user_id: int, role: str, *, actor: str) -> User:
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")

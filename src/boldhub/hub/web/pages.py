@@ -65,12 +65,21 @@ def _check_csrf(request: Request, token: str) -> None:
         )
 
 
-@router.get("/sign-in")
-def sign_in_page(request: Request, user: MaybeUser, next: str = "/") -> Response:
-    if user is not None:
-        return RedirectResponse(next if next.startswith("/") else "/", status_code=303)
+def _sign_in_form(
+    request: Request, next: str, errors: list[tuple[str, str]], email: str = ""
+) -> HTMLResponse:
+    """The sign-in page with a fresh double-submit CSRF token (cookie + hidden field)."""
     token = secrets.token_urlsafe(32)
-    response = _render(request, "sign_in.html", None, login_csrf=token, next=next, errors=[])
+    response = _render(
+        request,
+        "sign_in.html",
+        None,
+        400 if errors else 200,
+        login_csrf=token,
+        next=next,
+        errors=errors,
+        email=email,
+    )
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
         token,
@@ -79,6 +88,18 @@ def sign_in_page(request: Request, user: MaybeUser, next: str = "/") -> Response
         secure=get_settings().cookie_secure,
     )
     return response
+
+
+def _safe_next(next: str) -> str:
+    # Only paths on this site: "//host" would be an open redirect.
+    return next if next.startswith("/") and not next.startswith("//") else "/"
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request, user: MaybeUser, next: str = "/") -> Response:
+    if user is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return _sign_in_form(request, next, [])
 
 
 @router.post("/sign-in")
@@ -105,29 +126,9 @@ def sign_in_submit(
         if started is None:
             errors.append(("email", "The email address or password is not right"))
     if started is None:
-        token = secrets.token_urlsafe(32)
-        response = _render(
-            request,
-            "sign_in.html",
-            None,
-            400,
-            login_csrf=token,
-            next=next,
-            errors=errors,
-            email=email,
-        )
-        response.set_cookie(
-            LOGIN_CSRF_COOKIE,
-            token,
-            httponly=True,
-            samesite="strict",
-            secure=get_settings().cookie_secure,
-        )
-        return response
+        return _sign_in_form(request, next, errors, email)
     session_id, _csrf = started
-    redirect = RedirectResponse(
-        next if next.startswith("/") and not next.startswith("//") else "/", status_code=303
-    )
+    redirect = RedirectResponse(_safe_next(next), status_code=303)
     redirect.set_cookie(
         SESSION_COOKIE,
         session_id,
