@@ -109,6 +109,8 @@ def test_upload_link_and_read_the_report(site, browser, tmp_path: Path) -> None:
     url, packages, tokens = site
     # A council submitter uploads through the page.
     page = sign_in(browser, url, "submitter")
+    agreements = page.locator("#agreements").inner_text()
+    assert packages.trust.agreement.id in agreements and COUNCIL_A in agreements
     page.click("nav >> text=Submissions")
     package = packages.package(f"homelessness:{COUNCIL_A}")
     page.set_input_files("#files", [str(p) for p in sorted(package.iterdir())])

@@ -21,7 +21,7 @@ from boldhub.synth import generate
 
 COUNCIL_A = "E08000025"  # Birmingham
 COUNCIL_B = "E06000023"  # Bristol
-COUNCIL_ROLES = ("submitter", "dpo", "analyst")
+COUNCIL_ROLES = ("submitter", "dpo", "analyst", "linkage_operator", "output_checker", "admin")
 HUB_ROLES = ("linkage_operator", "output_checker", "admin")
 PASSWORD = "correct horse battery staple"
 

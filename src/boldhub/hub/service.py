@@ -21,6 +21,7 @@ from boldhub.hub.linking import run_linkage
 from boldhub.hub.reports import release_reports
 from boldhub.hub.store import ENCODINGS_DIR, Hub
 from boldhub.hub.store.models import AuditEvent, LinkageRun, Organisation, Submission
+from boldhub.hub.store.trust import Agreement, AgreementParty
 
 log = logging.getLogger("boldhub.hub")
 REPORTS_DIR = "reports"
@@ -118,6 +119,24 @@ def submissions_for(
             )
         )
     return out
+
+
+def agreements(hub: Hub) -> list[dict[str, Any]]:
+    """Registered agreements for the overview: id, title, parties, key fingerprint."""
+    with hub.sessions() as s:
+        rows = list(s.execute(select(Agreement).order_by(Agreement.id)).scalars())
+        parties = list(s.execute(select(AgreementParty)).scalars())
+    return [
+        {
+            "id": a.id,
+            "title": str(a.document.get("title") or a.id),
+            "parties": sorted(p.organisation for p in parties if p.agreement_id == a.id),
+            "key_fingerprint": a.key_fingerprint,
+            "registered_at": a.registered_at,
+            "key_rotated_at": a.key_rotated_at,
+        }
+        for a in rows
+    ]
 
 
 def organisations(hub: Hub) -> list[Organisation]:

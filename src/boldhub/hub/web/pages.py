@@ -25,6 +25,7 @@ from boldhub.hub.access import Denied, allowed, require
 from boldhub.hub.accounts import Principal, sign_in, sign_out
 from boldhub.hub.api.deps import SESSION_COOKIE, DbDep, HubDep, JobsDep, MaybeUser
 from boldhub.hub.service import (
+    agreements,
     audit_trail,
     organisations,
     participation,
@@ -164,6 +165,7 @@ def overview(request: Request, hub: HubDep, user: MaybeUser) -> Response:
         "overview.html",
         user,
         participants=participation(hub),
+        agreements=agreements(hub),
         names=names,
         runs=runs(hub)[:1],
         mine=submissions_for(hub, user, user.organisation)
