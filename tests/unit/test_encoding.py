@@ -201,3 +201,18 @@ def test_compact_name() -> None:
 
 def test_key_never_printed() -> None:
     assert KEY_A.secret.hex() not in repr(KEY_A)
+
+
+def test_fast_gather_equals_arrow_take() -> None:
+    import numpy as np
+    import pyarrow as pa
+
+    from boldhub.privacy.encoding import _take
+
+    rng = np.random.default_rng(3)
+    values = pa.array([None if i % 7 == 0 else f"{i:032x}" for i in range(50)], pa.string())
+    idx = rng.integers(0, 50, 1000)
+    indices = pa.array(idx, mask=rng.random(1000) < 0.1)
+    assert _take(values, indices).to_pylist() == values.take(indices).to_pylist()
+    ragged = pa.array(["a", "bb", None])
+    assert _take(ragged, pa.array([2, 1, 0])).to_pylist() == [None, "bb", "a"]

@@ -418,8 +418,8 @@ class Encoder:
         distinct = encoded.dictionary.to_pylist()
         present = [v for v in distinct if v]
         toks = iter(self._hash_all(domain, present))
-        return pa.array([next(toks) if v else None for v in distinct], pa.string()).take(
-            encoded.indices
+        return _take(
+            pa.array([next(toks) if v else None for v in distinct], pa.string()), encoded.indices
         )
 
     def _salt_tokens(self, salts: npt.NDArray[np.int64], salt_list: list[str]) -> pa.Array:
@@ -427,7 +427,7 @@ class Encoder:
         more than the date-of-birth tokens do (same date, or day and month swapped)."""
         valid = salts >= 0
         toks = pa.array(self._hash_all("salt", salt_list) or ["-"], pa.string())
-        return _spread(toks.take(pa.array(salts[valid])), valid)
+        return _spread(_take(toks, pa.array(salts[valid])), valid)
 
     def _name_buckets(
         self, forename: npt.NDArray[np.uint8], surname: npt.NDArray[np.uint8]
@@ -484,8 +484,8 @@ class Encoder:
         idx = _indices(encoded)
         out: dict[str, pa.Array] = {}
         initials = pa.array([c[:1] or None for c in compact], pa.string())
-        out[f"{prefix}_init_tok"] = self._column_tokens(f"{field}-initial", initials).take(
-            encoded.indices
+        out[f"{prefix}_init_tok"] = _take(
+            self._column_tokens(f"{field}-initial", initials), encoded.indices
         )
         # A single letter is an initial (NDTMS): it gets an initial token only, because a
         # one-letter "name" token or filter would claim a similarity that is not there.
@@ -613,7 +613,7 @@ class Encoder:
             "dob_md_tok": spread("dob-md", per_date(lambda y, m, d: f"{m}-{d}")),
             "dob_yd_tok": spread("dob-yd", per_date(lambda y, m, d: f"{y}-{d}")),
         }
-        return {c: v.take(encoded.indices) for c, v in cols.items()}
+        return {c: _take(v, encoded.indices) for c, v in cols.items()}
 
     def _postcode_tokens(self, postcode: pa.Array) -> dict[str, pa.Array]:
         # pc is normalised "OUT IN" after standardisation.
@@ -632,7 +632,7 @@ class Encoder:
             cols["pc_tok"].append(self.token("postcode", p))
             cols["pc_sector_tok"].append(self.token("postcode-sector", f"{outward} {inward[:1]}"))
             cols["pc_district_tok"].append(self.token("postcode-district", outward))
-        return {c: pa.array(v, pa.string()).take(encoded.indices) for c, v in cols.items()}
+        return {c: _take(pa.array(v, pa.string()), encoded.indices) for c, v in cols.items()}
 
 
 def _as_array(values: Any) -> pa.Array:
@@ -678,7 +678,43 @@ def _hex_tokens(raw: bytes) -> pa.Array:
 def _spread(values: pa.Array, valid: npt.NDArray[np.bool_]) -> pa.Array:
     """Place ``values`` at the records where ``valid`` is true, nulls elsewhere."""
     where = np.cumsum(valid) - 1
-    return values.take(pa.array(np.where(valid, where, 0), mask=~valid))
+    return _take(values, pa.array(np.where(valid, where, 0), mask=~valid))
+
+
+def _take(values: pa.Array, indices: pa.Array) -> pa.Array:
+    """``values.take(indices)``; for fixed-width strings (hex tokens) a numpy gather.
+
+    Spreading each distinct value's token back to every record is most of the encoder's
+    time after hashing; tokens all have one width, so the gather is a fixed-size copy and
+    the result is built from buffers without per-value work.
+    """
+    if not pa.types.is_string(values.type) or len(values) == 0 or values.null_count == len(values):
+        return values.take(indices)
+    lengths = pc.binary_length(values)
+    bounds = pc.min_max(lengths).as_py()
+    width = bounds["max"]
+    if width is None or width == 0 or bounds["min"] != width:
+        return values.take(indices)
+    dense = np.array(values.fill_null("").to_pylist(), dtype=f"S{width}")
+    present = np.asarray(values.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
+    idx = np.asarray(indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    valid = idx >= 0
+    idx = np.where(valid, idx, 0)
+    valid &= present[idx]
+    data = np.ascontiguousarray(dense[idx])
+    n = len(idx)
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
+    bitmap = np.packbits(valid, bitorder="little")
+    return pa.Array.from_buffers(
+        pa.string(),
+        n,
+        [
+            pa.py_buffer(bitmap.tobytes()),
+            pa.py_buffer(offsets.tobytes()),
+            pa.py_buffer(data.tobytes()),
+        ],
+        null_count=int(n - valid.sum()),
+    )
 
 
 def dice(a: bytes, b: bytes, pop_a: int, pop_b: int) -> float:
