@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 
 from boldhub.errors import UserError
+from boldhub.safecsv import escape_cell
 from boldhub.schemas.datasets import DATASETS, Dataset
 from boldhub.schemas.organisations import COUNCILS
 from boldhub.synth.noise import Recorder
@@ -127,7 +128,7 @@ def generate(
     with truth_path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(TRUTH_HEADER)
-        w.writerows(truth)
+        w.writerows([escape_cell(c) for c in row] for row in truth)
     return SynthSummary(files=files, truth=truth_path, records=records, persons=persons)
 
 
@@ -168,7 +169,10 @@ class _Writer:
             for event in events:
                 row_id = next(ids)
                 person = self.population.persons[event.person]
-                w.writerow(self.row(dataset, layout, row_id, person, event))
+                # Through the same guard as every CSV the project writes (CSV injection).
+                w.writerow(
+                    [escape_cell(c) for c in self.row(dataset, layout, row_id, person, event)]
+                )
                 truth.append((source, row_id, person.person_id))
         return len(events)
 
