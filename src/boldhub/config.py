@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         le=1.0,
         description="Match probability at or above which two records are clustered as one person.",
     )
+    spark_master: str = Field(
+        default="local[*]",
+        description="Spark master for linkage runs when BOLDHUB_LINKAGE_BACKEND=spark (e.g. local[2], spark://host:7077).",
+    )
     duckdb_memory_limit: str = Field(
         default="4GB",
         description="Memory limit handed to DuckDB for linkage runs (DuckDB syntax, e.g. 4GB).",

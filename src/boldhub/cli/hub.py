@@ -10,7 +10,7 @@ from boldhub.cli.progress import stdout, steps
 from boldhub.errors import UserError
 from boldhub.hub import audit as audit_mod
 from boldhub.hub.ingest import ingest as ingest_package
-from boldhub.hub.linking import export_links, run_linkage
+from boldhub.hub.linking import export_links, latest_run, run_linkage
 from boldhub.hub.reports import release_reports
 from boldhub.hub.store import open_hub
 
@@ -38,14 +38,27 @@ def ingest(
         stdout.print(f"already ingested: submission={result.submission_id} (nothing changed)")
 
 
-def link(home: Path = HOME) -> None:
-    """Link every current submission into persons (Splink 5, DuckDB)."""
+def link(
+    home: Path = HOME,
+    full: bool = typer.Option(
+        False,
+        "--full",
+        help="Re-train and re-link everything, even when only new submissions arrived.",
+    ),
+) -> None:
+    """Link every current submission into persons (Splink 5). Only new submissions since
+    the last run: they are linked into the known persons (incremental). Person keys
+    carry over either way; merges and splits are recorded."""
     hub = open_hub(home)
     with steps("linking") as step:
-        run_id, result = run_linkage(hub, on_step=step)
+        run_id, result = run_linkage(hub, on_step=step, full=full)
+    summary = latest_run(hub).summary
+    changes = summary.get("key_changes", {})
     stdout.print(
-        f"linkage run {run_id}: records={result.records} persons={result.persons} "
-        f"pairs_scored={result.pairs_scored} seconds={result.seconds['total']:.1f}"
+        f"linkage run {run_id}: mode={summary.get('mode', 'full')} records={result.records} "
+        f"persons={result.persons} pairs_scored={result.pairs_scored} "
+        f"merges={changes.get('merges', 0)} splits={changes.get('splits', 0)} "
+        f"seconds={result.seconds['total']:.1f}"
     )
 
 

@@ -8,7 +8,18 @@ import sys
 import typer
 
 from boldhub import __version__
-from boldhub.cli import admin, agreement, council_app, demo, encode, hub, prepare, serve, synth
+from boldhub.cli import (
+    admin,
+    agreement,
+    council_app,
+    demo,
+    encode,
+    evaluate,
+    hub,
+    prepare,
+    serve,
+    synth,
+)
 from boldhub.errors import UserError
 
 app = typer.Typer(
@@ -41,6 +52,9 @@ app.command("encode", help="[council] Encode a prepared folder into a submission
 app.add_typer(encode.keys_app, name="keys", help="[council] Create and inspect linkage keys.")
 app.command("ingest", help="[hub] Verify a submission package and store it in the hub.")(hub.ingest)
 app.command("link", help="[hub] Link all current submissions into persons with Splink.")(hub.link)
+app.command(
+    "evaluate", help="[hub] Score linkage on a labelled CSV: BOLD Hub vs clear-text Splink."
+)(evaluate.evaluate)
 app.add_typer(hub.links_app, name="links", help="[hub] Linkage outputs for the linkage operator.")
 app.command("report", help="[hub] Compute disclosure-controlled outcome reports as HTML.")(
     hub.report

@@ -9,6 +9,8 @@ comparisons do.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import SettingsCreator
@@ -19,11 +21,40 @@ DICE_HIGH = 0.85
 DICE_LOW = 0.65
 
 
-def dice_sql(col: str) -> str:
+Dialect = Literal["duckdb", "spark"]
+
+# Filters reach the engine as fixed 64-bit words (``fn_bf_w0``, ``fn_bf_w1``, ...; see
+# run.py), which DuckDB and Spark both XOR and popcount natively: DuckDB's BIT type has no
+# Spark counterpart, and integer words are faster than it in DuckDB too.
+WORD_BITS = 64
+
+
+def word_columns(col: str, words: int) -> list[str]:
+    return [f"{col}_w{i}" for i in range(words)]
+
+
+def _xor(a: str, b: str, dialect: Dialect) -> str:
+    return f"xor({a}, {b})" if dialect == "duckdb" else f"({a} ^ {b})"
+
+
+def hamming_sql(col: str, words: int, dialect: Dialect = "duckdb") -> str:
+    """Hamming distance of two filters held as ``words`` 64-bit words."""
+    return " + ".join(
+        # DuckDB's bit_count returns a TINYINT, which a sum of words would overflow.
+        f"CAST(bit_count({_xor(w + '_l', w + '_r', dialect)}) AS INT)"
+        for w in word_columns(col, words)
+    )
+
+
+def dice_sql(col: str, words: int, dialect: Dialect = "duckdb") -> str:
     # Filters are XOR-masked per salt (privacy/encoding.py), so Dice comes from the Hamming
     # distance and the unmasked weights: 2|A & B| / (|A| + |B|) = 1 - |A ^ B| / (|A| + |B|).
     # Across salts the masks do not cancel and the value falls below every level.
-    return f"(1.0 - bit_count(xor({col}_l, {col}_r)) / ({col}_pop_l + {col}_pop_r))"
+    return f"(1.0 - ({hamming_sql(col, words, dialect)}) / ({col}_pop_l + {col}_pop_r))"
+
+
+def _list_overlap(a: str, b: str, dialect: Dialect) -> str:
+    return f"list_has_any({a}, {b})" if dialect == "duckdb" else f"arrays_overlap({a}, {b})"
 
 
 def _null(sql: str) -> cll.CustomLevel:
@@ -39,7 +70,7 @@ def _level(sql: str, label: str, tf_column: str | None = None) -> cll.CustomLeve
     return level
 
 
-def forename_comparison() -> cl.CustomComparison:
+def forename_comparison(words: int = 8, dialect: Dialect = "duckdb") -> cl.CustomComparison:
     """Levels: exact token (TF-adjusted), same nickname family, Dice >= 0.85,
     Dice >= 0.65, same initial (or one side holds an initial only), else.
 
@@ -50,9 +81,9 @@ def forename_comparison() -> cl.CustomComparison:
         [
             _null("fn_init_tok_l IS NULL OR fn_init_tok_r IS NULL"),
             _level("fn_tok_l = fn_tok_r", "exact forename", "fn_tok"),
-            _level("list_has_any(fn_alias_toks_l, fn_alias_toks_r)", "nickname family"),
-            _level(f"{dice_sql('fn_bf')} >= {DICE_HIGH}", f"Dice >= {DICE_HIGH}"),
-            _level(f"{dice_sql('fn_bf')} >= {DICE_LOW}", f"Dice >= {DICE_LOW}"),
+            _level(_list_overlap("fn_alias_toks_l", "fn_alias_toks_r", dialect), "nickname family"),
+            _level(f"{dice_sql('fn_bf', words, dialect)} >= {DICE_HIGH}", f"Dice >= {DICE_HIGH}"),
+            _level(f"{dice_sql('fn_bf', words, dialect)} >= {DICE_LOW}", f"Dice >= {DICE_LOW}"),
             _level("fn_init_tok_l = fn_init_tok_r", "same initial"),
             cll.ElseLevel(),
         ],
@@ -60,15 +91,15 @@ def forename_comparison() -> cl.CustomComparison:
     )
 
 
-def surname_comparison() -> cl.CustomComparison:
+def surname_comparison(words: int = 8, dialect: Dialect = "duckdb") -> cl.CustomComparison:
     """Levels: exact token (TF-adjusted), Dice >= 0.85, Dice >= 0.65, same initial, else
     (salted as the forename is)."""
     return cl.CustomComparison(
         [
             _null("sn_init_tok_l IS NULL OR sn_init_tok_r IS NULL"),
             _level("sn_tok_l = sn_tok_r", "exact surname", "sn_tok"),
-            _level(f"{dice_sql('sn_bf')} >= {DICE_HIGH}", f"Dice >= {DICE_HIGH}"),
-            _level(f"{dice_sql('sn_bf')} >= {DICE_LOW}", f"Dice >= {DICE_LOW}"),
+            _level(f"{dice_sql('sn_bf', words, dialect)} >= {DICE_HIGH}", f"Dice >= {DICE_HIGH}"),
+            _level(f"{dice_sql('sn_bf', words, dialect)} >= {DICE_LOW}", f"Dice >= {DICE_LOW}"),
             _level("sn_init_tok_l = sn_init_tok_r", "same initial"),
             cll.ElseLevel(),
         ],
@@ -83,7 +114,8 @@ def full_name_comparison() -> cl.CustomComparison:
         [
             _null(
                 "name_bucket_tok_l IS NULL OR name_bucket_tok_r IS NULL "
-                "OR salt_tok_l IS NOT DISTINCT FROM salt_tok_r"
+                "OR (salt_tok_l IS NOT NULL AND salt_tok_r IS NOT NULL AND salt_tok_l = salt_tok_r) "
+                "OR (salt_tok_l IS NULL AND salt_tok_r IS NULL)"
             ),
             _level(
                 "name_bucket_tok_l = name_bucket_tok_r", "same full name, dates of birth differ"
@@ -164,7 +196,14 @@ PREDICTION_BLOCKING_RULES: tuple[str, ...] = (
     "l.crn_tok = r.crn_tok",
 )
 
-TRAINING_BLOCKING_RULES: tuple[str, ...] = ("l.dob_tok = r.dob_tok", "l.pc_tok = r.pc_tok")
+# EM sessions: one blocked on the date of birth (estimates every other comparison), one
+# independent of it (estimates the date of birth). The second blocks on postcode and both
+# initials, not postcode alone: a busy postcode (or synthetic data with few of them) makes
+# postcode alone propose hundreds of millions of pairs at a million records.
+TRAINING_BLOCKING_RULES: tuple[str, ...] = (
+    "l.dob_tok = r.dob_tok",
+    "l.pc_tok = r.pc_tok AND l.sn_init_tok = r.sn_init_tok AND l.fn_init_tok = r.fn_init_tok",
+)
 
 DETERMINISTIC_RULES: tuple[str, ...] = (
     "l.dob_tok = r.dob_tok AND l.sn_tok = r.sn_tok AND l.fn_tok = r.fn_tok",
@@ -172,13 +211,41 @@ DETERMINISTIC_RULES: tuple[str, ...] = (
 )
 
 
-def settings() -> SettingsCreator:
+SourcePairs = frozenset[tuple[str, str]]
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def source_pairs_sql(allowed: SourcePairs) -> str:
+    """Which pairs of records may be compared: always two records of one source
+    (deduplication); across sources only the pairs the agreement allows. Each side of an
+    allowed pair names a dataset (``probation``) or a source (``homelessness:E08000025``)."""
+    terms = ["l.source = r.source"]
+    for a, b in sorted(allowed):
+        for x, y in ((a, b), (b, a)):
+            terms.append(
+                f"((l.source = {_literal(x)} OR l.dataset = {_literal(x)}) AND "
+                f"(r.source = {_literal(y)} OR r.dataset = {_literal(y)}))"
+            )
+    return "(" + " OR ".join(terms) + ")"
+
+
+def settings(
+    words: int = 8, dialect: Dialect = "duckdb", allowed_pairs: SourcePairs | None = None
+) -> SettingsCreator:
+    """The model for filters of ``words`` 64-bit words, in the SQL of ``dialect``; with
+    ``allowed_pairs``, only those pairs of sources (and pairs within a source) are scored."""
+    rules = list(PREDICTION_BLOCKING_RULES)
+    if allowed_pairs is not None:
+        rules = [f"({r}) AND {source_pairs_sql(allowed_pairs)}" for r in rules]
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="record_key",
         comparisons=[
-            forename_comparison(),
-            surname_comparison(),
+            forename_comparison(words, dialect),
+            surname_comparison(words, dialect),
             full_name_comparison(),
             dob_comparison(),
             exact_comparison("sex_tok", "sex"),
@@ -187,7 +254,7 @@ def settings() -> SettingsCreator:
             exact_comparison("ni_tok", "ni_number"),
             justice_comparison(),
         ],
-        blocking_rules_to_generate_predictions=[block_on_sql(r) for r in PREDICTION_BLOCKING_RULES],
+        blocking_rules_to_generate_predictions=[block_on_sql(r) for r in rules],
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
         additional_columns_to_retain=["source"],

@@ -1,0 +1,150 @@
+"""About 1,000,000 synthetic records from several sources: BOLD Hub on encodings against
+Splink on the same records in clear, each in its own process, in one run.
+
+    .venv/bin/python -m benchmarks.linkage_1m [--persons 428000]
+
+Records: boldhub.synth's population (homelessness per council, probation, treatment,
+victims; about 2.4 records per person), prepared as each owner would, then encoded
+(benchmarks/linkage_data.py; made once, cached, not timed). BOLD Hub links the encodings
+with its model (DuckDB, default threshold); Splink links the same prepared identifiers in
+clear with Splink's own comparisons and the same unsupervised training
+(boldhub.linkage.evaluation.clear_settings). Reported for each: wall time of the link,
+peak memory (max RSS of its process), pairwise precision, recall and F1 against the truth,
+and blocking recall (the share of true pairs that any prediction blocking rule proposes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Hashable
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from benchmarks.linkage_data import encoded_world
+from boldhub.config import Settings
+from boldhub.linkage import model
+from boldhub.linkage.evaluate import pairwise_scores
+from boldhub.linkage.evaluation import run_splink_clear
+from boldhub.linkage.run import link
+
+THRESHOLD = Settings.model_fields["linkage_threshold"].default
+CLEAR_RULES = (
+    "l.dob = r.dob",
+    "l.surname = r.surname AND substr(l.forename, 1, 1) = substr(r.forename, 1, 1)",
+    "l.postcode = r.postcode AND substr(l.surname, 1, 1) = substr(r.surname, 1, 1)",
+    "substr(l.dob, 6, 5) = substr(r.dob, 6, 5) AND substr(l.forename, 1, 1) = "
+    "substr(r.forename, 1, 1) AND substr(l.surname, 1, 1) = substr(r.surname, 1, 1)",
+    "l.nhs_number = r.nhs_number",
+    "l.ni_number = r.ni_number",
+)
+
+
+def blocking_recall(table: pa.Table, truth: dict[str, str], rules: tuple[str, ...]) -> float:
+    """Share of true pairs (same true person) that satisfy at least one rule."""
+    con = duckdb.connect()
+    person = pa.table({"k": pa.array(list(truth)), "person": pa.array([truth[k] for k in truth])})
+    con.register("t", table)
+    con.register("truth", person)
+    con.execute(
+        "CREATE TABLE x AS SELECT t.*, truth.person FROM t JOIN truth ON truth.k = t.record_key"
+    )
+    total, hit = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE {' OR '.join(f'({r})' for r in rules)}) "
+        "FROM x l JOIN x r ON l.person = r.person AND l.record_key < r.record_key"
+    ).fetchall()[0]
+    return hit / total if total else 1.0
+
+
+def side(name: str, persons: int) -> dict[str, float]:
+    world = encoded_world(persons)
+    if name == "boldhub":
+        start = time.perf_counter()
+        result = link(world.inputs, threshold=THRESHOLD)
+        seconds = time.perf_counter() - start
+        predicted: dict[Hashable, Hashable] = dict(
+            zip(
+                result.links.column("record_key").to_pylist(),
+                result.links.column("person_key").to_pylist(),
+                strict=True,
+            )
+        )
+        from boldhub.linkage.run import load_records
+
+        table, _ = load_records(world.inputs)
+        table = table.select(
+            [c for c in table.column_names if not c.startswith(("fn_bf", "sn_bf"))]
+        )
+        rules = model.PREDICTION_BLOCKING_RULES
+    else:
+        clear = pa.concat_tables(pq.read_table(p) for p in world.prepared.values())
+        table = clear
+        start = time.perf_counter()
+        predicted, seconds = run_splink_clear(
+            clear.rename_columns(
+                ["row_id" if c == "record_key" else c for c in clear.column_names]
+            ),
+            threshold=THRESHOLD,
+        )
+        rules = CLEAR_RULES
+    truth: dict[Hashable, Hashable] = {k: world.truth[str(k)] for k in predicted}
+    s = pairwise_scores(predicted, truth)
+    return {
+        "records": len(predicted),
+        "seconds": seconds,
+        "precision": s.precision,
+        "recall": s.recall,
+        "f1": s.f1,
+        "blocking_recall": blocking_recall(table, world.truth, rules),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--persons", type=int, default=428_000)
+    parser.add_argument("--side", choices=["boldhub", "splink"])
+    args = parser.parse_args()
+    if args.side:
+        print(json.dumps(side(args.side, args.persons)))
+        return
+    t = time.perf_counter()
+    world = encoded_world(args.persons)
+    print(f"records made and encoded in {time.perf_counter() - t:.0f} s (cached)", flush=True)
+    _ = world
+    for name in ("boldhub", "splink"):
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.linkage_1m",
+                "--side",
+                name,
+                "--persons",
+                str(args.persons),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            raise SystemExit(f"{name} failed with exit code {proc.returncode}")
+        r = json.loads(out.strip().splitlines()[-1])
+        print(
+            f"{name:8s} records={r['records']:,} f1={r['f1']:.4f} precision={r['precision']:.4f} "
+            f"recall={r['recall']:.4f} blocking_recall={r['blocking_recall']:.4f} "
+            f"seconds={r['seconds']:.1f} peak_rss_gib={usage.ru_maxrss / 1024**2:.2f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

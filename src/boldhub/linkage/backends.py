@@ -1,0 +1,136 @@
+"""The SQL engines a linkage run can use: embedded DuckDB, or Spark for national scale.
+
+Each backend owns its I/O: it takes the run's records (an Arrow table), hands Splink its
+database API, answers our own queries as Arrow tables, and cleans up. The model's SQL is
+written once (model.py) and rendered in the backend's dialect. Spark is imported only
+when asked for; without it the error names the extra to install.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from splink import DuckDBAPI
+
+from boldhub.errors import UserError
+from boldhub.linkage.model import Dialect
+
+BackendName = Literal["duckdb", "spark"]
+
+RECORDS_TABLE = "records"
+
+
+class Backend(Protocol):
+    dialect: Dialect
+    db_api: Any
+
+    def register(self, table: pa.Table) -> Any:
+        """Load the records and return Splink's handle on them (a SplinkDataFrame)."""
+
+    def fetch(self, sql: str) -> pa.Table:
+        """Run one query and return its result as Arrow."""
+
+    def close(self) -> None: ...
+
+
+class DuckDBBackend:
+    dialect: Dialect = "duckdb"
+
+    def __init__(self, memory_limit: str = "4GB") -> None:
+        self.con = duckdb.connect()
+        # Spill to a private scratch folder (removed on close), not ./.tmp of the caller.
+        self.scratch = Path(tempfile.mkdtemp(prefix="boldhub-duckdb-"))
+        self.con.execute(f"SET temp_directory = '{self.scratch}'")
+        self.con.execute(f"SET memory_limit = '{memory_limit.replace(chr(39), '')}'")
+        self.con.execute("SET preserve_insertion_order = false")
+        self.db_api = DuckDBAPI(connection=self.con)
+
+    def register(self, table: pa.Table) -> Any:
+        self.con.register("records_arrow", table)
+        self.con.execute(f"CREATE TABLE {RECORDS_TABLE} AS SELECT * FROM records_arrow")
+        self.con.unregister("records_arrow")
+        return self.db_api.register(RECORDS_TABLE)
+
+    def fetch(self, sql: str) -> pa.Table:
+        result: pa.Table = self.con.sql(sql).to_arrow_table()
+        return result
+
+    def close(self) -> None:
+        self.con.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+class SparkBackend:
+    """Splink's Spark backend on a session of its own (``master``, e.g. ``local[2]``).
+
+    Records travel to Spark as Parquet in a scratch folder, which also holds Splink's
+    checkpoints; the folder is removed when the run ends."""
+
+    dialect: Dialect = "spark"
+
+    def __init__(self, master: str = "local[*]") -> None:
+        try:
+            from pyspark.sql import SparkSession
+            from splink.backends.spark import SparkAPI
+        except ImportError as exc:
+            raise UserError(
+                "BOLDHUB_LINKAGE_BACKEND=spark needs pyspark and a Java runtime: install the "
+                "'spark' extra (pip install 'boldhub[spark]') or unset BOLDHUB_LINKAGE_BACKEND"
+            ) from exc
+        self.scratch = Path(tempfile.mkdtemp(prefix="boldhub-spark-"))
+        self.spark = (
+            SparkSession.builder.master(master)
+            .appName("boldhub-linkage")
+            .config("spark.sql.shuffle.partitions", "8")
+            .config("spark.default.parallelism", "8")
+            .config("spark.ui.enabled", "false")
+            .config("spark.driver.memory", "2g")
+            # Python workers (Splink builds a few small frames from Python rows) run this
+            # interpreter, not whatever python3 is first on PATH.
+            .config("spark.pyspark.python", sys.executable)
+            .config("spark.pyspark.driver.python", sys.executable)
+            .config("spark.sql.warehouse.dir", str(self.scratch / "warehouse"))
+            .config("spark.driver.extraJavaOptions", "-Dderby.system.home=" + str(self.scratch))
+            .getOrCreate()
+        )
+        self.spark.sparkContext.setLogLevel("ERROR")
+        self.spark.sparkContext.setCheckpointDir(str(self.scratch / "checkpoints"))
+        self.db_api = SparkAPI(  # type: ignore[no-untyped-call]
+            spark_session=self.spark,
+            break_lineage_method="parquet",
+            num_partitions_on_repartition=8,
+            register_udfs_automatically=False,
+        )
+
+    def register(self, table: pa.Table) -> Any:
+        path = self.scratch / "records.parquet"
+        pq.write_table(table, path)
+        frame = self.spark.read.parquet(str(path))
+        frame.createOrReplaceTempView(RECORDS_TABLE)
+        return self.db_api.register(RECORDS_TABLE)
+
+    def fetch(self, sql: str) -> pa.Table:
+        return pa.Table.from_pandas(self.spark.sql(sql).toPandas(), preserve_index=False)
+
+    def close(self) -> None:
+        try:
+            self.spark.catalog.clearCache()
+        finally:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def open_backend(
+    name: BackendName, *, memory_limit: str = "4GB", spark_master: str = "local[*]"
+) -> Backend:
+    if name == "duckdb":
+        return DuckDBBackend(memory_limit)
+    if name == "spark":
+        return SparkBackend(spark_master)
+    raise UserError(f"unknown linkage backend {name!r}; use duckdb or spark")

@@ -1,0 +1,271 @@
+"""Measure linkage quality on an operator's own labelled sample.
+
+A CSV of identifiers with a column holding the true person id goes through BOLD Hub's
+whole path (standardise, encode under a throwaway key, link on encodings) and through
+clear-text Splink on the same standardised values. Each gives a person per row; both are
+scored pairwise against the truth.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import secrets
+import tempfile
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import splink.comparison_library as cl
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+from boldhub import clock
+from boldhub.council import standardise
+from boldhub.errors import UserError
+from boldhub.linkage.evaluate import PairwiseScores, pairwise_scores
+from boldhub.linkage.run import LinkInput, link
+from boldhub.privacy.encoding import Encoder, EncodingParams
+from boldhub.privacy.keys import LinkageKey
+from boldhub.safecsv import write_csv
+
+# Header synonyms, compared after lower-casing and dropping everything but letters.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "forename": ("forename", "firstname", "givenname", "first", "given"),
+    "surname": ("surname", "lastname", "familyname", "last"),
+    "dob": ("dob", "dateofbirth", "birthdate", "datebirth"),
+    "sex": ("sex", "gender"),
+    "postcode": ("postcode", "postalcode", "zip"),
+    "other_names": ("othernames", "middlename", "middlenames"),
+    "nhs_number": ("nhsnumber", "nhs"),
+    "ni_number": ("ninumber", "nino", "nationalinsurancenumber"),
+    "source": ("source", "dataset"),
+}
+REQUIRED = ("forename", "surname", "dob")
+CLEAR_COLUMNS = ("forename", "surname", "dob", "sex", "postcode", "nhs_number", "ni_number")
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """Standardised identifier columns, each row's source, and each row's true person."""
+
+    columns: dict[str, list[str | None]]
+    sources: list[str]
+    truth: list[str]
+
+    def __len__(self) -> int:
+        return len(self.truth)
+
+
+@dataclass(frozen=True)
+class SideResult:
+    persons: list[str]  # one per row, in row order
+    scores: PairwiseScores
+    seconds: float
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    rows: int
+    boldhub: SideResult
+    splink: SideResult
+
+    def line(self) -> str:
+        return (
+            f"boldhub: f1={self.boldhub.scores.f1:.4f} seconds={self.boldhub.seconds:.1f}; "
+            f"splink: f1={self.splink.scores.f1:.4f} seconds={self.splink.seconds:.1f}"
+        )
+
+
+def _norm(header: str) -> str:
+    return re.sub(r"[^a-z]", "", header.lower())
+
+
+def read_labelled(path: Path, truth_column: str) -> Labelled:
+    """Read and standardise a labelled CSV (UTF-8, header row)."""
+    if not path.is_file():
+        raise UserError(f"{path} is not a file; give a CSV of identifiers with a header row")
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None:
+            raise UserError(f"{path} is empty; it needs a header row and at least two rows")
+        rows = list(reader)
+    if truth_column not in header:
+        raise UserError(
+            f"--truth-column {truth_column} is not a column of {path.name}; "
+            f"its columns are: {', '.join(header)}"
+        )
+    index: dict[str, int] = {}
+    for i, name in enumerate(header):
+        for field, names in SYNONYMS.items():
+            if _norm(name) in names and field not in index:
+                index[field] = i
+    missing = [f for f in REQUIRED if f not in index]
+    if missing:
+        raise UserError(
+            f"{path.name} has no column for {', '.join(missing)}; name them e.g. "
+            "forename, surname, dob (and sex, postcode, nhs_number, ni_number when present)"
+        )
+    truth_at = header.index(truth_column)
+    today = clock.now().date()
+    cleaners: dict[str, Callable[[str], standardise.Result]] = {
+        "forename": standardise.name,
+        "surname": standardise.name,
+        "other_names": standardise.name,
+        "dob": lambda raw: standardise.dob(raw, today),
+        "sex": standardise.sex,
+        "postcode": standardise.postcode,
+        "nhs_number": standardise.nhs_number,
+        "ni_number": standardise.ni_number,
+    }
+    columns: dict[str, list[str | None]] = {f: [] for f in cleaners}
+    sources: list[str] = []
+    truth: list[str] = []
+    for number, row in enumerate(rows, start=2):
+        if len(row) != len(header):
+            raise UserError(
+                f"{path.name} line {number} has {len(row)} cells, the header {len(header)}"
+            )
+        truth.append(row[truth_at].strip())
+        source = row[index["source"]].strip() if "source" in index else ""
+        sources.append(source or "sample")
+        for field, clean in cleaners.items():
+            raw = row[index[field]].strip() if field in index else ""
+            value = None
+            if raw:
+                try:
+                    value, _problem = clean(raw)
+                except ValueError:
+                    value = None
+            columns[field].append(value or None)
+    if len(truth) < 2:
+        raise UserError(f"{path.name} has fewer than two rows; nothing to link")
+    if any(not t for t in truth):
+        raise UserError(f"{path.name}: every row needs a value in {truth_column}")
+    return Labelled(columns, sources, truth)
+
+
+def run_boldhub(data: Labelled, *, threshold: float, workdir: Path) -> tuple[list[str], float]:
+    """Encode under a throwaway key, link on encodings; one person key per row."""
+    t0 = time.perf_counter()
+    key = LinkageKey(secrets.token_bytes(32))
+    encoder = Encoder(key, EncodingParams())
+    record_keys = [f"{i:032x}" for i in range(len(data))]
+    inputs: list[LinkInput] = []
+    for source in sorted(set(data.sources)):
+        rows = [i for i, s in enumerate(data.sources) if s == source]
+        columns = {f: [values[i] for i in rows] for f, values in data.columns.items()}
+        table = encoder.encode_rows([record_keys[i] for i in rows], columns)
+        path = workdir / f"encodings-{len(inputs)}.parquet"
+        pq.write_table(table, path)
+        inputs.append(LinkInput(source, path))
+    result = link(inputs, threshold=threshold)
+    person_of = dict(
+        zip(
+            result.links.column("record_key").to_pylist(),
+            result.links.column("person_key").to_pylist(),
+            strict=True,
+        )
+    )
+    return [person_of[k] for k in record_keys], time.perf_counter() - t0
+
+
+def clear_settings() -> SettingsCreator:
+    """A conventional clear-text Splink model (Splink's own comparisons) for comparison."""
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="row_id",
+        comparisons=[
+            cl.NameComparison("forename").configure(term_frequency_adjustments=True),
+            cl.NameComparison("surname").configure(term_frequency_adjustments=True),
+            cl.DateOfBirthComparison("dob", input_is_string=True),
+            cl.ExactMatch("sex"),
+            cl.PostcodeComparison("postcode"),
+            cl.ExactMatch("nhs_number"),
+            cl.ExactMatch("ni_number"),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("dob"),
+            block_on("surname", "substr(forename, 1, 1)"),
+            block_on("postcode", "substr(surname, 1, 1)"),
+            block_on("substr(dob, 6, 5)", "substr(forename, 1, 1)", "substr(surname, 1, 1)"),
+            block_on("nhs_number"),
+            block_on("ni_number"),
+        ],
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+    )
+
+
+def run_splink_clear(
+    table: pa.Table, *, threshold: float, seed: int = 1
+) -> tuple[dict[Hashable, Hashable], float]:
+    """Clear-text Splink on DuckDB over a table with ``row_id`` and CLEAR_COLUMNS;
+    returns each row_id's cluster and the seconds taken."""
+    t0 = time.perf_counter()
+    con = duckdb.connect()
+    con.register("clear_arrow", table)
+    con.execute("CREATE TABLE clear_records AS SELECT * FROM clear_arrow")
+    db_api = DuckDBAPI(connection=con)
+    linker = Linker(db_api.register("clear_records"), clear_settings(), log_level=None)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("dob", "surname", "forename"), block_on("nhs_number")], recall=0.7
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
+    for rule in (
+        block_on("dob"),
+        block_on("postcode", "substr(surname, 1, 1)", "substr(forename, 1, 1)"),
+    ):
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, estimate_without_term_frequencies=True
+            )
+        except ValueError:
+            continue
+    predictions = linker.inference.predict(threshold_match_probability=0.05)
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        predictions, threshold_match_probability=threshold
+    )
+    rows = con.execute(f"SELECT row_id, cluster_id FROM {clusters.physical_name}").fetchall()
+    con.close()
+    return dict(rows), time.perf_counter() - t0
+
+
+def evaluate(path: Path, truth_column: str, out: Path, *, threshold: float) -> EvaluationResult:
+    if out.suffix.lower() != ".csv":
+        raise UserError(f"--out {out} must end in .csv")
+    data = read_labelled(path, truth_column)
+    truth: dict[Hashable, Hashable] = dict(enumerate(data.truth, start=1))
+    with tempfile.TemporaryDirectory(prefix="boldhub-evaluate-") as tmp:
+        persons, bh_seconds = run_boldhub(data, threshold=threshold, workdir=Path(tmp))
+    ours: dict[Hashable, Hashable] = dict(enumerate(persons, start=1))
+    clear = pa.table(
+        {"row_id": pa.array(range(1, len(data) + 1), pa.int64())}
+        | {c: pa.array(data.columns[c], pa.string()) for c in CLEAR_COLUMNS}
+    )
+    theirs, sp_seconds = run_splink_clear(clear, threshold=threshold)
+    _write_rows(out, persons)
+    return EvaluationResult(
+        rows=len(data),
+        boldhub=SideResult(persons, pairwise_scores(ours, truth), bh_seconds),
+        splink=SideResult(
+            [str(theirs[i]) for i in range(1, len(data) + 1)],
+            pairwise_scores(theirs, truth),
+            sp_seconds,
+        ),
+    )
+
+
+def _write_rows(out: Path, persons: list[str]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".partial")
+    try:
+        write_csv(tmp, ["row", "person_key"], ((i, p) for i, p in enumerate(persons, start=1)))
+        tmp.replace(out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,137 @@
+"""Incremental linkage: new records join known persons, untouched person keys never change."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import select
+
+from boldhub.hub.ingest import ingest
+from boldhub.hub.linking import links_path, run_linkage
+from boldhub.hub.store import open_hub
+from boldhub.hub.store.models import AuditEvent, LinkageRun
+from boldhub.linkage.evaluate import pairwise_scores
+from boldhub.linkage.incremental import link_incremental
+from boldhub.linkage.run import LinkInput, link
+from tests.support.hubworld import build_packages
+from tests.support.linkage import LinkageWorld, build_linkage_world
+
+
+def _keys(links: pa.Table) -> dict[str, str]:
+    return dict(
+        zip(
+            links.column("record_key").to_pylist(),
+            links.column("person_key").to_pylist(),
+            strict=True,
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[LinkageWorld, list, list]:  # type: ignore[type-arg]
+    root = tmp_path_factory.mktemp("incremental")
+    w = build_linkage_world(root, persons=600, seed=5)
+    old, new = [], []
+    for i, item in enumerate(w.inputs):
+        table = pq.read_table(item.encodings)
+        cut = int(table.num_rows * 0.9)
+        pq.write_table(table.slice(0, cut), root / f"old{i}.parquet")
+        pq.write_table(table.slice(cut), root / f"new{i}.parquet")
+        old.append(LinkInput(item.source, root / f"old{i}.parquet"))
+        new.append(LinkInput(item.source, root / f"new{i}.parquet"))
+    return w, old, new
+
+
+def test_untouched_person_keys_never_change(world) -> None:  # type: ignore[no-untyped-def]
+    w, old, new = world
+    base = link(old, threshold=0.7)
+    inc = link_incremental(base.links, old, new, base.model_json, threshold=0.7)
+    before, after = _keys(base.links), _keys(inc.links)
+    new_keys = set(after) - set(before)
+    assert len(new_keys) == inc.new_records > 0
+    persons_of_new = {after[k] for k in new_keys}
+    merged_away = {k for m in inc.changes.merges for k in m["from"]}
+    for record, key in before.items():
+        if after[record] != key:
+            # Only a merge that a new record caused may change an existing key.
+            assert key in merged_away
+            assert after[record] in persons_of_new
+    # Every previous person not merged away keeps its key on every one of its records.
+    kept = set(before.values()) - merged_away
+    assert all(after[r] == k for r, k in before.items() if k in kept)
+
+    full = link(old + new, threshold=0.7)
+    f1_inc = pairwise_scores(_keys(inc.links), w.truth).f1
+    f1_full = pairwise_scores(_keys(full.links), w.truth).f1
+    assert f1_inc >= f1_full - 0.005, (f1_inc, f1_full)
+    assert f1_inc >= 0.97
+
+
+def test_hub_links_new_submissions_incrementally(tmp_path: Path) -> None:
+    packages = build_packages(tmp_path / "packages", persons=300, seed=4)
+    hub = open_hub(tmp_path / "hub", create=True)
+    packages.register_agreement(hub)
+    sources = sorted(packages.by_source)
+    for source in sources[:-1]:
+        ingest(hub, packages.by_source[source])
+    first_id, first = run_linkage(hub, actor="test")
+    ingest(hub, packages.by_source[sources[-1]])
+    second_id, second = run_linkage(hub, actor="test")
+    third_id, _third = run_linkage(hub, actor="test", full=True)
+    with hub.sessions() as session:
+        runs = {r.id: r for r in session.execute(select(LinkageRun)).scalars()}
+        events = [
+            e.details
+            for e in session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()
+            if e.action == "linkage.run"
+        ]
+    assert runs[first_id].summary["mode"] == "full"
+    assert runs[second_id].summary["mode"] == "incremental"
+    assert runs[second_id].summary["base_run"] == first_id
+    assert runs[third_id].summary["mode"] == "full"
+    # The model is saved and versioned per agreement at each full run, with its charts.
+    aid = packages.trust.agreement.id
+    assert runs[first_id].summary["model_version"] == f"{aid}/v1"
+    assert runs[second_id].summary["model_version"] == f"{aid}/v1"
+    assert runs[third_id].summary["model_version"] == f"{aid}/v2"
+    page = (tmp_path / "hub" / "models" / aid / "v2" / "model.html").read_text()
+    assert "match weight" in page and "exact forename" in page
+    assert (tmp_path / "hub" / "models" / aid / "v1" / "model.json").exists()
+    assert [e["mode"] for e in events] == ["full", "incremental", "full"]
+    assert all({"merges", "splits", "new_persons"} <= set(e) for e in events)
+    assert second.records > first.records
+    # Person keys carry over: most records keep their key through both later runs.
+    k1 = _keys(pq.read_table(links_path(hub, first_id)))
+    k2 = _keys(pq.read_table(links_path(hub, second_id)))
+    k3 = _keys(pq.read_table(links_path(hub, third_id)))
+    assert sum(k1[r] == k2[r] for r in k1) >= 0.98 * len(k1)
+    assert sum(k2[r] == k3[r] for r in k2) >= 0.98 * len(k2)
+
+
+def test_every_run_writes_a_disclosure_controlled_quality_report(tmp_path: Path) -> None:
+    packages = build_packages(tmp_path / "packages", persons=300, seed=4)
+    hub = open_hub(tmp_path / "hub", create=True)
+    packages.register_agreement(hub)
+    for package in packages.by_source.values():
+        ingest(hub, package)
+    run_id, _result = run_linkage(hub, actor="test")
+    folder = links_path(hub, run_id).parent
+    report = json.loads((folder / "quality.json").read_text())
+    assert 0.9 <= report["model"]["estimated_precision"] <= 1.0
+    assert 0.5 <= report["model"]["estimated_recall"] <= 1.0
+    assert (
+        sum(n for _w, n in report["model"]["match_weight_histogram"])
+        == report["model"]["scored_pairs"]
+    )
+    assert set(report["match_rates"]) == {"source", "council", "age_band", "ethnicity"}
+    for rows in report["match_rates"].values():
+        for row in rows:
+            for count in (row["records"], row["linked"]):
+                assert count is None or (count >= 10 and count % 5 == 0)
+    assert report["records"] % 5 == 0
+    html = (folder / "quality.html").read_text()
+    assert "Match rate by ethnicity" in html and "estimated precision" in html

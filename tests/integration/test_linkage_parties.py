@@ -1,0 +1,100 @@
+"""Many parties: only the source pairs an agreement allows are linked; one-to-one sources
+never hold two records of one person."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from boldhub.linkage.evaluate import pairwise_scores
+from boldhub.linkage.run import LinkInput, link
+from tests.support.linkage import LinkageWorld, build_linkage_world
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> LinkageWorld:
+    return build_linkage_world(tmp_path_factory.mktemp("parties"), persons=400, seed=5)
+
+
+def _keys(links: pa.Table) -> dict[str, str]:
+    return dict(
+        zip(
+            links.column("record_key").to_pylist(),
+            links.column("person_key").to_pylist(),
+            strict=True,
+        )
+    )
+
+
+def test_only_allowed_source_pairs_link(world: LinkageWorld) -> None:
+    allowed = frozenset({("homelessness", "probation")})
+    result = link(world.inputs, threshold=0.7, allowed_pairs=allowed)
+    datasets: dict[str, set[str]] = defaultdict(set)
+    for source, person in zip(
+        result.links.column("source").to_pylist(),
+        result.links.column("person_key").to_pylist(),
+        strict=True,
+    ):
+        datasets[person].add(source.split(":")[0])
+    mixed = [d for d in datasets.values() if len(d) > 1]
+    assert mixed, "homelessness and probation records of one person should link"
+    assert all(d <= {"homelessness", "probation"} for d in mixed)
+    # Within a source, deduplication still happens.
+    assert result.persons < result.records
+
+
+def test_one_to_one_source_never_holds_two_records_of_a_person(
+    world: LinkageWorld, tmp_path: Path
+) -> None:
+    # Probation holds several events per person; keep each person's first one, so that
+    # the source really is one record per person.
+    inputs = []
+    for item in world.inputs:
+        if item.source.startswith("probation"):
+            table = pq.read_table(item.encodings)
+            seen: set[str] = set()
+            keep = []
+            for key in table.column("record_key").to_pylist():
+                keep.append(world.truth[key] not in seen)
+                seen.add(world.truth[key])
+            path = tmp_path / "probation.parquet"
+            pq.write_table(table.filter(pa.array(keep)), path)
+            item = LinkInput(item.source, path)
+        inputs.append(item)
+    source = next(i.source for i in inputs if i.source.startswith("probation"))
+    result = link(inputs, threshold=0.7, one_to_one=[source])
+    probation = result.links.filter(pc.equal(result.links.column("source"), source))
+    per_person = Counter(probation.column("person_key").to_pylist())
+    assert max(per_person.values()) == 1
+    keys = _keys(result.links)
+    assert pairwise_scores(keys, {k: world.truth[k] for k in keys}).f1 >= 0.97
+
+
+def test_hub_applies_the_agreements_linkage_terms(tmp_path: Path) -> None:
+    from boldhub.hub.ingest import ingest
+    from boldhub.hub.linking import links_path, run_linkage
+    from boldhub.hub.store import open_hub
+    from tests.support.hubworld import build_packages
+
+    packages = build_packages(tmp_path / "packages", persons=300, seed=4)
+    packages.trust.agreement.document["linkage"] = {
+        "allowed_source_pairs": [["homelessness", "treatment"]]
+    }
+    hub = open_hub(tmp_path / "hub", create=True)
+    packages.register_agreement(hub)
+    for package in packages.by_source.values():
+        ingest(hub, package)
+    run_id, _result = run_linkage(hub, actor="test")
+    links = pq.read_table(links_path(hub, run_id))
+    datasets: dict[str, set[str]] = defaultdict(set)
+    for source, person in zip(
+        links.column("source").to_pylist(), links.column("person_key").to_pylist(), strict=True
+    ):
+        datasets[person].add(source.split(":")[0])
+    mixed = [d for d in datasets.values() if len(d) > 1]
+    assert mixed and all(d <= {"homelessness", "treatment"} for d in mixed)
