@@ -148,7 +148,7 @@ def train(linker: Linker, *, seed: int = 1) -> int:
     for rule in model.TRAINING_BLOCKING_RULES:
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
-                rule, estimate_without_term_frequencies=True
+                rule, estimate_without_term_frequencies=True, max_pairs=model.EM_MAX_PAIRS
             )
             trained += 1
         except ValueError as exc:
