@@ -32,7 +32,7 @@ from boldhub.config import Settings
 from boldhub.linkage import model
 from boldhub.linkage.evaluate import pairwise_scores
 from boldhub.linkage.evaluation import run_splink_clear
-from boldhub.linkage.run import link
+from boldhub.linkage.run import link, person_keys
 
 THRESHOLD = Settings.model_fields["linkage_threshold"].default
 CLEAR_RULES = (
@@ -68,13 +68,7 @@ def side(name: str, persons: int) -> dict[str, float]:
         start = time.perf_counter()
         result = link(world.inputs, threshold=THRESHOLD)
         seconds = time.perf_counter() - start
-        predicted: dict[Hashable, Hashable] = dict(
-            zip(
-                result.links.column("record_key").to_pylist(),
-                result.links.column("person_key").to_pylist(),
-                strict=True,
-            )
-        )
+        predicted = person_keys(result.links)
         from boldhub.linkage.run import load_records
 
         table, _ = load_records(world.inputs)

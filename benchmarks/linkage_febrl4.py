@@ -38,7 +38,7 @@ from benchmarks.bench_env import ensure
 from benchmarks.privacy import febrl
 from boldhub.config import Settings
 from boldhub.linkage.evaluate import pairwise_scores
-from boldhub.linkage.run import LinkInput, link
+from boldhub.linkage.run import LinkInput, link, person_keys
 from boldhub.privacy.encoding import Encoder, EncodingParams
 from boldhub.privacy.keys import LinkageKey
 
@@ -104,13 +104,7 @@ def boldhub_run(a: febrl.Febrl, b: febrl.Febrl, constrained: bool) -> dict[str, 
             one_to_one=["A", "B"] if constrained else (),
         )
         total = time.perf_counter() - start
-    predicted: dict[Hashable, Hashable] = dict(
-        zip(
-            result.links.column("record_key").to_pylist(),
-            result.links.column("person_key").to_pylist(),
-            strict=True,
-        )
-    )
+    predicted = person_keys(result.links)
     s = pairwise_scores(predicted, truth)
     return {
         "encode": encode_s,

@@ -17,25 +17,14 @@ import statistics
 import time
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchmarks.linkage_data import encoded_world
 from boldhub.linkage.evaluate import pairwise_scores
 from boldhub.linkage.incremental import link_incremental
-from boldhub.linkage.run import LinkInput, link
+from boldhub.linkage.run import LinkInput, link, person_keys
 
 THRESHOLD = 0.7
-
-
-def _keys(links: pa.Table) -> dict[str, str]:
-    return dict(
-        zip(
-            links.column("record_key").to_pylist(),
-            links.column("person_key").to_pylist(),
-            strict=True,
-        )
-    )
 
 
 def main() -> None:
@@ -65,10 +54,10 @@ def main() -> None:
         inc = link_incremental(base.links, old, new, base.model_json, threshold=THRESHOLD)
         inc_times.append(time.perf_counter() - t)
 
-    before, after = _keys(base.links), _keys(inc.links)
+    before, after = person_keys(base.links), person_keys(inc.links)
     merged_away = {k for m in inc.changes.merges for k in m["from"]}
     untouched_changed = sum(1 for r, k in before.items() if k not in merged_away and after[r] != k)
-    f_full = pairwise_scores(_keys(full.links), world.truth).f1
+    f_full = pairwise_scores(person_keys(full.links), world.truth).f1
     f_inc = pairwise_scores(after, world.truth).f1
     full_s, inc_s = statistics.median(full_times), statistics.median(inc_times)
     print(f"records: {full.records} (base {base.records}, new {inc.new_records})")

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from benchmarks.privacy import febrl
 from boldhub.config import Settings
 from boldhub.linkage.evaluate import PairwiseScores, pairwise_scores
-from boldhub.linkage.run import LinkInput, link
+from boldhub.linkage.run import LinkInput, link, person_keys
 from boldhub.privacy.encoding import EncodingParams
 from boldhub.privacy.keys import LinkageKey
 
@@ -36,11 +36,5 @@ def febrl4_scores(
         if threshold is None:
             threshold = Settings.model_fields["linkage_threshold"].default
         result = link(inputs, threshold=threshold, memory_limit="2GB")
-    predicted: dict[Hashable, Hashable] = dict(
-        zip(
-            result.links.column("record_key").to_pylist(),
-            result.links.column("person_key").to_pylist(),
-            strict=True,
-        )
-    )
+    predicted = person_keys(result.links)
     return pairwise_scores(predicted, {k: truth[k] for k in predicted})

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -180,7 +180,7 @@ def score_against_truth(
 
     Quarantined rows never reached the hub, so they are scored on neither side.
     """
-    truth: dict[Hashable, Hashable] = {}
+    truth: dict[tuple[str, str], str] = {}
     with truth_file.open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             truth[(row["source"], row["source_row_id"])] = row["person_id"]
@@ -189,7 +189,7 @@ def score_against_truth(
         with (prepared / KEYMAP_FILE).open(newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
                 row_of_key[row["record_key"]] = (source, row["source_row_id"])
-    predicted: dict[Hashable, Hashable] = {}
+    predicted: dict[tuple[str, str], str] = {}
     with links_file.open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             predicted[row_of_key[row["record_key"]]] = row["person_key"]

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from boldhub.council.submit import tar_package
 from boldhub.hub.accounts import create_token, create_user
 from boldhub.hub.store import open_hub
 from tests.support.hubworld import (
@@ -17,7 +18,6 @@ from tests.support.hubworld import (
     PASSWORD,
     Packages,
     build_packages,
-    tar_bytes,
 )
 from tests.support.server import CHROMIUM, CHROMIUM_ARGS, require_chromium, running_hub
 
@@ -132,7 +132,7 @@ def test_upload_link_and_read_the_report(site, browser, tmp_path: Path) -> None:
     ):
         r = httpx.post(
             url + "/api/v1/submissions",
-            content=tar_bytes(packages.package(source)),
+            content=tar_package(packages.package(source)),
             headers={"Authorization": f"Bearer {tokens[who]}", "Content-Type": "application/x-tar"},
             timeout=60,
         )

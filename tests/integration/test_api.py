@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from boldhub.council.submit import tar_package
 from boldhub.hub.accounts import create_token, create_user
 from boldhub.hub.api.app import create_app
 from boldhub.hub.store import open_hub
@@ -25,7 +26,6 @@ from tests.support.hubworld import (
     build_packages,
     postgres_url,
     tampered_copy,
-    tar_bytes,
     unique_email,
 )
 
@@ -114,7 +114,7 @@ def world(
 
 
 def _upload(w: World, source: str, org: str, role: str = "submitter", package: Path | None = None):  # type: ignore[no-untyped-def]
-    body = tar_bytes(package or w.packages.package(source))
+    body = tar_package(package or w.packages.package(source))
     return w.client.post("/api/v1/submissions", content=body, headers={**TAR, **w.auth(org, role)})
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
@@ -16,19 +15,9 @@ from boldhub.hub.store import open_hub
 from boldhub.hub.store.models import AuditEvent, LinkageRun
 from boldhub.linkage.evaluate import pairwise_scores
 from boldhub.linkage.incremental import link_incremental
-from boldhub.linkage.run import LinkInput, link
+from boldhub.linkage.run import LinkInput, link, person_keys
 from tests.support.hubworld import build_packages
 from tests.support.linkage import LinkageWorld, build_linkage_world
-
-
-def _keys(links: pa.Table) -> dict[str, str]:
-    return dict(
-        zip(
-            links.column("record_key").to_pylist(),
-            links.column("person_key").to_pylist(),
-            strict=True,
-        )
-    )
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +39,7 @@ def test_untouched_person_keys_never_change(world) -> None:  # type: ignore[no-u
     w, old, new = world
     base = link(old, threshold=0.7)
     inc = link_incremental(base.links, old, new, base.model_json, threshold=0.7)
-    before, after = _keys(base.links), _keys(inc.links)
+    before, after = person_keys(base.links), person_keys(inc.links)
     new_keys = set(after) - set(before)
     assert len(new_keys) == inc.new_records > 0
     persons_of_new = {after[k] for k in new_keys}
@@ -65,8 +54,8 @@ def test_untouched_person_keys_never_change(world) -> None:  # type: ignore[no-u
     assert all(after[r] == k for r, k in before.items() if k in kept)
 
     full = link(old + new, threshold=0.7)
-    f1_inc = pairwise_scores(_keys(inc.links), w.truth).f1
-    f1_full = pairwise_scores(_keys(full.links), w.truth).f1
+    f1_inc = pairwise_scores(person_keys(inc.links), w.truth).f1
+    f1_full = pairwise_scores(person_keys(full.links), w.truth).f1
     assert f1_inc >= f1_full - 0.005, (f1_inc, f1_full)
     assert f1_inc >= 0.97
 
@@ -105,9 +94,9 @@ def test_hub_links_new_submissions_incrementally(tmp_path: Path) -> None:
     assert all({"merges", "splits", "new_persons"} <= set(e) for e in events)
     assert second.records > first.records
     # Person keys carry over: most records keep their key through both later runs.
-    k1 = _keys(pq.read_table(links_path(hub, first_id)))
-    k2 = _keys(pq.read_table(links_path(hub, second_id)))
-    k3 = _keys(pq.read_table(links_path(hub, third_id)))
+    k1 = person_keys(pq.read_table(links_path(hub, first_id)))
+    k2 = person_keys(pq.read_table(links_path(hub, second_id)))
+    k3 = person_keys(pq.read_table(links_path(hub, third_id)))
     assert sum(k1[r] == k2[r] for r in k1) >= 0.98 * len(k1)
     assert sum(k2[r] == k3[r] for r in k2) >= 0.98 * len(k2)
 

@@ -12,23 +12,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from boldhub.linkage.evaluate import pairwise_scores
-from boldhub.linkage.run import LinkInput, link
+from boldhub.linkage.run import LinkInput, link, person_keys
 from tests.support.linkage import LinkageWorld, build_linkage_world
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> LinkageWorld:
     return build_linkage_world(tmp_path_factory.mktemp("parties"), persons=400, seed=5)
-
-
-def _keys(links: pa.Table) -> dict[str, str]:
-    return dict(
-        zip(
-            links.column("record_key").to_pylist(),
-            links.column("person_key").to_pylist(),
-            strict=True,
-        )
-    )
 
 
 def test_only_allowed_source_pairs_link(world: LinkageWorld) -> None:
@@ -71,7 +61,7 @@ def test_one_to_one_source_never_holds_two_records_of_a_person(
     probation = result.links.filter(pc.equal(result.links.column("source"), source))
     per_person = Counter(probation.column("person_key").to_pylist())
     assert max(per_person.values()) == 1
-    keys = _keys(result.links)
+    keys = person_keys(result.links)
     assert pairwise_scores(keys, {k: world.truth[k] for k in keys}).f1 >= 0.97
 
 

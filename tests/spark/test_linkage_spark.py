@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from boldhub.linkage.evaluate import pairwise_scores
-from boldhub.linkage.run import link
+from boldhub.linkage.run import link, person_keys
 from tests.support.linkage import build_linkage_world
 
 # About 80 seconds on two cores, most of it Spark's start-up and EM iterations.
@@ -21,13 +21,7 @@ def test_spark_backend_links_like_duckdb(tmp_path: Path) -> None:
     scores = {}
     for backend in ("duckdb", "spark"):
         result = link(world.inputs, threshold=0.7, backend=backend, spark_master="local[2]")
-        predicted = dict(
-            zip(
-                result.links.column("record_key").to_pylist(),
-                result.links.column("person_key").to_pylist(),
-                strict=True,
-            )
-        )
+        predicted = person_keys(result.links)
         assert set(predicted) == set(world.truth)
         scores[backend] = pairwise_scores(predicted, world.truth)
     assert scores["duckdb"].f1 >= 0.9

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import secrets
-import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,14 +72,6 @@ def build_packages(root: Path, persons: int = 400, seed: int = 11) -> Packages:
         )
         packs.by_source[source] = folder / "package"
     return packs
-
-
-def tar_bytes(package: Path) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for path in sorted(package.iterdir()):
-            tar.add(path, arcname=path.name)
-    return buffer.getvalue()
 
 
 def tampered_copy(package: Path, dest: Path) -> Path:

@@ -24,7 +24,7 @@ import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -71,8 +71,6 @@ def _date_forms(raw: str) -> set[str]:
     forms = {raw.upper()}
     for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
-            from datetime import datetime
-
             d = datetime.strptime(raw, fmt).date()
         except ValueError:
             continue

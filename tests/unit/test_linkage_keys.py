@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from boldhub.linkage.incremental import _attach, carry_keys
-from boldhub.linkage.run import LINKS_SCHEMA
+from boldhub.linkage.run import LINKS_SCHEMA, person_keys
 
 
 def _links(pairs: list[tuple[str, str]]) -> pa.Table:
@@ -30,13 +30,7 @@ def test_carry_keys_keeps_keys_and_records_merges_and_splits() -> None:
         [("a", "x1"), ("b", "x1"), ("c", "x2"), ("d", "x3"), ("e", "x3"), ("f", "x4"), ("g", "x5")]
     )
     carried, changes = carry_keys(current, previous)
-    keys = dict(
-        zip(
-            carried.column("record_key").to_pylist(),
-            carried.column("person_key").to_pylist(),
-            strict=True,
-        )
-    )
+    keys = person_keys(carried)
     assert keys["a"] == keys["b"] == "PA"
     assert keys["f"] == "PF"
     assert keys["d"] == keys["e"] == "PD"
@@ -50,13 +44,7 @@ def test_attach_merges_only_the_persons_a_new_record_touches() -> None:
     previous = _links([("a", "PA"), ("b", "PA"), ("c", "PC"), ("d", "PD")])
     edges = [("a", "n1", 0.99), ("c", "n1", 0.95), ("n2", "n3", 0.9)]
     links, changes = _attach(previous, [("n1", "s"), ("n2", "s"), ("n3", "s"), ("n4", "s")], edges)
-    keys = dict(
-        zip(
-            links.column("record_key").to_pylist(),
-            links.column("person_key").to_pylist(),
-            strict=True,
-        )
-    )
+    keys = person_keys(links)
     assert keys["a"] == keys["b"] == keys["c"] == keys["n1"] == "PA"  # PA has more records
     assert keys["d"] == "PD"
     assert keys["n2"] == keys["n3"] != keys["n4"]

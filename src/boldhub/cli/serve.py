@@ -46,9 +46,9 @@ def submit(
 ) -> None:
     """Upload a package to the hub. Safe to retry: the same package twice is one submission."""
     client = HttpHubClient(hub, token, retries=retries)
-    size = len(tar_package(package))
-    with bar(f"submitting {package.name}", size) as advance:
-        receipt = client.submit(package, progress=advance)
+    body = tar_package(package)
+    with bar(f"submitting {package.name}", len(body)) as advance:
+        receipt = client.send(body, progress=advance)
     word = "accepted" if receipt.created else "already received"
     stdout.print(
         f"{word}: submission={receipt.submission_id} source={receipt.source} records={receipt.records}"

@@ -85,10 +85,11 @@ class HttpHubClient:
     def available(self) -> bool:
         return bool(self.url and self.token)
 
-    def submit(
-        self, package: Path, progress: Callable[[int], None] | None = None
-    ) -> SubmissionReceipt:
-        body = tar_package(package)
+    def submit(self, package: Path) -> SubmissionReceipt:
+        return self.send(tar_package(package))
+
+    def send(self, body: bytes, progress: Callable[[int], None] | None = None) -> SubmissionReceipt:
+        """Upload a package already packed by :func:`tar_package`."""
         last: str = ""
         for attempt in range(1, self.retries + 1):
             try:

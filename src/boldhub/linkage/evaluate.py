@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
+
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -25,9 +28,7 @@ def _pairs(counts: Counter[Hashable]) -> int:
     return sum(n * (n - 1) // 2 for n in counts.values())
 
 
-def pairwise_scores(
-    predicted: Mapping[Hashable, Hashable], truth: Mapping[Hashable, Hashable]
-) -> PairwiseScores:
+def pairwise_scores(predicted: Mapping[K, Hashable], truth: Mapping[K, Hashable]) -> PairwiseScores:
     """predicted and truth map each record to its cluster; both must cover the same records."""
     if set(predicted) != set(truth):
         missing = len(set(truth) - set(predicted))

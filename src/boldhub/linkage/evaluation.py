@@ -27,7 +27,7 @@ from boldhub import clock
 from boldhub.council import standardise
 from boldhub.errors import UserError
 from boldhub.linkage.evaluate import PairwiseScores, pairwise_scores
-from boldhub.linkage.run import LinkInput, link
+from boldhub.linkage.run import LinkInput, link, person_keys
 from boldhub.privacy.encoding import Encoder, EncodingParams
 from boldhub.privacy.keys import LinkageKey
 from boldhub.safecsv import write_csv
@@ -164,13 +164,7 @@ def run_boldhub(data: Labelled, *, threshold: float, workdir: Path) -> tuple[lis
         pq.write_table(table, path)
         inputs.append(LinkInput(source, path))
     result = link(inputs, threshold=threshold)
-    person_of = dict(
-        zip(
-            result.links.column("record_key").to_pylist(),
-            result.links.column("person_key").to_pylist(),
-            strict=True,
-        )
-    )
+    person_of = person_keys(result.links)
     return [person_of[k] for k in record_keys], time.perf_counter() - t0
 
 

@@ -255,6 +255,17 @@ def _links_sql(clusters: str, predictions: str, threshold: float) -> str:
         """
 
 
+def person_keys(links: pa.Table) -> dict[str, str]:
+    """A links table (LINKS_SCHEMA) as record_key -> person_key."""
+    return dict(
+        zip(
+            links.column("record_key").to_pylist(),
+            links.column("person_key").to_pylist(),
+            strict=True,
+        )
+    )
+
+
 def _links_table(rows: pa.Table) -> pa.Table:
     rows = rows.sort_by([("cluster_id", "ascending"), ("record_key", "ascending")])
     clusters = rows.column("cluster_id").combine_chunks()

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from boldhub.config import get_settings
 from boldhub.errors import UserError
 from boldhub.hub.access import Denied, allowed, require
-from boldhub.hub.accounts import Principal, sign_in, sign_out
+from boldhub.hub.accounts import SESSION_HOURS, Principal, sign_in, sign_out
 from boldhub.hub.api.deps import SESSION_COOKIE, DbDep, HubDep, JobsDep, MaybeUser
 from boldhub.hub.service import (
     agreements,
@@ -136,7 +136,7 @@ def sign_in_submit(
         httponly=True,
         samesite="lax",
         secure=get_settings().cookie_secure,
-        max_age=8 * 3600,
+        max_age=SESSION_HOURS * 3600,
     )
     redirect.delete_cookie(LOGIN_CSRF_COOKIE)
     return redirect
