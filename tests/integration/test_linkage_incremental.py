@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
 
+from boldhub.errors import PackageError
 from boldhub.hub.ingest import ingest
 from boldhub.hub.linking import links_path, run_linkage
 from boldhub.hub.store import open_hub
@@ -16,7 +17,10 @@ from boldhub.hub.store.models import AuditEvent, LinkageRun
 from boldhub.linkage.evaluate import pairwise_scores
 from boldhub.linkage.incremental import link_incremental
 from boldhub.linkage.run import LinkInput, link, person_keys
-from tests.support.hubworld import build_packages
+from boldhub.outcomes.disclosure import control_count
+from boldhub.privacy.package import FORMAT_VERSION, read_manifest
+from boldhub.schemas.datasets import SEX
+from tests.support.hubworld import as_format_2, build_packages, manifest
 from tests.support.linkage import LinkageWorld, build_linkage_world
 
 
@@ -116,7 +120,10 @@ def test_every_run_writes_a_disclosure_controlled_quality_report(tmp_path: Path)
         sum(n for _w, n in report["model"]["match_weight_histogram"])
         == report["model"]["scored_pairs"]
     )
-    assert set(report["match_rates"]) == {"source", "council", "age_band", "ethnicity"}
+    assert list(report["match_rates"]) == ["source", "council", "age_band", "sex", "ethnicity"]
+    sexes = {row["group"]: row for row in report["match_rates"]["sex"]}
+    assert {"Female", "Male"} <= set(sexes) <= set(SEX)
+    assert all(sexes[s]["records"] and sexes[s]["rate_percent"] for s in ("Female", "Male"))
     for rows in report["match_rates"].values():
         for row in rows:
             for count in (row["records"], row["linked"]):
@@ -124,3 +131,38 @@ def test_every_run_writes_a_disclosure_controlled_quality_report(tmp_path: Path)
     assert report["records"] % 5 == 0
     html = (folder / "quality.html").read_text()
     assert "Match rate by ethnicity" in html and "estimated precision" in html
+    assert "Match rate by sex" in html
+
+
+def test_version_2_packages_without_sex_are_still_accepted(tmp_path: Path) -> None:
+    """A package from before the sex attribute: ingested, its records' sex not recorded."""
+    packages = build_packages(tmp_path / "packages", persons=300, seed=4)
+    hub = open_hub(tmp_path / "hub", create=True)
+    packages.register_agreement(hub)
+    counts = {s: int(str(manifest(p)["record_count"])) for s, p in packages.by_source.items()}
+    old_source = max(counts, key=counts.__getitem__)  # the largest: its count is released
+    org = old_source.split(":", 1)[1]
+    for source, package in packages.by_source.items():
+        if source == old_source:
+            package = as_format_2(package, tmp_path / "v2", packages.trust.signing_keys[org])
+            assert manifest(package)["format_version"] == 2
+            assert "sex" not in pq.read_schema(package / "attributes.parquet").names
+        ingest(hub, package)
+    old_records = counts[old_source]
+    run_id, _result = run_linkage(hub, actor="test")
+    report = json.loads((links_path(hub, run_id).parent / "quality.json").read_text())
+    sexes = {row["group"]: row for row in report["match_rates"]["sex"]}
+    assert {"Female", "Male", "not recorded"} <= set(sexes) <= {*SEX, "not recorded"}
+    assert sexes["not recorded"]["records"] == control_count(old_records).value
+
+
+def test_unknown_package_format_versions_are_refused(tmp_path: Path) -> None:
+    packages = build_packages(tmp_path / "packages", persons=60, seed=4)
+    package = next(iter(packages.by_source.values()))
+    assert manifest(package)["format_version"] == FORMAT_VERSION == 3
+    for version in (1, 4):
+        doc = manifest(package)
+        doc["format_version"] = version
+        (package / "manifest.json").write_text(json.dumps(doc))
+        with pytest.raises(PackageError, match=f"format version {version} is not supported"):
+            read_manifest(package)

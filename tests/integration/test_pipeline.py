@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pyarrow.parquet as pq
 from boldhub.demo import DemoResult
 from boldhub.hub.audit import verify
 from boldhub.hub.store import open_hub
+from boldhub.schemas.datasets import SEX
 from tests.support.privacy_scan import identifiers_from_exports, scan
 
 
@@ -69,10 +71,33 @@ def test_encodings_and_attributes_are_stored_apart(small_demo: tuple[Path, DemoR
     assert len(enc) == len(attrs) == 6
     for path in enc:
         cols = set(pq.read_schema(path).names)
-        assert "application_date" not in cols and "ethnicity" not in cols
+        assert "application_date" not in cols and "ethnicity" not in cols and "sex" not in cols
     for path in attrs:
         cols = set(pq.read_schema(path).names)
         assert not any(c.endswith(("_tok", "_bf", "_toks")) for c in cols)
+
+
+def test_the_quality_report_breaks_match_rates_down_by_sex(
+    small_demo: tuple[Path, DemoResult],
+) -> None:
+    out, result = small_demo
+    [path] = (out / "hub" / "runs").glob("*/quality.json")
+    report = json.loads(path.read_text())
+    assert list(report["match_rates"]) == ["source", "council", "age_band", "sex", "ethnicity"]
+    rows = {row["group"]: row for row in report["match_rates"]["sex"]}
+    # Every package carries the sex attribute: no record is "not recorded".
+    assert set(rows) <= set(SEX) and {"Female", "Male"} <= set(rows)
+    for row in rows.values():
+        for count in (row["records"], row["linked"]):
+            assert count is None or (count >= 10 and count % 5 == 0)
+    released = sum(row["records"] or 0 for row in rows.values())
+    assert abs(released - result.records) <= 5 * len(rows) + 10
+    assert all(50 <= rows[s]["rate_percent"] <= 100 for s in ("Female", "Male"))
+    assert "Match rate by sex" in path.with_name("quality.html").read_text()
+    # The hub stores sex only as the coarse category, beside the other attributes.
+    for attrs in (out / "hub" / "store" / "attributes").glob("*.parquet"):
+        values = set(pq.read_table(attrs, columns=["sex"]).column("sex").to_pylist())
+        assert values <= set(SEX)
 
 
 def test_links_export_covers_every_record(small_demo: tuple[Path, DemoResult]) -> None:

@@ -8,12 +8,17 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow.parquet as pq
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from boldhub.council.encode import encode
 from boldhub.council.prepare import prepare
 from boldhub.demo import Trust, create_trust
 from boldhub.hub.agreements import register
 from boldhub.hub.store import Hub
+from boldhub.privacy import signing
 from boldhub.privacy.keys import LinkageKey, create_key
+from boldhub.privacy.package import ATTRIBUTES_FILE, MANIFEST_FILE, SIGNATURE_FILE, sha256_file
 from boldhub.schemas import CENTRAL_BODIES, COUNCILS
 from boldhub.synth import generate
 
@@ -81,6 +86,25 @@ def tampered_copy(package: Path, dest: Path) -> Path:
     data = bytearray((dest / "encodings.parquet").read_bytes())
     data[len(data) // 2] ^= 0xFF
     (dest / "encodings.parquet").write_bytes(bytes(data))
+    return dest
+
+
+def as_format_2(package: Path, dest: Path, signing_key: Ed25519PrivateKey) -> Path:
+    """A copy of ``package`` as a version 2 encoder wrote it: attributes without ``sex``,
+    the manifest's hash and format version to match, signed again."""
+    import shutil
+
+    shutil.copytree(package, dest)
+    attrs = dest / ATTRIBUTES_FILE
+    pq.write_table(pq.read_table(attrs).drop_columns(["sex"]), attrs, compression="zstd")
+    doc = manifest(dest)
+    files = doc["files"]
+    assert isinstance(files, dict)
+    files[ATTRIBUTES_FILE]["sha256"] = sha256_file(attrs)
+    doc["format_version"] = 2
+    raw = (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
+    (dest / MANIFEST_FILE).write_bytes(raw)
+    (dest / SIGNATURE_FILE).write_text(signing.sign(signing_key, raw), encoding="ascii")
     return dest
 
 

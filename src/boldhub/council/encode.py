@@ -6,6 +6,11 @@ is encoded the council's own side is checked against the agreement file: the key
 fingerprint, that the organisation is a party, and that the signing key is the one it
 registered, so that a package the hub would refuse is never made.
 
+The attributes file holds the dataset's attributes, ``age_band`` (from prepare) and
+``sex``, the standardised sex code as a coarse category (Female, Male or Not known) for
+aggregate breakdowns; the sex code itself, like every identifier, goes only as a keyed
+token in the encodings.
+
 Each record gets a fresh random ``record_key`` (not its case number). The map from the
 provider's own row ids to record keys stays here, in ``keymap.csv`` beside the prepared
 data (one row per record and package): it never goes into the package.
@@ -23,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -36,6 +42,7 @@ from boldhub.privacy.package import MANIFEST_FILE, sha256_file, write_package
 from boldhub.privacy.signing import public_key_text
 from boldhub.safecsv import write_csv
 from boldhub.schemas import get_dataset
+from boldhub.schemas.datasets import sex_category
 from boldhub.schemas.identifiers import IDENTIFIER_NAMES
 
 KEYMAP_FILE = "keymap.csv"
@@ -87,8 +94,9 @@ def encode(
     record_keys = [secrets.token_hex(16) for _ in range(n)]
     identifiers = {c: table.column(c) for c in IDENTIFIER_NAMES}
     encodings = Encoder(key, agreement.encoding).encode_rows(record_keys, identifiers, progress)
-    attr_cols = [*dataset.attribute_names, "age_band"]
-    attributes = pa.table({"record_key": record_keys, **{c: table.column(c) for c in attr_cols}})
+    attr_cols = {c: table.column(c) for c in (*dataset.attribute_names, "age_band")}
+    attributes = pa.table({"record_key": record_keys, **attr_cols, "sex": sex_attribute(table)})
+    assert attributes.column_names == ["record_key", *dataset.package_attribute_names]
     tmp = Path(
         tempfile.mkdtemp(prefix=".boldhub-encode-", dir=out.parent if out.parent.exists() else None)
     )
@@ -133,6 +141,16 @@ def encode(
         shutil.rmtree(tmp, ignore_errors=True)
     assert (out / MANIFEST_FILE).is_file()
     return EncodeResult(out, keymap, n, f"{dataset.name}:{meta['organisation']}")
+
+
+def sex_attribute(prepared: pa.Table) -> pa.Array:
+    """The coarse ``sex`` attribute (Female, Male or Not known) of every prepared record,
+    from its standardised sex code: one category per distinct code (``sex_category``)."""
+    codes = prepared.column("sex").cast(pa.string()).combine_chunks()
+    distinct = pc.unique(codes)
+    categories = pa.array([sex_category(c) for c in distinct.to_pylist()], pa.string())
+    result: pa.Array = pc.take(categories, pc.index_in(codes, value_set=distinct))
+    return result
 
 
 def check_against_agreement(

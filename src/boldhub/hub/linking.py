@@ -198,29 +198,22 @@ def _save_model(hub: Hub, version: str, model_json: dict[str, Any], saved: list[
 
 
 def _attributes(hub: Hub, submission_ids: list[str]) -> pa.Table | None:
-    """Record key, age band and ethnicity of every current record (for the quality report)."""
+    """Record key and the quality report's attributes (age band, sex, ethnicity) of every
+    current record; an attribute a submission lacks (a dataset without ethnicity, a
+    package from before sex was sent) is null there."""
+    columns = ["record_key", *quality.ATTRIBUTE_GROUPS]
+    schema = pa.schema([(c, pa.string()) for c in columns])
     tables = []
     for sid in submission_ids:
         path = hub.path(ATTRIBUTES_DIR, f"{sid}.parquet")
         if not path.exists():
             continue
         names = pq.read_schema(path).names
-        cols = [c for c in ("record_key", "age_band", "ethnicity") if c in names]
-        t = pq.read_table(path, columns=cols)
-        for c in ("age_band", "ethnicity"):
+        t = pq.read_table(path, columns=[c for c in columns if c in names])
+        for c in columns:
             if c not in t.column_names:
                 t = t.append_column(c, pa.nulls(t.num_rows, pa.string()))
-        tables.append(
-            t.select(["record_key", "age_band", "ethnicity"]).cast(
-                pa.schema(
-                    [
-                        ("record_key", pa.string()),
-                        ("age_band", pa.string()),
-                        ("ethnicity", pa.string()),
-                    ]
-                )
-            )
-        )
+        tables.append(t.select(columns).cast(schema))
     return pa.concat_tables(tables) if tables else None
 
 

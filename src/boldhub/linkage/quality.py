@@ -8,12 +8,15 @@ match-weight distribution, and match rates by group, disclosure-controlled.
   0.05, and pairs blocking never proposed, are not counted, so this is an upper bound).
 * **Match-weight distribution**: scored pairs per whole match weight.
 * **Match rates**: the share of records linked to at least one other record, by source,
-  council, age band and ethnicity (age band and ethnicity from the attributes, which
-  linkage itself never reads; council from the source). Linkage error is known to differ
-  by ethnicity and deprivation, so a group whose rate stands out deserves a look. Every
-  count passes ``boldhub.outcomes.disclosure`` (under 10 suppressed, the rest rounded to
-  5) and rates come from the released counts. Sex is an identifier: the hub holds only
-  its keyed token, so there is no breakdown by sex.
+  council, age band, sex and ethnicity (age band, sex and ethnicity from the attributes,
+  which linkage itself never reads; council from the source). Sex is the coarse ``sex``
+  attribute packages carry since format version 3 (Female, Male or Not known); the
+  linkage model compares only its keyed token. Linkage error is known to differ by sex,
+  ethnicity and deprivation, so a group whose rate stands out deserves a look. A record
+  without the attribute (a dataset that does not hold ethnicity, a version 2 package
+  without sex) is counted as "not recorded". Every count passes
+  ``boldhub.outcomes.disclosure`` (under 10 suppressed, the rest rounded to 5) and rates
+  come from the released counts.
 * **True precision, recall and F1**, only when the caller holds the truth (synthetic data).
 """
 
@@ -32,7 +35,10 @@ from boldhub.outcomes.disclosure import control_count, control_rate
 PAIR_FLOOR = 0.05
 QUALITY_JSON = "quality.json"
 QUALITY_HTML = "quality.html"
-GROUPS = ("source", "council", "age_band", "ethnicity")
+ATTRIBUTE_GROUPS = ("age_band", "sex", "ethnicity")
+"""Breakdowns read from the attributes files (the rest come from the source)."""
+GROUPS = ("source", "council", *ATTRIBUTE_GROUPS)
+NOT_RECORDED = "not recorded"
 
 
 def pair_stats_sql(predictions: str, threshold: float) -> str:
@@ -74,13 +80,16 @@ def council_of(source: str) -> str:
 def match_rates(
     links: pa.Table, attributes: pa.Table | None = None
 ) -> dict[str, list[dict[str, Any]]]:
-    """Released match rates per group: records, linked records, rate (disclosure-controlled)."""
+    """Released match rates per group: records, linked records, rate (disclosure-controlled).
+
+    ``attributes`` holds ``record_key`` and any of ``ATTRIBUTE_GROUPS``; every group is
+    reported, with a record whose value is missing counted as "not recorded"."""
     keys = links.column("record_key").to_pylist()
     persons = links.column("person_key").to_pylist()
     sources = links.column("source").to_pylist()
     size = Counter(persons)
     linked = [size[p] > 1 for p in persons]
-    attrs: dict[str, dict[str, str]] = {"age_band": {}, "ethnicity": {}}
+    attrs: dict[str, dict[str, str]] = {c: {} for c in ATTRIBUTE_GROUPS}
     if attributes is not None:
         for col in attrs:
             if col in attributes.column_names:
@@ -101,7 +110,7 @@ def match_rates(
             elif group == "council":
                 value = council_of(source)
             else:
-                value = attrs[group].get(key) or "not recorded"
+                value = attrs[group].get(key) or NOT_RECORDED
             totals[value] += 1
             hits[value] += hit
         rows = []

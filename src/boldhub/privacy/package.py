@@ -3,7 +3,8 @@
 A package is a folder of four files::
 
     encodings.parquet   record_key + keyed encodings of the identifiers (no attributes)
-    attributes.parquet  record_key + non-identifying attributes (no identifiers)
+    attributes.parquet  record_key + non-identifying attributes (no identifiers): the
+                        dataset's own, then age_band and sex (coarse categories)
     manifest.json       format, schema version, dataset, organisation, agreement id,
                         counts, sha256 of each file, encoding parameters, key fingerprint,
                         signing key id
@@ -13,6 +14,9 @@ The two data files are kept apart all the way into the hub's storage (split-file
 ``verify_package`` is what the hub runs before it accepts anything; the hub tells it, in
 ``Expectations``, what the agreement the manifest names requires. Every refusal names the
 check that failed: signature, agreement, parameter, key, hash, count, schema, record key.
+
+Format versions: 3 added the ``sex`` attribute (Female, Male, Not known). The hub still
+reads version 2 packages, whose attributes stop at ``age_band``.
 """
 
 from __future__ import annotations
@@ -33,10 +37,13 @@ from boldhub import __version__
 from boldhub.errors import PackageError
 from boldhub.privacy import signing
 from boldhub.privacy.encoding import ENCODING_SCHEMA, EncodingParams
-from boldhub.schemas import SCHEMA_VERSION, get_dataset, get_organisation
+from boldhub.schemas import SCHEMA_VERSION, Dataset, get_dataset, get_organisation
 
 FORMAT = "boldhub-package"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+# Version 2 packages are still read: their attributes lack ``sex`` (added in version 3),
+# which the hub's reports then count as "not recorded".
+READABLE_FORMAT_VERSIONS = (2, 3)
 ENCODINGS_FILE = "encodings.parquet"
 ATTRIBUTES_FILE = "attributes.parquet"
 MANIFEST_FILE = "manifest.json"
@@ -128,6 +135,12 @@ class VerifiedPackage:
         return str(self.manifest["source"])
 
 
+def attribute_columns(dataset: Dataset, format_version: int) -> tuple[str, ...]:
+    """The columns after ``record_key`` of a package's attributes file, in order."""
+    names = dataset.package_attribute_names
+    return tuple(n for n in names if n != "sex") if format_version < 3 else names
+
+
 def read_manifest(path: Path) -> tuple[dict[str, Any], bytes]:
     """The manifest of a package folder and its raw bytes (not yet verified)."""
     if not path.exists():
@@ -155,10 +168,11 @@ def read_manifest(path: Path) -> tuple[dict[str, Any], bytes]:
             f"manifest check failed: {manifest_path} is not a BOLD Hub manifest; "
             "re-run `boldhub encode`"
         )
-    if manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format_version") not in READABLE_FORMAT_VERSIONS:
+        readable = ", ".join(map(str, READABLE_FORMAT_VERSIONS))
         raise PackageError(
             f"package format version {manifest.get('format_version')!r} is not supported "
-            f"(this hub reads {FORMAT_VERSION}); encode again with this version of boldhub"
+            f"(this hub reads {readable}); encode again with this version of boldhub"
         )
     return manifest, raw
 
@@ -250,7 +264,7 @@ def verify_package(path: Path, expect: Expect) -> VerifiedPackage:
         raise PackageError(
             "schema check failed: encodings.parquet does not have the encoding columns"
         )
-    expected_attrs = ["record_key", *dataset.attribute_names, "age_band"]
+    expected_attrs = ["record_key", *attribute_columns(dataset, manifest["format_version"])]
     if enc_cols_overlap := (set(attrs.column_names) & (set(enc.column_names) - {"record_key"})):
         raise PackageError(
             f"split-file check failed: attributes carry encoding columns {sorted(enc_cols_overlap)}"

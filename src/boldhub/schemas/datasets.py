@@ -3,6 +3,12 @@
 Each dataset names the columns its body's export uses for every canonical field (the
 built-in mapping profile), which columns are identifiers (encoded, never sent in clear)
 and which are attributes (sent, stored apart from the encodings).
+
+Two coarse attributes are derived from identifiers at the provider and sent with every
+dataset's attributes (``DERIVED_ATTRIBUTES``): ``age_band`` (from the date of birth and the
+event date) and ``sex`` (the standardised sex code as a category of ``SEX``; unknown or
+missing is "Not known"). They serve aggregate breakdowns, such as the linkage quality
+report's match rates; the identifiers themselves still travel only as keyed encodings.
 """
 
 from __future__ import annotations
@@ -23,6 +29,19 @@ ETHNICITY: tuple[str, ...] = (
     "Other ethnic group",
     "Not known",
 )
+
+SEX: tuple[str, ...] = ("Female", "Male", "Not known")
+"""The ``sex`` attribute's categories: the standardised code F or M, anything else unknown."""
+
+_SEX_CATEGORY = {"F": "Female", "M": "Male"}
+
+DERIVED_ATTRIBUTES: tuple[str, ...] = ("age_band", "sex")
+"""Attributes every package carries after the dataset's own, derived from identifiers."""
+
+
+def sex_category(code: str | None) -> str:
+    """The ``sex`` attribute for a standardised sex code (M, F, U or missing)."""
+    return _SEX_CATEGORY.get(code or "", "Not known")
 
 
 @dataclass(frozen=True)
@@ -59,6 +78,11 @@ class Dataset:
     @property
     def attribute_names(self) -> tuple[str, ...]:
         return tuple(a.name for a in self.attributes)
+
+    @property
+    def package_attribute_names(self) -> tuple[str, ...]:
+        """The columns of a package's attributes file after ``record_key``, in order."""
+        return (*self.attribute_names, *DERIVED_ATTRIBUTES)
 
     @property
     def export_headers(self) -> tuple[str, ...]:
