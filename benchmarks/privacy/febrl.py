@@ -31,8 +31,9 @@ def _dob(text: str) -> str | None:
 
 
 def load(part: str) -> Febrl:
-    """``part`` is "a" (originals) or "b" (duplicates)."""
-    path = febrl_dir() / f"dataset4{part}.csv"
+    """``part`` is "a" (originals) or "b" (duplicates) of FEBRL4, or "3" for FEBRL3
+    (5,000 records of 2,000 people, originals and duplicates in one file)."""
+    path = febrl_dir() / ("dataset3.csv" if part == "3" else f"dataset4{part}.csv")
     ids, person = [], []
     cols: dict[str, list[str | None]] = {
         c: [] for c in ("forename", "surname", "dob", "postcode", "nhs_number")

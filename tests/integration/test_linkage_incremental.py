@@ -166,3 +166,36 @@ def test_unknown_package_format_versions_are_refused(tmp_path: Path) -> None:
         (package / "manifest.json").write_text(json.dumps(doc))
         with pytest.raises(PackageError, match=f"format version {version} is not supported"):
             read_manifest(package)
+
+
+def test_a_relink_reuses_the_agreements_saved_model_and_full_retrains(tmp_path: Path) -> None:
+    """A run that cannot be incremental (here: a one-to-one source) re-links everything
+    with the agreement's saved model; ``full`` trains and saves a new version."""
+    packages = build_packages(tmp_path / "packages", persons=300, seed=4)
+    sources = sorted(packages.by_source)
+    one = next(s for s in sources if s.startswith("victims"))
+    packages.trust.agreement.document["linkage"] = {"one_to_one_sources": [one]}
+    hub = open_hub(tmp_path / "hub", create=True)
+    packages.register_agreement(hub)
+    for source in sources[:-1]:
+        ingest(hub, packages.by_source[source])
+    first_id, _ = run_linkage(hub, actor="test")
+    ingest(hub, packages.by_source[sources[-1]])
+    second_id, second = run_linkage(hub, actor="test")
+    third_id, _ = run_linkage(hub, actor="test", full=True)
+    with hub.sessions() as session:
+        runs = {r.id: r.summary for r in session.execute(select(LinkageRun)).scalars()}
+    aid = packages.trust.agreement.id
+    assert [runs[r]["mode"] for r in (first_id, second_id, third_id)] == ["full"] * 3
+    assert [runs[r]["trained"] for r in (first_id, second_id, third_id)] == [True, False, True]
+    assert [runs[r]["model_version"] for r in (first_id, second_id, third_id)] == [
+        f"{aid}/v1",
+        f"{aid}/v1",
+        f"{aid}/v2",
+    ]
+    assert "train" not in second.seconds
+    saved = json.loads((tmp_path / "hub" / "models" / aid / "v1" / "model.json").read_text())
+    assert second.model_json["probability_two_random_records_match"] == pytest.approx(
+        saved["probability_two_random_records_match"]
+    )
+    assert sorted(p.name for p in (tmp_path / "hub" / "models" / aid).iterdir()) == ["v1", "v2"]

@@ -216,3 +216,55 @@ def test_fast_gather_equals_arrow_take() -> None:
     assert _take(values, indices).to_pylist() == values.take(indices).to_pylist()
     ragged = pa.array(["a", "bb", None])
     assert _take(ragged, pa.array([2, 1, 0])).to_pylist() == [None, "bb", "a"]
+
+
+def test_names_entered_surname_first_meet_through_the_cross_token() -> None:
+    """ROBERT O'NEILL entered as O'NEILL ROBERT: the forename's surname-domain token of
+    one record equals the other's surname token, under the same date of birth only."""
+    right = encode(KEY_A, PERSON)
+    swapped = encode(KEY_A, {**PERSON, "forename": ["O'NEILL"], "surname": ["ROBERT"]})
+    assert right["fn_as_sn_tok"] == swapped["sn_tok"]
+    assert swapped["fn_as_sn_tok"] == right["sn_tok"]
+    assert right["fn_tok"] != swapped["sn_tok"]  # the fields stay domain-separated
+    other_day = encode(
+        KEY_A, {**PERSON, "forename": ["O'NEILL"], "surname": ["ROBERT"], "dob": ["1985-03-11"]}
+    )
+    assert right["fn_as_sn_tok"] != other_day["sn_tok"]
+
+
+def test_the_full_name_bucket_ignores_which_field_held_which_name() -> None:
+    right = encode(KEY_A, PERSON)
+    swapped = encode(
+        KEY_A, {**PERSON, "forename": ["O'NEILL"], "surname": ["ROBERT"], "dob": ["1990-07-30"]}
+    )
+    other = encode(KEY_A, {**PERSON, "forename": ["ROBERTA"]})
+    assert right["name_bucket_tok"] == swapped["name_bucket_tok"]
+    assert right["name_bucket_tok"] != other["name_bucket_tok"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "shares"),
+    [
+        ("9434765919", True),  # the same number
+        ("9434765918", True),  # one digit changed
+        ("9434756919", True),  # two adjacent digits swapped
+        ("943476919", True),  # one digit dropped
+        ("9434765999", True),  # one digit doubled over the next
+        ("9434567919", False),  # three digits moved
+        ("1234567890", False),
+    ],
+)
+def test_near_tokens_meet_after_one_keying_slip(typed: str, shares: bool) -> None:
+    true = encode(KEY_A, PERSON)
+    slip = encode(KEY_A, {**PERSON, "nhs_number": [typed]})
+    assert bool(set(true["nhs_near_toks"]) & set(slip["nhs_near_toks"])) is shares
+    assert (true["nhs_tok"] == slip["nhs_tok"]) is (typed == "9434765919")
+
+
+def test_near_tokens_are_keyed_and_absent_without_a_number() -> None:
+    a = encode(KEY_A, PERSON)
+    b = encode(KEY_B, PERSON)
+    assert len(a["nhs_near_toks"]) == 11 and not set(a["nhs_near_toks"]) & set(b["nhs_near_toks"])
+    assert "943476591" not in str(a["nhs_near_toks"])
+    none = encode(KEY_A, {**PERSON, "nhs_number": [None]})
+    assert none["nhs_near_toks"] is None and none["ni_near_toks"] is None

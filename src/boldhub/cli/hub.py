@@ -47,8 +47,9 @@ def link(
     ),
 ) -> None:
     """Link every current submission into persons (Splink 5). Only new submissions since
-    the last run: they are linked into the known persons (incremental). Person keys
-    carry over either way; merges and splits are recorded."""
+    the last run: they are linked into the known persons (incremental); otherwise all
+    are re-linked with the agreement's saved model (trained on the first run). Person
+    keys carry over either way; merges and splits are recorded."""
     hub = open_hub(home)
     with steps("linking") as step:
         run_id, result = run_linkage(hub, on_step=step, full=full)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import secrets
 import shutil
 from pathlib import Path
@@ -22,8 +24,11 @@ from boldhub.hub.store.models import LinkageRun, Submission
 from boldhub.hub.store.trust import Agreement
 from boldhub.linkage import model_report, quality
 from boldhub.linkage.incremental import KeyChanges, carry_keys, link_incremental
+from boldhub.linkage.model import ModelMismatch
 from boldhub.linkage.run import LinkInput, LinkResult, Step, link
 from boldhub.safecsv import write_csv
+
+log = logging.getLogger("boldhub.linking")
 
 LINKS_FILE = "links.parquet"
 MODEL_FILE = "model.json"
@@ -36,9 +41,10 @@ def run_linkage(
 ) -> tuple[str, LinkResult]:
     """Link the current submissions. When the latest run covered a subset of them (only
     new submissions since), link just the new records into its persons (incremental);
-    otherwise, or with ``full``, re-train and re-link everything, carrying person keys
-    over from the latest run. Merges and splits of person keys go into the run's summary
-    and the audit log."""
+    otherwise re-link everything with the agreement's latest saved model (training one
+    when there is none, or when it no longer fits the model's comparisons), carrying
+    person keys over from the latest run. ``full`` re-trains and re-links everything.
+    Merges and splits of person keys go into the run's summary and the audit log."""
     subs = current_submissions(hub)
     if not subs:
         raise HubStateError("the hub holds no submissions to link; ingest packages first")
@@ -87,9 +93,12 @@ def run_linkage(
             "model_version": previous.summary.get("model_version"),
         }
     else:
-        result = link(
+        saved_model = None if full else _latest_model(hub, _agreement_of(subs))
+        run = functools.partial(
+            link,
             list(inputs.values()),
             threshold=settings.linkage_threshold,
+            one_to_one_threshold=settings.linkage_threshold_one_to_one,
             memory_limit=settings.duckdb_memory_limit,
             on_step=on_step,
             backend=settings.linkage_backend,
@@ -98,15 +107,23 @@ def run_linkage(
             one_to_one=rules["one_to_one_sources"],
         )
         base = {"mode": "full"}
+        try:
+            result = run(trained=saved_model[1]) if saved_model else run()
+        except ModelMismatch as exc:
+            log.info("saved model does not fit; training", extra={"reason": str(exc)})
+            saved_model = None
+            result = run()
+        if saved_model:
+            base["model_version"] = saved_model[0]
+        base["trained"] = saved_model is None
         if previous is not None and links_path(hub, previous.id).exists():
             result.links, changes = carry_keys(
                 result.links, pq.read_table(links_path(hub, previous.id))
             )
             base["base_run"] = previous.id
     key_changes = (changes or KeyChanges()).summary()
-    agreement_ids = sorted({str(s.manifest.get("agreement_id")) for s in subs})
-    if base["mode"] == "full":
-        base["model_version"] = _next_model_version(hub, agreement_ids[0])
+    if base.get("trained"):
+        base["model_version"] = _next_model_version(hub, _agreement_of(subs))
     run_id = started.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
     final = hub.path(RUNS_DIR, run_id)
     tmp = hub.path(RUNS_DIR, f".{run_id}.partial")
@@ -116,7 +133,7 @@ def run_linkage(
         pq.write_table(result.links, tmp / LINKS_FILE, compression="zstd")
         (tmp / MODEL_FILE).write_text(json.dumps(result.model_json, indent=2))
         (tmp / MODEL_HTML).write_text(model_report.render(result.model_json, run_id))
-        if base["mode"] == "full":
+        if base.get("trained"):
             _save_model(hub, base["model_version"], result.model_json, saved)
         quality.write_report(
             tmp,
@@ -179,6 +196,20 @@ def run_linkage(
             shutil.rmtree(folder, ignore_errors=True)
         raise
     return run_id, result
+
+
+def _agreement_of(subs: list[Submission]) -> str:
+    return sorted({str(s.manifest.get("agreement_id")) for s in subs})[0]
+
+
+def _latest_model(hub: Hub, agreement_id: str) -> tuple[str, dict[str, Any]] | None:
+    """The agreement's newest saved model as (version, model JSON), or None."""
+    folder = hub.path(MODELS_DIR, agreement_id)
+    versions = [int(p.name[1:]) for p in folder.glob("v*") if p.name[1:].isdigit()]
+    if not versions:
+        return None
+    version = f"{agreement_id}/v{max(versions)}"
+    return version, json.loads(hub.path(MODELS_DIR, version, MODEL_FILE).read_text())
 
 
 def _next_model_version(hub: Hub, agreement_id: str) -> str:

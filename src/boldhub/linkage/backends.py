@@ -37,6 +37,12 @@ class Backend(Protocol):
     def fetch(self, sql: str) -> pa.Table:
         """Run one query and return its result as Arrow."""
 
+    def load(self, name: str, table: pa.Table) -> None:
+        """Make an Arrow table queryable as ``name``."""
+
+    def create(self, name: str, sql: str) -> Any:
+        """Materialise a query as table ``name``; return Splink's handle on it."""
+
     def close(self) -> None: ...
 
 
@@ -61,6 +67,13 @@ class DuckDBBackend:
     def fetch(self, sql: str) -> pa.Table:
         result: pa.Table = self.con.sql(sql).to_arrow_table()
         return result
+
+    def load(self, name: str, table: pa.Table) -> None:
+        self.con.register(name, table)
+
+    def create(self, name: str, sql: str) -> Any:
+        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
+        return self.db_api.register(name)
 
     def close(self) -> None:
         self.con.close()
@@ -118,6 +131,15 @@ class SparkBackend:
 
     def fetch(self, sql: str) -> pa.Table:
         return pa.Table.from_pandas(self.spark.sql(sql).toPandas(), preserve_index=False)
+
+    def load(self, name: str, table: pa.Table) -> None:
+        path = self.scratch / f"{name}.parquet"
+        pq.write_table(table, path)
+        self.spark.read.parquet(str(path)).createOrReplaceTempView(name)
+
+    def create(self, name: str, sql: str) -> Any:
+        self.spark.sql(sql).createOrReplaceTempView(name)
+        return self.db_api.register(name)
 
     def close(self) -> None:
         try:

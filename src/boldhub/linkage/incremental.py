@@ -29,8 +29,6 @@ from splink import DuckDBAPI, Linker
 from boldhub.linkage.quality import PAIR_FLOOR, pair_stats_sql
 from boldhub.linkage.run import LINKS_SCHEMA, LinkInput, load_records
 
-TF_COLUMNS = ("fn_tok", "sn_tok")
-
 
 @dataclass
 class KeyChanges:
@@ -124,10 +122,9 @@ def link_incremental(
 
     t = time.perf_counter()
     db_api = DuckDBAPI(connection=con)
-    linker = Linker(db_api.register("records"), dict(model_json), log_level=None)
-    # Term frequencies over every record, as a full run would see them.
-    for col in TF_COLUMNS:
-        linker.table_management.compute_tf_table(col)
+    linker = Linker(
+        db_api.register("records"), dict(model_json), log_level=None, validate_settings=False
+    )
     old_sdf = db_api.register("records_old")
     new_sdf = db_api.register("records_new")
     between = linker.inference.predict_between(

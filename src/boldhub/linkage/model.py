@@ -9,13 +9,17 @@ comparisons do.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import SettingsCreator
 from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
+
+from boldhub.linkage import splink_compat
+
+splink_compat.install()
 
 DICE_HIGH = 0.85
 DICE_LOW = 0.65
@@ -63,27 +67,37 @@ def _null(sql: str) -> cll.CustomLevel:
     return level
 
 
-def _level(sql: str, label: str, tf_column: str | None = None) -> cll.CustomLevel:
-    level = cll.CustomLevel(sql, label)
-    if tf_column:
-        level.configure(tf_adjustment_column=tf_column, tf_adjustment_weight=1.0)
-    return level
+def _level(sql: str, label: str) -> cll.CustomLevel:
+    # No term-frequency adjustment: names are salted, so a token's frequency mixes the
+    # name's with the date of birth's, and within one date of birth it is mostly the
+    # frequency of one person's own records.
+    return cll.CustomLevel(sql, label)
+
+
+# Names are salted with the date of birth (privacy/encoding.py): their tokens and filters
+# only compare for pairs of one salt (same day and month, in either order). So the name
+# comparisons are null for every other pair, and their u values are those of same-salt
+# pairs: were they estimated over all pairs, "same forename" would carry the agreement of
+# the salt too, and count the date of birth twice (a shared forename and birthday
+# outweighed a different surname and postcode). Pairs salted apart compare names through
+# ``full_name`` (an unsalted bucket of the full name, and the initials).
+SAME_SALT = "(salt_tok_l IS NOT NULL AND salt_tok_r IS NOT NULL AND salt_tok_l = salt_tok_r)"
 
 
 def forename_comparison(words: int = 8, dialect: Dialect = "duckdb") -> cl.CustomComparison:
-    """Levels: exact token (TF-adjusted), same nickname family, Dice >= 0.85,
-    Dice >= 0.65, same initial (or one side holds an initial only), else.
-
-    Names are salted with the date of birth (privacy/encoding.py): tokens and Dice levels
-    only ever agree for pairs that share it (day and month in either order); other pairs
-    reach "same initial" at best."""
+    """Levels, for pairs of one salt: exact token, same nickname family, Dice >= 0.85, Dice >= 0.65, one side holds an initial only and it
+    agrees, names differ but the initial agrees, else."""
     return cl.CustomComparison(
         [
-            _null("fn_init_tok_l IS NULL OR fn_init_tok_r IS NULL"),
-            _level("fn_tok_l = fn_tok_r", "exact forename", "fn_tok"),
+            _null(f"fn_init_tok_l IS NULL OR fn_init_tok_r IS NULL OR NOT {SAME_SALT}"),
+            _level("fn_tok_l = fn_tok_r", "exact forename"),
             _level(_list_overlap("fn_alias_toks_l", "fn_alias_toks_r", dialect), "nickname family"),
             _level(f"{dice_sql('fn_bf', words, dialect)} >= {DICE_HIGH}", f"Dice >= {DICE_HIGH}"),
             _level(f"{dice_sql('fn_bf', words, dialect)} >= {DICE_LOW}", f"Dice >= {DICE_LOW}"),
+            _level(
+                "(fn_tok_l IS NULL OR fn_tok_r IS NULL) AND fn_init_tok_l = fn_init_tok_r",
+                "initial only, agrees",
+            ),
             _level("fn_init_tok_l = fn_init_tok_r", "same initial"),
             cll.ElseLevel(),
         ],
@@ -92,14 +106,22 @@ def forename_comparison(words: int = 8, dialect: Dialect = "duckdb") -> cl.Custo
 
 
 def surname_comparison(words: int = 8, dialect: Dialect = "duckdb") -> cl.CustomComparison:
-    """Levels: exact token (TF-adjusted), Dice >= 0.85, Dice >= 0.65, same initial, else
-    (salted as the forename is)."""
+    """Levels, for pairs of one salt: exact token, Dice >= 0.85, Dice >= 0.65, names swapped (entered surname-first on one side), one side holds
+    an initial only and it agrees, names differ but the initial agrees, else."""
     return cl.CustomComparison(
         [
-            _null("sn_init_tok_l IS NULL OR sn_init_tok_r IS NULL"),
-            _level("sn_tok_l = sn_tok_r", "exact surname", "sn_tok"),
+            _null(f"sn_init_tok_l IS NULL OR sn_init_tok_r IS NULL OR NOT {SAME_SALT}"),
+            _level("sn_tok_l = sn_tok_r", "exact surname"),
             _level(f"{dice_sql('sn_bf', words, dialect)} >= {DICE_HIGH}", f"Dice >= {DICE_HIGH}"),
             _level(f"{dice_sql('sn_bf', words, dialect)} >= {DICE_LOW}", f"Dice >= {DICE_LOW}"),
+            _level(
+                "fn_as_sn_tok_l = sn_tok_r OR sn_tok_l = fn_as_sn_tok_r",
+                "names swapped: one's surname is the other's forename",
+            ),
+            _level(
+                "(sn_tok_l IS NULL OR sn_tok_r IS NULL) AND sn_init_tok_l = sn_init_tok_r",
+                "initial only, agrees",
+            ),
             _level("sn_init_tok_l = sn_init_tok_r", "same initial"),
             cll.ElseLevel(),
         ],
@@ -108,22 +130,30 @@ def surname_comparison(words: int = 8, dialect: Dialect = "duckdb") -> cl.Custom
 
 
 def full_name_comparison() -> cl.CustomComparison:
-    """Levels (only for pairs whose names are salted apart, i.e. whose dates of birth
-    differ or are missing on one side; null otherwise): same full-name bucket, else."""
+    """Levels, for pairs whose names are salted apart (dates of birth differ, or one is
+    missing; null for pairs of one salt): same full-name bucket (either name order),
+    same initials, else."""
     return cl.CustomComparison(
         [
             _null(
-                "name_bucket_tok_l IS NULL OR name_bucket_tok_r IS NULL "
-                "OR (salt_tok_l IS NOT NULL AND salt_tok_r IS NOT NULL AND salt_tok_l = salt_tok_r) "
-                "OR (salt_tok_l IS NULL AND salt_tok_r IS NULL)"
+                "fn_init_tok_l IS NULL OR fn_init_tok_r IS NULL "
+                f"OR sn_init_tok_l IS NULL OR sn_init_tok_r IS NULL OR {SAME_SALT}"
             ),
             _level(
                 "name_bucket_tok_l = name_bucket_tok_r", "same full name, dates of birth differ"
+            ),
+            _level(
+                "fn_init_tok_l = fn_init_tok_r AND sn_init_tok_l = sn_init_tok_r",
+                "same initials, dates of birth differ",
             ),
             cll.ElseLevel(),
         ],
         output_column_name="full_name",
     )
+
+
+# The comparisons of salted names, trained within the date-of-birth blocking (run.train).
+NAME_COMPARISONS = ("forename", "surname")
 
 
 def dob_comparison() -> cl.CustomComparison:
@@ -170,6 +200,31 @@ def exact_comparison(col: str, name: str) -> cl.CustomComparison:
     )
 
 
+# The share of true pairs whose identifiers are one keying slip apart, fixed rather than
+# estimated: where numbers are validated at source (NHS numbers carry a check digit) true
+# pairs almost never show it, EM drives its m towards zero, and Splink 5 refuses an m
+# below 1e-300 by abandoning the whole training session. 1% is a cautious prior: it
+# still makes a slip strong evidence against the u of a random near-miss.
+SLIP_M = 0.01
+
+
+def identifier_comparison(prefix: str, name: str, dialect: Dialect) -> cl.CustomComparison:
+    """Levels: exact keyed token, one keying slip apart (a near token in common: see
+    privacy/encoding.py ``deletions``), else (null when either side lacks it)."""
+    return cl.CustomComparison(
+        [
+            _null(f"{prefix}_tok_l IS NULL OR {prefix}_tok_r IS NULL"),
+            _level(f"{prefix}_tok_l = {prefix}_tok_r", f"same {name}"),
+            _level(
+                _list_overlap(f"{prefix}_near_toks_l", f"{prefix}_near_toks_r", dialect),
+                f"{name} one slip apart",
+            ).configure(m_probability=SLIP_M, fix_m_probability=True),
+            cll.ElseLevel(),
+        ],
+        output_column_name=name,
+    )
+
+
 def justice_comparison() -> cl.CustomComparison:
     """Levels: same CRN or PNC id, else (null unless both sides hold one of them)."""
     return cl.CustomComparison(
@@ -194,7 +249,41 @@ PREDICTION_BLOCKING_RULES: tuple[str, ...] = (
     "l.nhs_tok = r.nhs_tok",
     "l.ni_tok = r.ni_tok",
     "l.crn_tok = r.crn_tok",
+    "l.nhs_near_toks = r.nhs_near_toks",
 )
+
+# Rules over list columns, which Splink joins on after exploding the lists (one row per
+# token): an NHS number one keying slip from another shares one of its near tokens.
+EXPLODED: dict[str, list[str]] = {"l.nhs_near_toks = r.nhs_near_toks": ["nhs_near_toks"]}
+
+# Blocking on the filters themselves (linkage/dice.py filter_candidates): pairs of one
+# salt (names comparable) whose names together reach this Dice, whatever their tokens.
+# It finds what the keyed rules miss when both names carry typos and the year of birth
+# differs; 0.8 keeps the extra pairs few (most pairs that reach it are true).
+FILTER_BLOCKING_DICE = 0.8
+
+
+def with_filter_pairs_sql(
+    blocked: str, extra: str, records: str, allowed_pairs: SourcePairs | None
+) -> str:
+    """Splink's blocked pairs (``blocked``: match_key, join_key_l, join_key_r) plus the
+    pairs of ``extra`` (record_key_l < record_key_r) that no rule found and that the
+    agreement allows, under their own match_key (one past the rules')."""
+    allowed = source_pairs_sql(allowed_pairs) if allowed_pairs is not None else "TRUE"
+    key = sql_literal(str(len(PREDICTION_BLOCKING_RULES)))
+    return f"""
+        SELECT match_key, join_key_l, join_key_r FROM {blocked}
+        UNION ALL
+        SELECT {key} AS match_key, f.record_key_l AS join_key_l, f.record_key_r AS join_key_r
+        FROM {extra} f
+        JOIN {records} l ON l.record_key = f.record_key_l
+        JOIN {records} r ON r.record_key = f.record_key_r
+        WHERE {allowed} AND NOT EXISTS (
+            SELECT 1 FROM {blocked} b
+            WHERE b.join_key_l = f.record_key_l AND b.join_key_r = f.record_key_r
+        )
+    """
+
 
 # EM sessions: one blocked on the date of birth (estimates every other comparison), one
 # independent of it (estimates the date of birth). The second blocks on postcode and both
@@ -221,7 +310,7 @@ DETERMINISTIC_RULES: tuple[str, ...] = (
 SourcePairs = frozenset[tuple[str, str]]
 
 
-def _literal(text: str) -> str:
+def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -233,8 +322,8 @@ def source_pairs_sql(allowed: SourcePairs) -> str:
     for a, b in sorted(allowed):
         for x, y in ((a, b), (b, a)):
             terms.append(
-                f"((l.source = {_literal(x)} OR l.dataset = {_literal(x)}) AND "
-                f"(r.source = {_literal(y)} OR r.dataset = {_literal(y)}))"
+                f"((l.source = {sql_literal(x)} OR l.dataset = {sql_literal(x)}) AND "
+                f"(r.source = {sql_literal(y)} OR r.dataset = {sql_literal(y)}))"
             )
     return "(" + " OR ".join(terms) + ")"
 
@@ -245,6 +334,7 @@ def settings(
     """The model for filters of ``words`` 64-bit words, in the SQL of ``dialect``; with
     ``allowed_pairs``, only those pairs of sources (and pairs within a source) are scored."""
     rules = list(PREDICTION_BLOCKING_RULES)
+    explode = [EXPLODED.get(r) for r in rules]
     if allowed_pairs is not None:
         rules = [f"({r}) AND {source_pairs_sql(allowed_pairs)}" for r in rules]
     return SettingsCreator(
@@ -257,17 +347,64 @@ def settings(
             dob_comparison(),
             exact_comparison("sex_tok", "sex"),
             postcode_comparison(),
-            exact_comparison("nhs_tok", "nhs_number"),
-            exact_comparison("ni_tok", "ni_number"),
+            identifier_comparison("nhs", "nhs_number", dialect),
+            identifier_comparison("ni", "ni_number", dialect),
             justice_comparison(),
         ],
-        blocking_rules_to_generate_predictions=[block_on_sql(r) for r in rules],
+        blocking_rules_to_generate_predictions=[
+            block_on_sql(r, e) for r, e in zip(rules, explode, strict=True)
+        ],
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
         additional_columns_to_retain=["source"],
     )
 
 
-def block_on_sql(rule: str) -> BlockingRuleCreator:
-    """A blocking rule written as SQL over ``l.`` and ``r.`` columns."""
-    return CustomRule(rule)
+def block_on_sql(rule: str, explode: list[str] | None = None) -> BlockingRuleCreator:
+    """A blocking rule written as SQL over ``l.`` and ``r.`` columns (``explode``: list
+    columns to explode first)."""
+    return CustomRule(rule, arrays_to_explode=explode)
+
+
+class ModelMismatch(ValueError):
+    """A saved model whose comparisons are not those of the current model."""
+
+
+_TRAINED_KEYS = ("m_probability", "u_probability", "tf_minimum_u_value")
+
+
+def with_parameters(
+    creator: SettingsCreator, dialect: Dialect, trained: dict[str, Any]
+) -> dict[str, Any]:
+    """The settings of ``creator`` carrying the parameters of a saved model ``trained``
+    (Splink's model JSON): lambda, and m and u of every level.
+
+    Levels are matched by comparison and label, not by SQL: Splink rewrites the SQL it
+    saves, and a model trained on one backend must score on another. Everything else
+    (blocking rules, allowed pairs, filter width) comes from ``creator``, so a saved model
+    cannot smuggle in old rules."""
+    current = creator.create_settings_dict(dialect)
+    saved = {c["output_column_name"]: c for c in trained.get("comparisons", [])}
+    for comparison in current["comparisons"]:
+        name = comparison["output_column_name"]
+        if name not in saved:
+            raise ModelMismatch(f"the saved model has no {name!r} comparison")
+        levels = {lvl["label_for_charts"]: lvl for lvl in saved[name]["comparison_levels"]}
+        for level in comparison["comparison_levels"]:
+            old = levels.get(level["label_for_charts"])
+            if old is None:
+                raise ModelMismatch(
+                    f"the saved model's {name!r} comparison has no level "
+                    f"{level['label_for_charts']!r}"
+                )
+            for key in _TRAINED_KEYS:
+                if key in old:
+                    level[key] = old[key]
+        if len(levels) != len(comparison["comparison_levels"]):
+            raise ModelMismatch(f"the saved model's {name!r} comparison has other levels")
+    if len(saved) != len(current["comparisons"]):
+        raise ModelMismatch("the saved model has other comparisons")
+    current["probability_two_random_records_match"] = trained[
+        "probability_two_random_records_match"
+    ]
+    return current

@@ -20,6 +20,12 @@ holds no identifier in clear:
   two of three parts) and postcode levels (sector, district) get their own tokens so the
   hub can tell near misses. These tokens are also the linkage engine's blocking keys.
 * ``*_toks`` lists of tokens: a forename's nickname family, other names (salted).
+* ``nhs_near_toks``, ``ni_near_toks``: tokens of the identifier and of it with one
+  character deleted (each position in turn), so that two numbers one keying slip apart (a digit changed,
+  two adjacent digits swapped, one dropped or doubled) share a token while equal tokens
+  of whole numbers stay exact.
+* ``fn_as_sn_tok`` the forename's token in the surname's domain (salted), so that names
+  entered surname-first can be told from different names.
 * ``salt_tok`` a token of the salt (which pairs' names compare), and ``name_bucket_tok``
   a 12-bit keyed hash of the full name, unsalted, for pairs whose dates of birth differ.
 
@@ -54,7 +60,7 @@ from nicknames import NickNamer
 from boldhub.errors import UserError
 from boldhub.privacy.keys import LinkageKey
 
-SCHEME = "boldhub-fbf-v2"
+SCHEME = "boldhub-fbf-v3"
 SALTS = ("none", "yob", "dob")
 CHUNK_ROWS = 100_000
 
@@ -146,6 +152,7 @@ ENCODING_SCHEMA = pa.schema(
         ("sn_tok", pa.string()),
         ("fn_init_tok", pa.string()),
         ("sn_init_tok", pa.string()),
+        ("fn_as_sn_tok", pa.string()),
         ("fn_alias_toks", pa.list_(pa.string())),
         ("on_toks", pa.list_(pa.string())),
         ("salt_tok", pa.string()),
@@ -161,6 +168,8 @@ ENCODING_SCHEMA = pa.schema(
         ("pc_district_tok", pa.string()),
         ("nhs_tok", pa.string()),
         ("ni_tok", pa.string()),
+        ("nhs_near_toks", pa.list_(pa.string())),
+        ("ni_near_toks", pa.list_(pa.string())),
         ("pnc_tok", pa.string()),
         ("crn_tok", pa.string()),
         ("prison_tok", pa.string()),
@@ -193,6 +202,20 @@ def name_family(name: str) -> tuple[str, ...]:
     lower = name.lower()
     canon = {c.upper() for c in _nicknamer().canonicals_of(lower)}
     return tuple(sorted({name, *canon}))
+
+
+NEAR_IDENTIFIERS = frozenset({"nhs", "ni"})
+"""Identifiers that also get near tokens (``*_near_toks``): keyed by hand and long
+enough that one slip leaves the rest of the number as evidence."""
+
+
+def deletions(value: str) -> set[str]:
+    """``value`` itself and with each one character deleted (a 10-digit number gives up to
+    11): two values share one when they are one substitution, adjacent transposition,
+    insertion or deletion apart."""
+    if len(value) <= 4:
+        return set()
+    return {value, *(value[:i] + value[i + 1 :] for i in range(len(value)))}
 
 
 def salt_of(dob: str | None, mode: str) -> str | None:
@@ -408,6 +431,8 @@ class Encoder:
             ("prison_number", "prison"),
         ):
             out[f"{name}_tok"] = self._column_tokens(name, col(field))
+            if name in NEAR_IDENTIFIERS:
+                out[f"{name}_near_toks"] = self._near_tokens(name, col(field))
         return pa.table(out, schema=ENCODING_SCHEMA)
 
     # -- columns ------------------------------------------------------------------------
@@ -421,6 +446,17 @@ class Encoder:
         return _take(
             pa.array([next(toks) if v else None for v in distinct], pa.string()), encoded.indices
         )
+
+    def _near_tokens(self, domain: str, values: pa.Array) -> pa.Array:
+        """Per record, the tokens of its identifier with one character deleted (the
+        deletion neighbourhood: two strings one substitution, adjacent transposition,
+        insertion or deletion apart share at least one). Hashed once per distinct value."""
+        encoded = _dictionary(values)
+        variants = [sorted(deletions(v)) if v else [] for v in encoded.dictionary.to_pylist()]
+        toks = self._hash_all(domain + "-near", [t for vs in variants for t in vs])
+        offsets = np.cumsum([0, *(len(vs) for vs in variants)], dtype=np.int32)
+        lists = pa.ListArray.from_arrays(pa.array(offsets), pa.array(toks, pa.string()))
+        return lists.take(encoded.indices)
 
     def _salt_tokens(self, salts: npt.NDArray[np.int64], salt_list: list[str]) -> pa.Array:
         """A token of each record's salt: which pairs' names the hub may compare. It says no
@@ -436,16 +472,21 @@ class Encoder:
         so that a pair whose dates of birth differ (and whose salted names cannot compare)
         can still show the same full name. With 12 bits, equal names always share a
         bucket, different names one time in 4,096, and each bucket pools many full names.
-        Computed from the names' secret ids: AES(k, id_forename XOR AES(k', id_surname))."""
+        Computed from the names' secret ids, smaller id first, so that a name entered
+        surname-first falls in the same bucket: AES(k, id_small XOR AES(k', id_large))."""
         bits = self.params.name_bucket_bits
         n = len(forename)
         valid: npt.NDArray[np.bool_] = np.asarray(forename.any(axis=1) & surname.any(axis=1))
         if bits == 0 or not valid.any():
             return pa.nulls(n, pa.string())
+        a, b = forename[valid], surname[valid]
+        first = _rows_less(b, a)
+        small = np.where(first[:, None], b, a)
+        large = np.where(first[:, None], a, b)
         mixed = np.frombuffer(
-            _aes(self._subkey("name-bucket/surname"), surname[valid].tobytes()), dtype=np.uint8
+            _aes(self._subkey("name-bucket/large"), large.tobytes()), dtype=np.uint8
         ).reshape(-1, 16)
-        raw = _aes(self._subkey("name-bucket"), (forename[valid] ^ mixed).tobytes())
+        raw = _aes(self._subkey("name-bucket"), (small ^ mixed).tobytes())
         top = np.frombuffer(raw, dtype=">u4").reshape(-1, 4)[:, 0] >> np.uint32(32 - bits)
         width = (bits + 3) // 4
         text = np.char.zfill(np.char.mod("%x", top), width).astype(f"S{width}")
@@ -497,13 +538,25 @@ class Encoder:
         valid = (idx >= 0) & (salts >= 0)
         blocks = _salt_blocks(salt_list)
         ids = self._name_id_array(field, compact)
-        if ids_out is not None:  # each record's name id (zeros: no full name), for buckets
+        if ids_out is not None:
+            # Each record's name id in one domain for both fields (zeros: no full name),
+            # so that the full-name bucket does not depend on which field held which name.
+            shared = self._name_id_array("full-name", compact)
             per_record = np.zeros((len(idx), 16), dtype=np.uint8)
-            per_record[idx >= 0] = ids[idx[idx >= 0]]
+            per_record[idx >= 0] = shared[idx[idx >= 0]]
             ids_out.append(per_record)
         toks = _hex_tokens(self._salted_tokens(field, ids[idx[valid]], blocks[salts[valid]]))
         out[f"{prefix}_tok"] = _spread(toks, valid)
         if field == "forename":
+            # The forename as a surname token: a record whose names were entered the wrong
+            # way round meets the other's surname token (``fn_as_sn_tok = sn_tok``).
+            cross = self._name_id_array("surname", compact)
+            out["fn_as_sn_tok"] = _spread(
+                _hex_tokens(
+                    self._salted_tokens("surname", cross[idx[valid]], blocks[salts[valid]])
+                ),
+                valid,
+            )
             families = [list(name_family(c)) if len(c) > 1 else [] for c in compact]
             out["fn_alias_toks"] = self._salted_lists(field, families, idx, salts, blocks)
         return out
@@ -641,6 +694,13 @@ def _as_array(values: Any) -> pa.Array:
     if isinstance(values, pa.Array):
         return values
     return pa.array(values, pa.string())
+
+
+def _rows_less(a: npt.NDArray[np.uint8], b: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
+    """Row by row, whether 16-byte row ``a`` sorts before ``b`` (as big-endian numbers)."""
+    ah, al = a.view(">u8")[:, 0], a.view(">u8")[:, 1]
+    bh, bl = b.view(">u8")[:, 0], b.view(">u8")[:, 1]
+    return np.asarray((ah < bh) | ((ah == bh) & (al < bl)))
 
 
 def _dictionary(values: pa.Array) -> pa.DictionaryArray:
