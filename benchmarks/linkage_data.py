@@ -8,6 +8,7 @@ import json
 import shutil
 import tempfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pyarrow as pa
@@ -28,7 +29,13 @@ class EncodedWorld:
     root: Path
     inputs: list[LinkInput]
     prepared: dict[str, Path]  # source -> prepared.parquet (identifiers in clear)
-    truth: dict[str, str]  # record_key -> true person id
+
+    @cached_property
+    def truth(self) -> dict[str, str]:
+        """record_key -> true person id (read on first use: a million entries are not
+        part of what a linkage run holds in memory)."""
+        truth: dict[str, str] = json.loads((self.root / "truth.json").read_text())
+        return truth
 
 
 def encoded_world(persons: int, councils: int = 3, seed: int = 42) -> EncodedWorld:
@@ -65,5 +72,4 @@ def encoded_world(persons: int, councils: int = 3, seed: int = 42) -> EncodedWor
         root,
         [LinkInput(s, root / f / "encodings.parquet") for s, f in sorted(sources.items())],
         {s: root / f / "clear.parquet" for s, f in sorted(sources.items())},
-        json.loads((root / "truth.json").read_text()),
     )

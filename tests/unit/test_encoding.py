@@ -13,6 +13,7 @@ from boldhub.privacy.encoding import (
     Encoder,
     EncodingParams,
     compact_name,
+    deletions,
     dice,
     name_family,
     salt_of,
@@ -268,3 +269,13 @@ def test_near_tokens_are_keyed_and_absent_without_a_number() -> None:
     assert "943476591" not in str(a["nhs_near_toks"])
     none = encode(KEY_A, {**PERSON, "nhs_number": [None]})
     assert none["nhs_near_toks"] is None and none["ni_near_toks"] is None
+
+
+@pytest.mark.parametrize("number", ["9434765919", "9434765999", "1111111111", "AB123456C"])
+def test_near_tokens_are_one_per_distinct_deletion(number: str) -> None:
+    """The vectorised encoder gives one token per member of ``deletions`` (repeated
+    digits give repeated deletions, counted once)."""
+    field = "nhs_number" if number.isdigit() else "ni_number"
+    row = encode(KEY_A, {**PERSON, field: [number]})
+    toks = row["nhs_near_toks" if number.isdigit() else "ni_near_toks"]
+    assert len(toks) == len(set(toks)) == len(deletions(number))

@@ -70,3 +70,45 @@ def test_missing_pyspark_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)
     with pytest.raises(UserError, match=r"boldhub\[spark\]"):
         open_backend("spark")
+
+
+def test_a_vanishing_m_is_held_at_splinks_floor_not_refused() -> None:
+    """EM drives the m of a level no true pair shows towards zero; Splink 5 would abandon
+    the training session at the first value under 1e-300 (linkage/splink_compat.py)."""
+    import math
+
+    from splink.internals.comparison_level import ComparisonLevel
+
+    from boldhub.linkage import splink_compat
+
+    splink_compat.install()
+    from splink.internals.dialects import SplinkDialect
+
+    level = ComparisonLevel("a_l = a_r", SplinkDialect.from_string("duckdb"))
+    level.m_probability = 5.8e-305
+    assert level.m_probability == splink_compat.FLOOR
+    level.u_probability = 0.25
+    level.u_probability = math.nan  # a 0/0 EM step: keep what was there
+    assert level.u_probability == 0.25
+    level.m_probability = 0.5
+    assert level.m_probability == 0.5
+
+
+def test_a_saved_model_is_matched_by_label_and_refused_when_levels_differ() -> None:
+    creator = model.settings(8, "duckdb")
+    saved = creator.create_settings_dict("duckdb")
+    for comparison in saved["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if not level.get("is_null_level"):
+                level["m_probability"], level["u_probability"] = 0.3, 0.01
+                level["sql_condition"] = "rewritten by Splink"
+    saved["probability_two_random_records_match"] = 0.001
+    out = model.with_parameters(creator, "spark", saved)
+    assert out["probability_two_random_records_match"] == 0.001
+    dob = next(c for c in out["comparisons"] if c["output_column_name"] == "dob")
+    assert dob["comparison_levels"][1]["m_probability"] == 0.3
+    assert "rewritten" not in str(out["comparisons"])  # SQL comes from the current model
+    surname = next(c for c in saved["comparisons"] if c["output_column_name"] == "surname")
+    surname["comparison_levels"].pop()
+    with pytest.raises(model.ModelMismatch, match="surname"):
+        model.with_parameters(creator, "duckdb", saved)

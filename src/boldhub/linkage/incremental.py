@@ -97,7 +97,7 @@ def link_incremental(
     model_json: dict[str, Any],
     *,
     threshold: float,
-    memory_limit: str = "4GB",
+    memory_limit: str = "2.5GB",
 ) -> IncrementalResult:
     """Link the records of ``new`` into the persons of ``previous_links`` (which covers the
     records of ``existing``) with the trained model ``model_json``."""

@@ -299,7 +299,7 @@ TRAINING_BLOCKING_RULES: tuple[str, ...] = (
 
 # Upper bound on the blocked pairs one EM session trains on (Splink samples records to
 # stay near it): a postcode shared by thousands of records must not fill the disk.
-EM_MAX_PAIRS = 2e7
+EM_MAX_PAIRS = 2e6
 
 DETERMINISTIC_RULES: tuple[str, ...] = (
     "l.dob_tok = r.dob_tok AND l.sn_tok = r.sn_tok AND l.fn_tok = r.fn_tok",

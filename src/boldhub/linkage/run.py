@@ -67,7 +67,7 @@ def link(
     inputs: list[LinkInput],
     *,
     threshold: float,
-    memory_limit: str = "4GB",
+    memory_limit: str = "2.5GB",
     seed: int = 1,
     on_step: Step | None = None,
     backend: BackendName = "duckdb",
@@ -96,9 +96,15 @@ def link(
     t0 = time.perf_counter()
     step("loading encodings")
     table, words = load_records(inputs)
+    # Blocking on the filters runs on the Arrow table, before it is handed to the engine
+    # and released: only one copy of the records is held while the engine works.
+    candidates = dice.filter_candidates(table, words, model.FILTER_BLOCKING_DICE)
     engine = open_backend(backend, memory_limit=memory_limit, spark_master=spark_master)
     try:
         records = engine.register(table)
+        del table
+        # Arrow's allocator keeps freed blocks for reuse; the engine holds the records now.
+        pa.default_memory_pool().release_unused()
         timings["load"] = time.perf_counter() - t0
         creator = model.settings(words, engine.dialect, allowed_pairs)
         # validate_settings=False: Splink's check parses every comparison's SQL to look for
@@ -119,8 +125,7 @@ def link(
 
         step("scoring candidate pairs")
         t = time.perf_counter()
-        filter_pairs = add_filter_pairs(linker, engine, table, words, allowed_pairs)
-        del table
+        filter_pairs = add_filter_pairs(linker, engine, candidates, allowed_pairs)
         predictions = linker.inference.predict(threshold_match_probability=0.05)
         timings["predict"] = time.perf_counter() - t
 
@@ -171,14 +176,12 @@ def link(
 def add_filter_pairs(
     linker: Linker,
     engine: Backend,
-    table: pa.Table,
-    words: int,
+    extra: pa.Table,
     allowed_pairs: model.SourcePairs | None,
 ) -> int:
-    """Blocking on the filters (dice.filter_candidates) on top of the model's keyed
-    rules: the pairs only it finds are added to the pairs Splink will score. Returns how
-    many candidates it found (before removing those the rules found too)."""
-    extra = dice.filter_candidates(table, words, model.FILTER_BLOCKING_DICE)
+    """Blocking on the filters (``extra``, from dice.filter_candidates) on top of the
+    model's keyed rules: the pairs only it finds are added to the pairs Splink will score.
+    Returns how many candidates it found (before removing those the rules found too)."""
     if extra.num_rows == 0:
         return 0
     blocked = linker.inference.compute_blocked_pairs_for_predict()

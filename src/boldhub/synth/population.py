@@ -8,8 +8,8 @@ and compared with what the exports say.
 Each person has a fixed sex, date of birth, forename, optional middle name, surname (and,
 for some women, a second surname taken at a "marriage" date), NHS and NI numbers, and an
 address history of one to three postcodes in force from move dates between 2018 and 2025.
-Addresses are drawn from a per-council pool of postcodes, so a council's residents share
-postcode districts; about one move in ten goes to another of the chosen councils, which is
+Addresses are drawn from a per-council pool of postcodes (300, or one per 40 residents in
+a larger population, as in England), so a council's residents share postcode districts; about one move in ten goes to another of the chosen councils, which is
 what puts the same person in two councils' exports.
 
 Life events run from 2019-01-01 to 2025-12-31 and are correlated on purpose, so that the
@@ -87,6 +87,10 @@ _WEIGHTS: dict[str, float] = {
 }
 _DEFAULT_WEIGHT = 300.0
 _POSTCODES_PER_COUNCIL = 300
+# England has about 1.5 million residential postcodes for 57 million people: a council's
+# pool grows with its residents so that a large population is not crowded into a few
+# hundred postcodes (which would make every postcode shared by thousands of people).
+_PERSONS_PER_POSTCODE = 40
 
 # Inward-code letters never include C, I, K, M, O or V.
 _INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
@@ -200,7 +204,7 @@ def build_population(
     progress: Callable[[int, int], None] | None = None,
 ) -> Population:
     """The persons and their events for ``seed``; the same arguments give the same result."""
-    return _Builder(tuple(councils), seed).build(persons, progress)
+    return _Builder(tuple(councils), seed, persons).build(persons, progress)
 
 
 def _yn(flag: bool) -> str:
@@ -219,8 +223,11 @@ def pnc_check(year: int, serial: int) -> str:
 
 
 class _Builder:
-    def __init__(self, councils: tuple[Organisation, ...], seed: int) -> None:
+    def __init__(self, councils: tuple[Organisation, ...], seed: int, persons: int = 0) -> None:
         self.councils = councils
+        self.pool_size = max(
+            _POSTCODES_PER_COUNCIL, round(persons / max(len(councils), 1) / _PERSONS_PER_POSTCODE)
+        )
         self.rng = random.Random(f"boldhub-synth-population-{seed}")
         self.fake = Faker("en_GB")
         self.fake.seed_instance(seed)
@@ -272,7 +279,7 @@ class _Builder:
             districts = tuple(dict.fromkeys(outward))
         pool: list[str] = []
         seen: set[str] = set()
-        while len(pool) < _POSTCODES_PER_COUNCIL:
+        while len(pool) < self.pool_size:
             pc = (
                 f"{self.rng.choice(districts)} {self.rng.randint(1, 9)}"
                 f"{self.rng.choice(_INWARD_LETTERS)}{self.rng.choice(_INWARD_LETTERS)}"
