@@ -26,6 +26,7 @@ import duckdb
 import pyarrow as pa
 from splink import DuckDBAPI, Linker
 
+from boldhub.linkage import model
 from boldhub.linkage.quality import PAIR_FLOOR, pair_stats_sql
 from boldhub.linkage.run import LINKS_SCHEMA, LinkInput, load_records
 
@@ -125,6 +126,9 @@ def link_incremental(
     linker = Linker(
         db_api.register("records"), dict(model_json), log_level=None, validate_settings=False
     )
+    # Term frequencies over every record, as a full run would see them.
+    for col in model.TF_COLUMNS:
+        linker.table_management.compute_tf_table(col)
     old_sdf = db_api.register("records_old")
     new_sdf = db_api.register("records_new")
     between = linker.inference.predict_between(

@@ -67,11 +67,14 @@ def _null(sql: str) -> cll.CustomLevel:
     return level
 
 
-def _level(sql: str, label: str) -> cll.CustomLevel:
-    # No term-frequency adjustment: names are salted, so a token's frequency mixes the
-    # name's with the date of birth's, and within one date of birth it is mostly the
+def _level(sql: str, label: str, tf_column: str | None = None) -> cll.CustomLevel:
+    # No term-frequency adjustment on names: they are salted, so a token's frequency mixes
+    # the name's with the date of birth's, and within one date of birth it is mostly the
     # frequency of one person's own records.
-    return cll.CustomLevel(sql, label)
+    level = cll.CustomLevel(sql, label)
+    if tf_column:
+        level.configure(tf_adjustment_column=tf_column, tf_adjustment_weight=1.0)
+    return level
 
 
 # Names are salted with the date of birth (privacy/encoding.py): their tokens and filters
@@ -155,6 +158,9 @@ def full_name_comparison() -> cl.CustomComparison:
 # The comparisons of salted names, trained within the date-of-birth blocking (run.train).
 NAME_COMPARISONS = ("forename", "surname")
 
+# Columns whose levels are term-frequency adjusted (their tables are computed per run).
+TF_COLUMNS = ("pc_tok",)
+
 
 def dob_comparison() -> cl.CustomComparison:
     """Levels: exact, day and month transposed, two of year/month/day agree, else."""
@@ -175,11 +181,12 @@ def dob_comparison() -> cl.CustomComparison:
 
 
 def postcode_comparison() -> cl.CustomComparison:
-    """Levels: exact postcode, same sector, same district, else."""
+    """Levels: exact postcode (term-frequency adjusted), same sector, same district, else."""
     return cl.CustomComparison(
         [
             _null("pc_district_tok_l IS NULL OR pc_district_tok_r IS NULL"),
-            _level("pc_tok_l = pc_tok_r", "exact postcode"),
+            # TF-adjusted: a hostel's or a prison's postcode is shared by many people.
+            _level("pc_tok_l = pc_tok_r", "exact postcode", "pc_tok"),
             _level("pc_sector_tok_l = pc_sector_tok_r", "same sector"),
             _level("pc_district_tok_l = pc_district_tok_r", "same district"),
             cll.ElseLevel(),
