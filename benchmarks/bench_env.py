@@ -17,13 +17,19 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 VENV = HERE / ".venv"
 PYTHON = VENV / "bin" / "python"
-PEERS = ("clkhash", "anonlink", "recordlinkage")
+# pyarrow: the peer scripts read the benchmark's cached records from Parquet.
+PEERS = ("clkhash", "anonlink", "recordlinkage", "pyarrow")
 
 
 def ensure() -> Path:
-    """Create the benchmark venv with the peers, once; return its python."""
+    """Create the benchmark venv with the peers (once, and again for any that is missing);
+    return its python."""
     if not PYTHON.exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    probe = subprocess.run(
+        [str(PYTHON), "-c", "import " + ", ".join(PEERS)], capture_output=True, check=False
+    )
+    if probe.returncode != 0:
         subprocess.run(
             [str(PYTHON), "-m", "pip", "install", "--quiet", *PEERS], check=True, timeout=1800
         )

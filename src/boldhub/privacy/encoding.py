@@ -15,7 +15,8 @@ holds no identifier in clear:
 * ``*_bf_pop`` the number of set bits of the filter *before* masking, so that the hub can
   compute the Dice similarity of two filters of one salt from their Hamming distance:
   ``dice = 1 - popcount(a xor b) / (pop_a + pop_b)``.
-* ``*_tok``  keyed HMAC-SHA256 tokens (128 bits, hex) of exact values, domain-separated by
+* ``*_tok``  keyed tokens (128 bits, hex; AES-256 of short values, HMAC-SHA256 of long
+  ones: ``Encoder._hash_all``) of exact values, domain-separated by
   field; names are salted like their filters; date-of-birth variants (day/month swapped,
   two of three parts) and postcode levels (sector, district) get their own tokens so the
   hub can tell near misses. These tokens are also the linkage engine's blocking keys.
@@ -272,22 +273,37 @@ class Encoder:
         return sub
 
     def token(self, domain: str, value: str | None) -> str | None:
-        """A keyed HMAC-SHA256 token of an exact ``value`` in ``domain`` (None stays None)."""
+        """The keyed token of an exact ``value`` in ``domain`` (None stays None)."""
         if not value:
             return None
         return self._hash_all(domain, [value])[0]
 
     def _hash_all(self, domain: str, texts: Iterable[str]) -> list[str]:
-        """HMAC-SHA256 tokens of many values of one domain (one HMAC per new value)."""
-        sub = self._subkey("tok/" + domain)
+        """Keyed tokens of many values of one domain, each new value computed once.
+
+        A value of up to 15 bytes (dates, postcodes, numbers, initials: nearly all) is
+        one AES-256 block, ``value || zero padding || length``, under the domain's
+        ``tok-aes/`` subkey, all new values in one call; a longer one is HMAC-SHA256
+        under ``tok/``, truncated to 128 bits. Both are keyed and one-to-one on values."""
+        texts = list(texts)
         cache = self._tokens.setdefault(domain, {})
-        out = []
-        for text in texts:
-            tok = cache.get(text)
-            if tok is None:
-                tok = cache[text] = _hmac_sha256(sub, text.encode(), "sha256")[:16].hex()
-            out.append(tok)
-        return out
+        new = [t for t in dict.fromkeys(texts) if t not in cache]
+        if new:
+            encoded = [t.encode() for t in new]
+            short = [i for i, b in enumerate(encoded) if len(b) <= 15]
+            if short:
+                blocks = b"".join(
+                    encoded[i].ljust(15, b"\0") + bytes([len(encoded[i])]) for i in short
+                )
+                raw = _aes(self._subkey("tok-aes/" + domain), blocks)
+                hexed = binascii.hexlify(raw).decode()
+                for n, i in enumerate(short):
+                    cache[new[i]] = hexed[32 * n : 32 * n + 32]
+            sub = self._subkey("tok/" + domain)
+            for i, b in enumerate(encoded):
+                if len(b) > 15:
+                    cache[new[i]] = _hmac_sha256(sub, b, "sha256")[:16].hex()
+        return [cache[t] for t in texts]
 
     def name_token(self, domain: str, name: str, salt: str) -> str:
         """The salted token of one name (what ``*_tok`` holds); for tests and tools."""
@@ -462,11 +478,15 @@ class Encoder:
             dtype=np.uint8,
         ).reshape(-1, 16)
         lengths = np.array([len(v) for v in distinct], dtype=np.int64)
-        rows, owner = [raw], [np.arange(len(distinct))]
+        rows, owner = [raw[lengths > 0]], [np.flatnonzero(lengths > 0)]
         for i in range(int(lengths.max(initial=0))):
-            # Deleting position i: shift the rest left; positions past the end are
-            # padding, whose deletion would repeat the value itself.
-            take = np.flatnonzero(lengths > i)
+            # Deleting position i: shift the rest left. Positions past the end are padding
+            # (deleting one would repeat the value), and deleting the second of two equal
+            # neighbours gives what deleting the first gave: each variant comes once.
+            keep = lengths > i
+            if i:
+                keep &= raw[:, i] != raw[:, i - 1]
+            take = np.flatnonzero(keep)
             cut = np.concatenate(
                 [raw[take, :i], raw[take, i + 1 :], np.zeros((len(take), 1), np.uint8)], axis=1
             )
@@ -474,14 +494,6 @@ class Encoder:
             owner.append(take)
         variants = np.concatenate(rows)
         who = np.concatenate(owner)
-        keep = lengths[who] > 0
-        variants, who = variants[keep], who[keep]
-        # One value can give the same variant twice (deleting either of two equal
-        # neighbours): drop repeats within a value so each token appears once.
-        key = np.concatenate([who.astype("<u8").view(np.uint8).reshape(-1, 8), variants], axis=1)
-        _, first = np.unique(key.view(f"V{key.shape[1]}").ravel(), return_index=True)
-        first.sort()
-        variants, who = variants[first], who[first]
         order = np.argsort(who, kind="stable")
         variants, who = variants[order], who[order]
         toks = _hex_tokens(_aes(self._subkey("near/" + domain), variants.tobytes()))
@@ -706,22 +718,22 @@ class Encoder:
     def _postcode_tokens(self, postcode: pa.Array) -> dict[str, pa.Array]:
         # pc is normalised "OUT IN" after standardisation.
         encoded = _dictionary(postcode)
-        cols: dict[str, list[str | None]] = {
-            "pc_tok": [],
-            "pc_sector_tok": [],
-            "pc_district_tok": [],
+        values = encoded.dictionary.to_pylist()
+        parts = [p.split(" ", 1) if p and " " in p else None for p in values]
+        forms = {
+            "pc_tok": ("postcode", [p if part else None for p, part in zip(values, parts)]),
+            "pc_sector_tok": (
+                "postcode-sector",
+                [f"{part[0]} {part[1][:1]}" if part else None for part in parts],
+            ),
+            "pc_district_tok": ("postcode-district", [part[0] if part else None for part in parts]),
         }
-        for p in encoded.dictionary.to_pylist():
-            if not p or " " not in p:
-                for c in cols.values():
-                    c.append(None)
-                continue
-            outward, inward = p.split(" ", 1)
-            cols["pc_tok"].append(self.token("postcode", p))
-            cols["pc_sector_tok"].append(self.token("postcode-sector", f"{outward} {inward[:1]}"))
-            cols["pc_district_tok"].append(self.token("postcode-district", outward))
-        return {c: _take(pa.array(v, pa.string()), encoded.indices) for c, v in cols.items()}
-
+        out = {}
+        for col, (domain, texts) in forms.items():
+            toks = iter(self._hash_all(domain, [t for t in texts if t]))
+            filled = pa.array([next(toks) if t else None for t in texts], pa.string())
+            out[col] = _take(filled, encoded.indices)
+        return out
 
 def _as_array(values: Any) -> pa.Array:
     if isinstance(values, pa.ChunkedArray):
