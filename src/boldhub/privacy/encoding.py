@@ -721,7 +721,10 @@ class Encoder:
         values = encoded.dictionary.to_pylist()
         parts = [p.split(" ", 1) if p and " " in p else None for p in values]
         forms = {
-            "pc_tok": ("postcode", [p if part else None for p, part in zip(values, parts)]),
+            "pc_tok": (
+                "postcode",
+                [p if part else None for p, part in zip(values, parts, strict=True)],
+            ),
             "pc_sector_tok": (
                 "postcode-sector",
                 [f"{part[0]} {part[1][:1]}" if part else None for part in parts],
@@ -734,6 +737,7 @@ class Encoder:
             filled = pa.array([next(toks) if t else None for t in texts], pa.string())
             out[col] = _take(filled, encoded.indices)
         return out
+
 
 def _as_array(values: Any) -> pa.Array:
     if isinstance(values, pa.ChunkedArray):
