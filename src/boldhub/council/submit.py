@@ -89,13 +89,24 @@ class HttpHubClient:
         return self.send(tar_package(package))
 
     def send(self, body: bytes, progress: Callable[[int], None] | None = None) -> SubmissionReceipt:
-        """Upload a package already packed by :func:`tar_package`."""
+        """Upload a package already packed by :func:`tar_package`. ``progress`` is called
+        with each count of bytes sent; before a retry it is called with minus what the
+        failed attempt sent, so that a bar counts each byte once."""
         last: str = ""
+        sent = [0]
+
+        def count(n: int) -> None:
+            sent[0] += n
+            if progress is not None:
+                progress(n)
+
         for attempt in range(1, self.retries + 1):
+            if sent[0]:
+                count(-sent[0])
             try:
                 response = httpx.post(
                     self.url + "/api/v1/submissions",
-                    content=_chunks(body, progress),
+                    content=_chunks(body, count),
                     headers={
                         "Authorization": f"Bearer {self.token}",
                         "Content-Type": "application/x-tar",

@@ -3,6 +3,7 @@ linkage runs (one at a time, in the background) and released reports."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from dataclasses import dataclass
@@ -69,20 +70,21 @@ class SubmissionView:
         }
 
 
-_quality_cache: dict[str, dict[str, float]] = {}
-
-
 def quality(hub: Hub, submission_id: str) -> dict[str, float]:
     """Share of records carrying each key encoding: data quality without seeing any value."""
-    if submission_id not in _quality_cache:
-        path = hub.path(ENCODINGS_DIR, f"{submission_id}.parquet")
-        table = pq.read_table(path, columns=list(QUALITY_FIELDS))
-        n = max(table.num_rows, 1)
-        _quality_cache[submission_id] = {
-            label: round(100.0 * (n - table.column(col).null_count) / n, 1)
-            for col, label in QUALITY_FIELDS.items()
-        }
-    return _quality_cache[submission_id]
+    return dict(_quality_of(str(hub.path(ENCODINGS_DIR, f"{submission_id}.parquet"))))
+
+
+# A submission's encodings never change once stored, so their figures are cached by file;
+# bounded, because a long-running service sees submissions without end.
+@functools.lru_cache(maxsize=1024)
+def _quality_of(path: str) -> tuple[tuple[str, float], ...]:
+    table = pq.read_table(path, columns=list(QUALITY_FIELDS))
+    n = max(table.num_rows, 1)
+    return tuple(
+        (label, round(100.0 * (n - table.column(col).null_count) / n, 1))
+        for col, label in QUALITY_FIELDS.items()
+    )
 
 
 def _runs(hub: Hub) -> list[LinkageRun]:
