@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -12,15 +14,15 @@ from sqlalchemy import select
 from boldhub.errors import PackageError
 from boldhub.hub.ingest import ingest
 from boldhub.hub.linking import links_path, run_linkage
-from boldhub.hub.store import open_hub
+from boldhub.hub.store import Hub, open_hub
 from boldhub.hub.store.models import AuditEvent, LinkageRun
 from boldhub.linkage.evaluate import pairwise_scores
 from boldhub.linkage.incremental import link_incremental
-from boldhub.linkage.run import LinkInput, link, person_keys
+from boldhub.linkage.run import LinkInput, LinkResult, link, person_keys
 from boldhub.outcomes.disclosure import control_count
 from boldhub.privacy.package import FORMAT_VERSION, read_manifest
 from boldhub.schemas.datasets import SEX
-from tests.support.hubworld import as_format_2, build_packages, manifest
+from tests.support.hubworld import Packages, as_format_2, build_packages, manifest
 from tests.support.linkage import LinkageWorld, build_linkage_world
 
 
@@ -64,17 +66,30 @@ def test_untouched_person_keys_never_change(world) -> None:  # type: ignore[no-u
     assert f1_inc >= 0.97
 
 
-def test_hub_links_new_submissions_incrementally(tmp_path: Path) -> None:
+def three_runs(
+    tmp_path: Path, linkage_terms: Callable[[list[str]], dict[str, Any]] | None = None
+) -> tuple[Hub, Packages, list[tuple[str, LinkResult]]]:
+    """A hub that links all but the last source, then again once the last has arrived,
+    then with ``full``: the three (run id, result). ``linkage_terms`` makes the
+    agreement's linkage terms from the sources' names."""
     packages = build_packages(tmp_path / "packages", persons=300, seed=4)
+    sources = sorted(packages.by_source)
+    if linkage_terms is not None:
+        packages.trust.agreement.document["linkage"] = linkage_terms(sources)
     hub = open_hub(tmp_path / "hub", create=True)
     packages.register_agreement(hub)
-    sources = sorted(packages.by_source)
     for source in sources[:-1]:
         ingest(hub, packages.by_source[source])
-    first_id, first = run_linkage(hub, actor="test")
+    runs = [run_linkage(hub, actor="test")]
     ingest(hub, packages.by_source[sources[-1]])
-    second_id, second = run_linkage(hub, actor="test")
-    third_id, _third = run_linkage(hub, actor="test", full=True)
+    runs.append(run_linkage(hub, actor="test"))
+    runs.append(run_linkage(hub, actor="test", full=True))
+    return hub, packages, runs
+
+
+def test_hub_links_new_submissions_incrementally(tmp_path: Path) -> None:
+    hub, packages, runs = three_runs(tmp_path)
+    (first_id, first), (second_id, second), (third_id, _third) = runs
     with hub.sessions() as session:
         runs = {r.id: r for r in session.execute(select(LinkageRun)).scalars()}
         events = [
@@ -171,18 +186,13 @@ def test_unknown_package_format_versions_are_refused(tmp_path: Path) -> None:
 def test_a_relink_reuses_the_agreements_saved_model_and_full_retrains(tmp_path: Path) -> None:
     """A run that cannot be incremental (here: a one-to-one source) re-links everything
     with the agreement's saved model; ``full`` trains and saves a new version."""
-    packages = build_packages(tmp_path / "packages", persons=300, seed=4)
-    sources = sorted(packages.by_source)
-    one = next(s for s in sources if s.startswith("victims"))
-    packages.trust.agreement.document["linkage"] = {"one_to_one_sources": [one]}
-    hub = open_hub(tmp_path / "hub", create=True)
-    packages.register_agreement(hub)
-    for source in sources[:-1]:
-        ingest(hub, packages.by_source[source])
-    first_id, _ = run_linkage(hub, actor="test")
-    ingest(hub, packages.by_source[sources[-1]])
-    second_id, second = run_linkage(hub, actor="test")
-    third_id, _ = run_linkage(hub, actor="test", full=True)
+    hub, packages, runs = three_runs(
+        tmp_path,
+        lambda sources: {
+            "one_to_one_sources": [next(s for s in sources if s.startswith("victims"))]
+        },
+    )
+    (first_id, _), (second_id, second), (third_id, _) = runs
     with hub.sessions() as session:
         runs = {r.id: r.summary for r in session.execute(select(LinkageRun)).scalars()}
     aid = packages.trust.agreement.id

@@ -202,21 +202,24 @@ def _agreement_of(subs: list[Submission]) -> str:
     return sorted({str(s.manifest.get("agreement_id")) for s in subs})[0]
 
 
+def _newest_version(hub: Hub, agreement_id: str) -> int:
+    """The highest N of the agreement's saved models ``v<N>`` (0: none saved)."""
+    folder = hub.path(MODELS_DIR, agreement_id)
+    return max((int(p.name[1:]) for p in folder.glob("v*") if p.name[1:].isdigit()), default=0)
+
+
 def _latest_model(hub: Hub, agreement_id: str) -> tuple[str, dict[str, Any]] | None:
     """The agreement's newest saved model as (version, model JSON), or None."""
-    folder = hub.path(MODELS_DIR, agreement_id)
-    versions = [int(p.name[1:]) for p in folder.glob("v*") if p.name[1:].isdigit()]
-    if not versions:
+    newest = _newest_version(hub, agreement_id)
+    if not newest:
         return None
-    version = f"{agreement_id}/v{max(versions)}"
+    version = f"{agreement_id}/v{newest}"
     return version, json.loads(hub.path(MODELS_DIR, version, MODEL_FILE).read_text())
 
 
 def _next_model_version(hub: Hub, agreement_id: str) -> str:
-    """Models are versioned per agreement: ``<agreement>/v<N>``, one per full run."""
-    folder = hub.path(MODELS_DIR, agreement_id)
-    versions = [int(p.name[1:]) for p in folder.glob("v*") if p.name[1:].isdigit()]
-    return f"{agreement_id}/v{max(versions, default=0) + 1}"
+    """Models are versioned per agreement: ``<agreement>/v<N>``, one per training run."""
+    return f"{agreement_id}/v{_newest_version(hub, agreement_id) + 1}"
 
 
 def _save_model(hub: Hub, version: str, model_json: dict[str, Any], saved: list[Path]) -> None:

@@ -137,10 +137,7 @@ class SparkBackend:
         )
 
     def register(self, table: pa.Table) -> Any:
-        path = self.scratch / "records.parquet"
-        pq.write_table(table, path)
-        frame = self.spark.read.parquet(str(path))
-        frame.createOrReplaceTempView(RECORDS_TABLE)
+        self.load(RECORDS_TABLE, table)
         return self.db_api.register(RECORDS_TABLE)
 
     def fetch(self, sql: str) -> pa.Table:

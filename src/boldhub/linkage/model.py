@@ -88,8 +88,9 @@ SAME_SALT = "(salt_tok_l IS NOT NULL AND salt_tok_r IS NOT NULL AND salt_tok_l =
 
 
 def forename_comparison(words: int = 8, dialect: Dialect = "duckdb") -> cl.CustomComparison:
-    """Levels, for pairs of one salt: exact token, same nickname family, Dice >= 0.85, Dice >= 0.65, one side holds an initial only and it
-    agrees, names differ but the initial agrees, else."""
+    """Levels, for pairs of one salt: exact token, same nickname family, Dice >= 0.85,
+    Dice >= 0.65, one side holds an initial only and it agrees, names differ but the
+    initial agrees, else."""
     return cl.CustomComparison(
         [
             _null(f"fn_init_tok_l IS NULL OR fn_init_tok_r IS NULL OR NOT {SAME_SALT}"),
@@ -109,8 +110,9 @@ def forename_comparison(words: int = 8, dialect: Dialect = "duckdb") -> cl.Custo
 
 
 def surname_comparison(words: int = 8, dialect: Dialect = "duckdb") -> cl.CustomComparison:
-    """Levels, for pairs of one salt: exact token, Dice >= 0.85, Dice >= 0.65, names swapped (entered surname-first on one side), one side holds
-    an initial only and it agrees, names differ but the initial agrees, else."""
+    """Levels, for pairs of one salt: exact token, Dice >= 0.85, Dice >= 0.65, names
+    swapped (entered surname-first on one side), one side holds an initial only and it
+    agrees, names differ but the initial agrees, else."""
     return cl.CustomComparison(
         [
             _null(f"sn_init_tok_l IS NULL OR sn_init_tok_r IS NULL OR NOT {SAME_SALT}"),
@@ -292,15 +294,13 @@ def with_filter_pairs_sql(
     """
 
 
-# EM sessions: one blocked on the date of birth (estimates every other comparison), one
-# independent of it (estimates the date of birth). The second blocks on postcode and both
-# initials, not postcode alone: a busy postcode (or synthetic data with few of them) makes
-# postcode alone propose hundreds of millions of pairs at a million records.
+# EM sessions: one blocked on the date of birth (the name comparisons, which need a shared
+# salt, and every other comparison but the date's), one on the postcode alone (the date
+# of birth, and ``full_name``, which only pairs salted apart reach). EM leaves out every
+# comparison that reads a blocking column, so the second rule is not narrowed by names;
+# a busy postcode's pairs are bounded by sampling (EM_MAX_PAIRS).
 TRAINING_BLOCKING_RULES: tuple[str, ...] = (
     "l.dob_tok = r.dob_tok",
-    # Postcode alone, so that the name comparisons are trained in this session too (EM
-    # leaves out every comparison that reads a blocking column); at national scale the
-    # pairs are bounded by sampling (EM_MAX_PAIRS), not by narrowing the rule.
     "l.pc_tok = r.pc_tok",
 )
 

@@ -207,7 +207,7 @@ def train(records: Any, settings: dict[str, Any], *, seed: int = 1) -> Linker:
     2. lambda from deterministic rules, every other u by random sampling, and m by EM on
        the two training blockings (model.TRAINING_BLOCKING_RULES).
     """
-    names = _name_parameters(records, settings, seed=seed)
+    names = _name_u(records, settings)
     linker = Linker(records, with_fixed_u(settings, names), log_level=None, validate_settings=False)
     linker.training.estimate_probability_two_random_records_match(
         list(model.DETERMINISTIC_RULES), recall=0.7
@@ -238,9 +238,7 @@ def train(records: Any, settings: dict[str, Any], *, seed: int = 1) -> Linker:
 MIN_NAME_U = 1e-4
 
 
-def _name_parameters(
-    records: Any, settings: dict[str, Any], *, seed: int
-) -> dict[tuple[str, str], float]:
+def _name_u(records: Any, settings: dict[str, Any]) -> dict[tuple[str, str], float]:
     """(comparison, level label) -> u of the name comparisons' levels, from an EM session
     on the date-of-birth blocking with u estimated too (see ``train``)."""
     linker = Linker(records, settings, log_level=None, validate_settings=False)
