@@ -456,12 +456,12 @@ class Encoder:
     def _column_tokens(self, domain: str, values: pa.Array) -> pa.Array:
         """Tokens of a column, hashing each distinct value once (Arrow does the spreading)."""
         encoded = _dictionary(values)
-        distinct = encoded.dictionary.to_pylist()
-        present = [v for v in distinct if v]
-        toks = iter(self._hash_all(domain, present))
-        return _take(
-            pa.array([next(toks) if v else None for v in distinct], pa.string()), encoded.indices
-        )
+        return _take(self._tokens_of(domain, encoded.dictionary.to_pylist()), encoded.indices)
+
+    def _tokens_of(self, domain: str, texts: Sequence[str | None]) -> pa.Array:
+        """The token of each text, null where it is missing or empty."""
+        toks = iter(self._hash_all(domain, [t for t in texts if t]))
+        return pa.array([next(toks) if t else None for t in texts], pa.string())
 
     def _near_tokens(self, domain: str, values: pa.Array) -> pa.Array:
         """Per record, the tokens of its identifier and of it with one character deleted
@@ -692,26 +692,20 @@ class Encoder:
         encoded = _dictionary(dob)
         dates = [d if d and len(d) == 10 else None for d in encoded.dictionary.to_pylist()]
 
-        def spread(domain: str, texts: list[str | None]) -> pa.Array:
-            present = [t for t in texts if t]
-            toks = iter(self._hash_all(domain, present))
-            filled = [next(toks) if t else None for t in texts]
-            return pa.array(filled, pa.string())
-
         def per_date(make: Callable[[str, str, str], str | None]) -> list[str | None]:
             return [make(d[:4], d[5:7], d[8:10]) if d else None for d in dates]
 
         cols = {
-            "dob_tok": spread("dob", list(dates)),
+            "dob_tok": self._tokens_of("dob", dates),
             # The swapped form is hashed in the *same* domain as dob, so that a record
             # whose day and month were transposed at entry meets the true date at the hub.
-            "dob_swap_tok": spread(
+            "dob_swap_tok": self._tokens_of(
                 "dob",
                 per_date(lambda y, m, d: f"{y}-{d}-{m}" if int(d) <= 12 and d != m else None),
             ),
-            "dob_ym_tok": spread("dob-ym", per_date(lambda y, m, d: f"{y}-{m}")),
-            "dob_md_tok": spread("dob-md", per_date(lambda y, m, d: f"{m}-{d}")),
-            "dob_yd_tok": spread("dob-yd", per_date(lambda y, m, d: f"{y}-{d}")),
+            "dob_ym_tok": self._tokens_of("dob-ym", per_date(lambda y, m, d: f"{y}-{m}")),
+            "dob_md_tok": self._tokens_of("dob-md", per_date(lambda y, m, d: f"{m}-{d}")),
+            "dob_yd_tok": self._tokens_of("dob-yd", per_date(lambda y, m, d: f"{y}-{d}")),
         }
         return {c: _take(v, encoded.indices) for c, v in cols.items()}
 
@@ -731,12 +725,10 @@ class Encoder:
             ),
             "pc_district_tok": ("postcode-district", [part[0] if part else None for part in parts]),
         }
-        out = {}
-        for col, (domain, texts) in forms.items():
-            toks = iter(self._hash_all(domain, [t for t in texts if t]))
-            filled = pa.array([next(toks) if t else None for t in texts], pa.string())
-            out[col] = _take(filled, encoded.indices)
-        return out
+        return {
+            col: _take(self._tokens_of(domain, texts), encoded.indices)
+            for col, (domain, texts) in forms.items()
+        }
 
 
 def _as_array(values: Any) -> pa.Array:
