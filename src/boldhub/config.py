@@ -51,6 +51,17 @@ class Settings(BaseSettings):
             "a record of another (each keeps only its strongest such link)."
         ),
     )
+    linkage_compiled_max_records: int = Field(
+        # Splink's pipeline costs about 0.9 s per run before it scores a pair (FEBRL4,
+        # docs/linkage.md); NumPy's arrays grow with the pairs and hold them all at once,
+        # while Splink's DuckDB pipeline spills. 200,000 records keep that under ~1 GiB.
+        default=200_000,
+        ge=0,
+        description=(
+            "Largest run (in records) whose saved model is scored with NumPy instead of "
+            "Splink's pipeline (same weights); 0 sends every run through Splink."
+        ),
+    )
     spark_master: str = Field(
         default="local[*]",
         description="Spark master for linkage runs when BOLDHUB_LINKAGE_BACKEND=spark (e.g. local[2], spark://host:7077).",

@@ -103,6 +103,7 @@ def run_linkage(
             on_step=on_step,
             backend=settings.linkage_backend,
             spark_master=settings.spark_master,
+            compiled_max_records=settings.linkage_compiled_max_records,
             allowed_pairs=_pairs(rules["allowed_source_pairs"]),
             one_to_one=rules["one_to_one_sources"],
         )

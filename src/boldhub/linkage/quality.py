@@ -27,6 +27,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 from jinja2 import Environment
 
@@ -53,6 +54,33 @@ def pair_stats_sql(predictions: str, threshold: float) -> str:
                  AS p_links
         FROM {predictions} GROUP BY CAST(floor(match_weight) AS INT)
         """
+
+
+def pair_stats(predictions: pa.Table, threshold: float) -> pa.Table:
+    """What ``pair_stats_sql`` gives, from predictions held as Arrow (compiled runs)."""
+    weight = np.floor(predictions.column("match_weight").to_numpy()).astype(np.int64)
+    p = predictions.column("match_probability").to_numpy()
+    linked = p >= threshold
+    table = pa.table(
+        {
+            "weight": weight,
+            "p": p,
+            "link": linked.astype(np.int64),
+            "p_link": np.where(linked, p, 0.0),
+        }
+    )
+    grouped = table.group_by("weight").aggregate(
+        [("weight", "count"), ("p", "sum"), ("link", "sum"), ("p_link", "sum")]
+    )
+    return pa.table(
+        {
+            "weight": grouped.column("weight").cast(pa.int32()),
+            "pairs": grouped.column("weight_count"),
+            "p_sum": grouped.column("p_sum"),
+            "links": grouped.column("link_sum"),
+            "p_links": grouped.column("p_link_sum"),
+        }
+    )
 
 
 def model_estimates(stats: pa.Table) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from splink import Linker
 
-from boldhub.linkage import dice, model, quality
+from boldhub.linkage import compiled, dice, model, quality
 from boldhub.linkage.backends import RECORDS_TABLE, Backend, BackendName, open_backend
 
 log = logging.getLogger("boldhub.linkage")
@@ -38,6 +38,10 @@ LINKS_SCHEMA = pa.schema(
 )
 
 BLOOM_COLUMNS = ("fn_bf", "sn_bf")
+
+# The lowest match probability a run keeps: pairs below it are neither links nor a
+# measurable part of the quality report's estimates.
+PREDICT_FLOOR = 0.05
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ def link(
     one_to_one: Sequence[str] = (),
     trained: dict[str, Any] | None = None,
     one_to_one_threshold: float | None = None,
+    compiled_max_records: int = 200_000,
 ) -> LinkResult:
     """Link every record of every input into persons (deduplicate and link at once).
 
@@ -90,7 +95,9 @@ def link(
 
     ``trained`` is a model saved by an earlier run (its ``model_json``): the run scores
     with its parameters instead of training (model.with_parameters), so that a quarter's
-    run need not re-estimate what the agreement's model already knows."""
+    run need not re-estimate what the agreement's model already knows. Such a run of at
+    most ``compiled_max_records`` records on DuckDB is scored with NumPy (compiled.py:
+    the same model and weights, without Splink's per-run cost)."""
     step = on_step or (lambda _name: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -99,6 +106,25 @@ def link(
     # Blocking on the filters runs on the Arrow table, before it is handed to the engine
     # and released: only one copy of the records is held while the engine works.
     candidates = dice.filter_candidates(table, words, model.FILTER_BLOCKING_DICE)
+    if trained is not None and backend == "duckdb" and table.num_rows <= compiled_max_records:
+        step("scoring candidate pairs")
+        try:
+            result = _link_compiled(
+                table,
+                words,
+                candidates,
+                trained,
+                threshold=threshold,
+                allowed_pairs=allowed_pairs,
+                one_to_one=one_to_one,
+                one_to_one_threshold=one_to_one_threshold,
+            )
+        except compiled.NotCompilable as exc:
+            log.warning("scoring through Splink", extra={"reason": str(exc)[:120]})
+        else:
+            result.seconds["load"] = result.seconds["load"] - t0
+            result.seconds["total"] = time.perf_counter() - t0
+            return result
     engine = open_backend(backend, memory_limit=memory_limit, spark_master=spark_master)
     try:
         records = engine.register(table)
@@ -126,7 +152,7 @@ def link(
         step("scoring candidate pairs")
         t = time.perf_counter()
         filter_pairs = add_filter_pairs(linker, engine, candidates, allowed_pairs)
-        predictions = linker.inference.predict(threshold_match_probability=0.05)
+        predictions = linker.inference.predict(threshold_match_probability=PREDICT_FLOOR)
         timings["predict"] = time.perf_counter() - t
 
         step("clustering into persons")
@@ -170,6 +196,76 @@ def link(
         model_json=model_json,
         pair_stats=stats,
         filter_pairs=filter_pairs,
+    )
+
+
+def _link_compiled(
+    table: pa.Table,
+    words: int,
+    candidates: pa.Table,
+    trained: dict[str, Any],
+    *,
+    threshold: float,
+    allowed_pairs: model.SourcePairs | None,
+    one_to_one: Sequence[str],
+    one_to_one_threshold: float | None,
+) -> LinkResult:
+    """``link`` for a saved model, scored by compiled.predict: the same predictions as
+    Splink's, clustered as the Splink path clusters them."""
+    timings = {"load": time.perf_counter()}
+    t = time.perf_counter()
+    settings = model.with_parameters(
+        model.settings(words, "duckdb", allowed_pairs), "duckdb", trained
+    )
+    allowed = model.source_pairs_sql(allowed_pairs) if allowed_pairs is not None else "TRUE"
+    predictions = compiled.predict(settings, table, candidates, allowed, PREDICT_FLOOR)
+    timings["predict"] = time.perf_counter() - t
+    t = time.perf_counter()
+    p = predictions.column("match_probability").to_numpy()
+    strong = p >= threshold
+    edges = strong
+    if one_to_one and one_to_one_threshold is not None:
+        sources = pa.array(sorted(one_to_one), pa.string())
+        both = pc.and_(
+            pc.and_(
+                pc.is_in(predictions.column("source_l"), value_set=sources),
+                pc.is_in(predictions.column("source_r"), value_set=sources),
+            ),
+            pc.not_equal(predictions.column("source_l"), predictions.column("source_r")),
+        ).to_numpy(zero_copy_only=False)
+        edges = strong | (both & (p >= one_to_one_threshold))
+    keys = table.column("record_key").combine_chunks()
+    # A record's probability: that of its strongest link at the threshold (_links_sql).
+    ends = pa.concat_arrays(
+        [
+            predictions.column("record_key_l").combine_chunks().filter(pa.array(strong)),
+            predictions.column("record_key_r").combine_chunks().filter(pa.array(strong)),
+        ]
+    )
+    ps = np.concatenate([p[strong], p[strong]])
+    best = np.full(len(keys), np.nan)
+    where = np.asarray(pc.index_in(ends, value_set=keys).to_numpy(zero_copy_only=False), np.int64)
+    np.fmax.at(best, where, ps)
+    rows = pa.table(
+        {
+            "record_key": keys,
+            "source": table.column("source").combine_chunks(),
+            "cluster_id": keys,
+            "p": pa.array(best, mask=np.isnan(best)),
+        }
+    )
+    chosen = predictions.filter(pa.array(edges))
+    links = _links_table(one_to_one_clusters(rows, chosen, set(one_to_one)))
+    timings["cluster"] = time.perf_counter() - t
+    return LinkResult(
+        links=links,
+        records=table.num_rows,
+        persons=len(pc.unique(links.column("person_key"))),
+        pairs_scored=predictions.num_rows,
+        seconds=timings,
+        model_json=settings,
+        pair_stats=quality.pair_stats(predictions, threshold),
+        filter_pairs=int(candidates.num_rows),
     )
 
 
