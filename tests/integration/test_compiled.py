@@ -57,7 +57,7 @@ def test_predictions_equal_splinks(
     allowed = None if terms == "all pairs" else frozenset({(sources[0], sources[1])})
     table, words = load_records(world.inputs)
     candidates = dice.filter_candidates(table, words, model.FILTER_BLOCKING_DICE)
-    settings = model.with_parameters(model.settings(words, "duckdb", allowed), "duckdb", trained)
+    settings = model.with_parameters(model.settings_dict(words, "duckdb", allowed), trained)
     # Levels no training reached take Splink's default m and u: the case is covered.
     assert any(
         lvl.get("m_probability") is None
@@ -115,8 +115,12 @@ def test_sql_it_cannot_evaluate_sends_the_run_through_splink(
     monkeypatch.setattr(
         model, "PREDICTION_BLOCKING_RULES", (*model.PREDICTION_BLOCKING_RULES, rule)
     )
+    # The settings are built once per process from the module's rules: rebuild them with
+    # the extra rule now, and without it after the test.
+    model._settings_json.cache_clear()
+    monkeypatch.setattr(model, "_settings_json", model._settings_json.__wrapped__)
     table, words = load_records(world.inputs)
-    settings = model.with_parameters(model.settings(words), "duckdb", trained)
+    settings = model.with_parameters(model.settings_dict(words), trained)
     with pytest.raises(compiled.NotCompilable, match=r"(?i)cannot evaluate.*jaro"):
         compiled.predict(settings, table, None, "TRUE", PREDICT_FLOOR)
     result = link(world.inputs, threshold=0.7, trained=trained)

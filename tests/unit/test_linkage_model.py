@@ -95,20 +95,20 @@ def test_a_vanishing_m_is_held_at_splinks_floor_not_refused() -> None:
 
 
 def test_a_saved_model_is_matched_by_label_and_refused_when_levels_differ() -> None:
-    creator = model.settings(8, "duckdb")
-    saved = creator.create_settings_dict("duckdb")
+    saved = model.settings_dict(8, "duckdb")
     for comparison in saved["comparisons"]:
         for level in comparison["comparison_levels"]:
             if not level.get("is_null_level"):
                 level["m_probability"], level["u_probability"] = 0.3, 0.01
                 level["sql_condition"] = "rewritten by Splink"
     saved["probability_two_random_records_match"] = 0.001
-    out = model.with_parameters(creator, "spark", saved)
+    out = model.with_parameters(model.settings_dict(8, "spark"), saved)
     assert out["probability_two_random_records_match"] == 0.001
     dob = next(c for c in out["comparisons"] if c["output_column_name"] == "dob")
     assert dob["comparison_levels"][1]["m_probability"] == 0.3
     assert "rewritten" not in str(out["comparisons"])  # SQL comes from the current model
+    assert "bit_count((fn_bf_w0_l ^ fn_bf_w0_r))" in str(out["comparisons"]).replace('"', "")
     surname = next(c for c in saved["comparisons"] if c["output_column_name"] == "surname")
     surname["comparison_levels"].pop()
     with pytest.raises(model.ModelMismatch, match="surname"):
-        model.with_parameters(creator, "duckdb", saved)
+        model.with_parameters(model.settings_dict(8, "duckdb"), saved)

@@ -166,6 +166,13 @@ class Column:
     offsets: Ints | None = None  # lists: values[offsets[i]:offsets[i + 1]]
 
 
+def _list_values(arr: pa.ListArray) -> pa.Array:
+    """A list array's items as its offsets index them (null lists included)."""
+    offsets = arr.offsets
+    first, last = offsets[0].as_py(), offsets[len(arr)].as_py()
+    return arr.values.slice(first, last - first)
+
+
 class Records:
     """The run's records (an Arrow table with ``record_key``) as NumPy columns."""
 
@@ -189,7 +196,7 @@ class Records:
                 values = arr.fill_null(0).to_numpy(zero_copy_only=False)
                 self.columns[name] = Column("num", values, null)
         # One dictionary over every text value of every column (scalars and list items).
-        flat = [a.flatten() if pa.types.is_list(a.type) else a for _, a in texts]
+        flat = [_list_values(a) if pa.types.is_list(a.type) else a for _, a in texts]
         everything = pa.chunked_array([f.cast(pa.string()) for f in flat], pa.string())
         encoded = pc.dictionary_encode(everything.combine_chunks() if flat else pa.array([]))
         self.dictionary = encoded.dictionary
@@ -427,37 +434,47 @@ def _split_rule(tree: exp.Expression) -> tuple[list[tuple[str, str]], list[exp.E
     return joins, rest
 
 
+@lru_cache(maxsize=256)
+def _rule_parts(rule: str) -> tuple[tuple[tuple[str, str], ...], str | None, frozenset[str]]:
+    """A blocking rule's join terms, the rest as one condition (None: nothing else), and
+    the columns that rest reads."""
+    joins, rest = _split_rule(_parse(rule))
+    condition = " AND ".join(f"({term.sql(dialect='duckdb')})" for term in rest) or None
+    read = frozenset(c.name for term in rest for c in term.find_all(exp.Column))
+    return tuple(joins), condition, read
+
+
 def blocked_pairs(
     settings: dict[str, Any], records: Records, filter_pairs: pa.Table | None, allowed: str
 ) -> tuple[Ints, Ints]:
     """Every candidate pair once, as row numbers (left's record key < right's)."""
-    found: list[Ints] = []
     n = records.n
+    # Pairs found, by the condition they must also meet: rules usually share one (the
+    # agreement's allowed source pairs), which is then evaluated once over their union.
+    found: dict[str | None, list[Ints]] = {}
     for rule in settings["blocking_rules_to_generate_predictions"]:
         exploded = set(rule.get("arrays_to_explode") or [])
-        joins, rest = _split_rule(_parse(rule["blocking_rule"]))
+        joins, rest, read = _rule_parts(rule["blocking_rule"])
         lnames, rnames = [j[0] for j in joins], [j[1] for j in joins]
-        if any(c.name in exploded for term in rest for c in term.find_all(exp.Column)):
+        if exploded & read:
             raise NotCompilable("an exploded column outside the rule's join terms")
         explode = bool(exploded & (set(lnames) | set(rnames)))
         left, right = _equi_join(*_keys(records, lnames, explode), *_keys(records, rnames, explode))
         keep = records.rank[left] < records.rank[right]
-        left, right = left[keep], right[keep]
-        if rest and len(left):
-            pairs = Pairs(records, left, right)
-            ok = np.ones(len(left), dtype=np.bool_)
-            for term in rest:
-                ok &= pairs.condition(term.sql(dialect="duckdb"))
-            left, right = left[ok], right[ok]
-        found.append(left * n + right)
+        found.setdefault(rest, []).append(left[keep] * n + right[keep])
     if filter_pairs is not None and filter_pairs.num_rows:
         left = pc.index_in(filter_pairs.column("record_key_l"), value_set=records.keys)
         right = pc.index_in(filter_pairs.column("record_key_r"), value_set=records.keys)
         li = np.asarray(left.to_numpy(zero_copy_only=False), dtype=np.int64)
         ri = np.asarray(right.to_numpy(zero_copy_only=False), dtype=np.int64)
-        ok = Pairs(records, li, ri).condition(allowed)
-        found.append(li[ok] * n + ri[ok])
-    codes = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+        found.setdefault(allowed, []).append(li * n + ri)
+    kept = []
+    for condition, parts in found.items():
+        codes = np.unique(np.concatenate(parts))
+        if condition is not None and len(codes):
+            codes = codes[Pairs(records, codes // n, codes % n).condition(condition)]
+        kept.append(codes)
+    codes = np.unique(np.concatenate(kept)) if kept else np.zeros(0, dtype=np.int64)
     return codes // n, codes % n
 
 
@@ -535,7 +552,7 @@ def _columns_read(settings: dict[str, Any], allowed: str) -> set[str]:
                 sqls.append(level["sql_condition"])
             if level.get("tf_adjustment_column"):
                 sqls.append(level["tf_adjustment_column"])
-    names = {"record_key", "source"}
+    names: set[str] = set()
     for sql in sqls:
         for col in _parse(sql).find_all(exp.Column):
             name = col.name

@@ -16,7 +16,7 @@ holds no identifier in clear:
   compute the Dice similarity of two filters of one salt from their Hamming distance:
   ``dice = 1 - popcount(a xor b) / (pop_a + pop_b)``.
 * ``*_tok``  keyed tokens (128 bits, hex; AES-256 of short values, HMAC-SHA256 of long
-  ones: ``Encoder._hash_all``) of exact values, domain-separated by
+  ones: ``Encoder._keyed``) of exact values, domain-separated by
   field; names are salted like their filters; date-of-birth variants (day/month swapped,
   two of three parts) and postcode levels (sector, district) get their own tokens so the
   hub can tell near misses. These tokens are also the linkage engine's blocking keys.
@@ -46,7 +46,7 @@ import binascii
 import hmac
 import re
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from typing import Any
@@ -61,7 +61,7 @@ from nicknames import NickNamer
 from boldhub.errors import UserError
 from boldhub.privacy.keys import LinkageKey
 
-SCHEME = "boldhub-fbf-v3"
+SCHEME = "boldhub-fbf-v4"
 SALTS = ("none", "yob", "dob")
 CHUNK_ROWS = 100_000
 
@@ -237,11 +237,6 @@ def salt_of(dob: str | None, mode: str) -> str | None:
     return f"{y}-{m}-{d}"
 
 
-def _qgrams(value: str, q: int) -> Iterable[str]:
-    padded = "_" * (q - 1) + value + "_" * (q - 1)
-    return {padded[i : i + q] for i in range(len(padded) - q + 1)}
-
-
 try:  # the C function behind hmac.digest, without its Python wrapper (the hot loop)
     from _hashlib import hmac_digest as _hmac_sha256
 except ImportError:  # pragma: no cover - other Python implementations
@@ -257,9 +252,6 @@ class Encoder:
         self.params = params or EncodingParams()
         self._key = key
         self._subkeys: dict[str, bytes] = {}
-        self._tokens: dict[str, dict[str, str]] = {}
-        self._name_ids: dict[str, dict[str, bytes]] = {}
-        self._base: dict[str, dict[str, npt.NDArray[np.uint8]]] = {}
         self._grams: dict[str, dict[str, list[int]]] = {}
         # Bit flips are random per record: fresh randomness unless a test fixes the seed.
         self._rng = np.random.default_rng(seed if seed is not None else secrets.randbits(128))
@@ -276,34 +268,43 @@ class Encoder:
         """The keyed token of an exact ``value`` in ``domain`` (None stays None)."""
         if not value:
             return None
-        return self._hash_all(domain, [value])[0]
+        return str(self._keyed(domain, pa.array([value], pa.string()))[0].decode())
 
-    def _hash_all(self, domain: str, texts: Iterable[str]) -> list[str]:
-        """Keyed tokens of many values of one domain, each new value computed once.
+    def _keyed(self, domain: str, values: pa.Array) -> npt.NDArray[np.bytes_]:
+        """Keyed tokens (32 hex digits each, ``S32``) of a string array's values (a null
+        or empty value gets the token of the empty string: callers mask it).
 
         A value of up to 15 bytes (dates, postcodes, numbers, initials: nearly all) is
         one AES-256 block, ``value || zero padding || length``, under the domain's
-        ``tok-aes/`` subkey, all new values in one call; a longer one is HMAC-SHA256
-        under ``tok/``, truncated to 128 bits. Both are keyed and one-to-one on values."""
-        texts = list(texts)
-        cache = self._tokens.setdefault(domain, {})
-        new = [t for t in dict.fromkeys(texts) if t not in cache]
-        if new:
-            encoded = [t.encode() for t in new]
-            short = [i for i, b in enumerate(encoded) if len(b) <= 15]
-            if short:
-                blocks = b"".join(
-                    encoded[i].ljust(15, b"\0") + bytes([len(encoded[i])]) for i in short
-                )
-                raw = _aes(self._subkey("tok-aes/" + domain), blocks)
-                hexed = binascii.hexlify(raw).decode()
-                for n, i in enumerate(short):
-                    cache[new[i]] = hexed[32 * n : 32 * n + 32]
+        ``tok-aes/`` subkey, all in one call; a longer one is HMAC-SHA256 under ``tok/``,
+        truncated to 128 bits. Both are keyed and one-to-one on values."""
+        blocks, lengths = _blocks(values)
+        raw = _aes(self._subkey("tok-aes/" + domain), blocks.tobytes())
+        out = np.frombuffer(binascii.hexlify(raw), dtype="S32").copy()
+        long = np.flatnonzero(lengths > 15)
+        if long.size:
             sub = self._subkey("tok/" + domain)
-            for i, b in enumerate(encoded):
-                if len(b) > 15:
-                    cache[new[i]] = _hmac_sha256(sub, b, "sha256")[:16].hex()
-        return [cache[t] for t in texts]
+            texts = values.take(pa.array(long)).to_pylist()
+            out[long] = [_hmac_sha256(sub, t.encode(), "sha256")[:16].hex() for t in texts]
+        return out
+
+    def _spread_tokens(
+        self,
+        domain: str,
+        distinct: pa.Array,
+        idx: npt.NDArray[np.int64],
+        keep_empty: bool = False,
+    ) -> pa.Array:
+        """Per record, the token of ``distinct[idx]`` (null where idx is -1 or the value is
+        null, or empty unless ``keep_empty``): each distinct value keyed once."""
+        if len(distinct) == 0:
+            return pa.nulls(len(idx), pa.string())
+        text = distinct.cast(pa.string())
+        kept = pc.is_valid(text) if keep_empty else pc.greater(pc.binary_length(text), 0)
+        present = np.asarray(
+            pc.fill_null(kept, False).to_numpy(zero_copy_only=False), dtype=np.bool_
+        )
+        return _token_array(self._keyed(domain, text.fill_null("")), present, idx)
 
     def name_token(self, domain: str, name: str, salt: str) -> str:
         """The salted token of one name (what ``*_tok`` holds); for tests and tools."""
@@ -311,16 +312,21 @@ class Encoder:
         return str(_hex_tokens(self._salted_tokens(domain, ids, _salt_blocks([salt])))[0].as_py())
 
     def _name_id_array(self, domain: str, names: Sequence[str]) -> npt.NDArray[np.uint8]:
-        """The secret 128-bit id of each name: HMAC-SHA256 under the field's subkey."""
-        sub = self._subkey("name/" + domain)
-        cache = self._name_ids.setdefault(domain, {})
-        out = []
-        for name in names:
-            nid = cache.get(name)
-            if nid is None:
-                nid = cache[name] = _hmac_sha256(sub, name.encode(), "sha256")[:16]
-            out.append(nid)
-        return np.frombuffer(b"".join(out), dtype=np.uint8).reshape(len(out), 16)
+        """The secret 128-bit id of each name, keyed under the field's subkey as tokens are
+        (``_keyed``): one AES-256 block for a name of up to 15 bytes (nearly all), all in
+        one call; HMAC-SHA256 truncated to 128 bits for a longer one."""
+        values = pa.array(list(names), pa.string())
+        blocks, lengths = _blocks(values)
+        raw = _aes(self._subkey("name-aes/" + domain), blocks.tobytes())
+        ids: npt.NDArray[np.uint8] = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 16).copy()
+        long = np.flatnonzero(lengths > 15)
+        if long.size:
+            sub = self._subkey("name/" + domain)
+            for i in long.tolist():
+                ids[i] = np.frombuffer(
+                    _hmac_sha256(sub, names[i].encode(), "sha256")[:16], dtype=np.uint8
+                )
+        return ids
 
     def _salted_tokens(
         self, domain: str, ids: npt.NDArray[np.uint8], salts: npt.NDArray[np.uint8]
@@ -330,45 +336,46 @@ class Encoder:
 
     def base_filter(self, domain: str, value: str) -> npt.NDArray[np.uint8]:
         """The unsalted filter of ``value`` as unpacked bits (before folding and flips)."""
-        cache = self._base.setdefault(domain, {})
-        bits = cache.get(value)
-        if bits is None:
-            m = self.params.name_bloom_bits
-            bits = np.zeros(m, dtype=np.uint8)
-            grams = self._grams.setdefault(domain, {})
-            for gram in _qgrams(value, self.params.qgram):
-                positions = grams.get(gram)
-                if positions is None:
-                    digest = _hmac_sha256(self._subkey("bf/" + domain), gram.encode(), "sha256")
-                    h1 = int.from_bytes(digest[:8], "big")
-                    h2 = int.from_bytes(digest[8:16], "big") | 1
-                    k = self.params.name_bloom_hashes
-                    positions = grams[gram] = [(h1 + i * h2) % m for i in range(k)]
-                bits[positions] = 1
-            cache[value] = bits
-        return bits
+        return np.asarray(self._base_filters(domain, [value])[0], dtype=np.uint8)
 
     def _base_filters(self, domain: str, names: list[str]) -> npt.NDArray[np.uint8]:
-        """Unsalted filters of many names at once: one scatter of all their positions."""
-        m = self.params.name_bloom_bits
+        """Unsalted filters of many names at once (as ``base_filter``): the q-grams of all
+        names as integer codes, each distinct q-gram's positions hashed once, and one
+        scatter of every name's positions."""
+        m, q = self.params.name_bloom_bits, self.params.qgram
+        bits = np.zeros((len(names), m), dtype=np.uint8)
+        if not names:
+            return bits
+        pad = "_" * (q - 1)
+        padded = pa.array([pad + name + pad for name in names], pa.string())
+        grid, lengths = _byte_grid(padded)
+        count = np.maximum(lengths - q + 1, 0)
+        rows = np.repeat(np.arange(len(names)), count)
+        start = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        codes = np.zeros(len(rows), dtype=np.int64)
+        for i in range(q):
+            codes = codes * 256 + grid[rows, start + i]
+        distinct, which = np.unique(codes, return_inverse=True)
         grams = self._grams.setdefault(domain, {})
         sub = self._subkey("bf/" + domain)
-        k = self.params.name_bloom_hashes
-        rows: list[int] = []
-        cols: list[int] = []
-        for row, name in enumerate(names):
-            for gram in _qgrams(name, self.params.qgram):
-                positions = grams.get(gram)
-                if positions is None:
-                    digest = _hmac_sha256(sub, gram.encode(), "sha256")
-                    h1 = int.from_bytes(digest[:8], "big")
-                    h2 = int.from_bytes(digest[8:16], "big") | 1
-                    positions = grams[gram] = [(h1 + i * h2) % m for i in range(k)]
-                cols.extend(positions)
-                rows.extend([row] * len(positions))
-        bits = np.zeros((len(names), m), dtype=np.uint8)
-        bits[rows, cols] = 1
+        table = np.empty((len(distinct), self.params.name_bloom_hashes), dtype=np.int64)
+        for row, code in enumerate(distinct.tolist()):
+            gram = code.to_bytes(q, "big").decode("latin-1")
+            positions = grams.get(gram)
+            if positions is None:
+                positions = grams[gram] = self._positions(sub, gram)
+            table[row] = positions
+        k = table.shape[1]
+        bits[np.repeat(rows, k), table[which].ravel()] = 1
         return bits
+
+    def _positions(self, sub: bytes, gram: str) -> list[int]:
+        """The filter positions of one q-gram (double hashing, Schnell et al. 2009)."""
+        digest = _hmac_sha256(sub, gram.encode(), "sha256")
+        h1 = int.from_bytes(digest[:8], "big")
+        h2 = int.from_bytes(digest[8:16], "big") | 1
+        m = self.params.name_bloom_bits
+        return [(h1 + i * h2) % m for i in range(self.params.name_bloom_hashes)]
 
     def bloom(self, domain: str, value: str | None) -> bytes | None:
         """The unsalted, unflipped (folded) filter of ``value`` as bytes (tests, tools)."""
@@ -454,14 +461,9 @@ class Encoder:
     # -- columns ------------------------------------------------------------------------
 
     def _column_tokens(self, domain: str, values: pa.Array) -> pa.Array:
-        """Tokens of a column, hashing each distinct value once (Arrow does the spreading)."""
+        """Tokens of a column, keying each distinct value once."""
         encoded = _dictionary(values)
-        return _take(self._tokens_of(domain, encoded.dictionary.to_pylist()), encoded.indices)
-
-    def _tokens_of(self, domain: str, texts: Sequence[str | None]) -> pa.Array:
-        """The token of each text, null where it is missing or empty."""
-        toks = iter(self._hash_all(domain, [t for t in texts if t]))
-        return pa.array([next(toks) if t else None for t in texts], pa.string())
+        return self._spread_tokens(domain, encoded.dictionary, _indices(encoded))
 
     def _near_tokens(self, domain: str, values: pa.Array) -> pa.Array:
         """Per record, the tokens of its identifier and of it with one character deleted
@@ -472,12 +474,16 @@ class Encoder:
         one AES-256 call under the field's near subkey (a keyed permutation, as for name
         ids), so that a number's eleven tokens cost about what one HMAC would."""
         encoded = _dictionary(values)
-        distinct = [v if v and 4 < len(v) <= 15 else "" for v in encoded.dictionary.to_pylist()]
-        raw = np.frombuffer(
-            b"".join(v.encode("ascii", "replace").ljust(16, b"\0") for v in distinct) or b"",
-            dtype=np.uint8,
-        ).reshape(-1, 16)
-        lengths = np.array([len(v) for v in distinct], dtype=np.int64)
+        text = pc.fill_null(encoded.dictionary.cast(pa.string()), "")
+        if pc.all(pc.string_is_ascii(text)).as_py() is False:
+            # Numbers are ASCII once standardised; anything else hashes with "?" for each
+            # other character, as one byte per character.
+            text = pa.array([t.encode("ascii", "replace").decode() for t in text.to_pylist()])
+        chars = np.asarray(pc.utf8_length(text).to_numpy(zero_copy_only=False), np.int64)
+        usable = (chars > 4) & (chars <= 15)
+        raw, _ = _padded(text, 16)
+        raw[~usable] = 0
+        lengths = np.where(usable, chars, 0)
         rows, owner = [raw[lengths > 0]], [np.flatnonzero(lengths > 0)]
         for i in range(int(lengths.max(initial=0))):
             # Deleting position i: shift the rest left. Positions past the end are padding
@@ -497,7 +503,7 @@ class Encoder:
         order = np.argsort(who, kind="stable")
         variants, who = variants[order], who[order]
         toks = _hex_tokens(_aes(self._subkey("near/" + domain), variants.tobytes()))
-        counts = np.bincount(who, minlength=len(distinct))
+        counts = np.bincount(who, minlength=len(text))
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
         lists = pa.ListArray.from_arrays(pa.array(offsets), toks)
         # A value without near tokens (absent, too short) is null, not an empty list.
@@ -508,9 +514,8 @@ class Encoder:
     def _salt_tokens(self, salts: npt.NDArray[np.int64], salt_list: list[str]) -> pa.Array:
         """A token of each record's salt: which pairs' names the hub may compare. It says no
         more than the date-of-birth tokens do (same date, or day and month swapped)."""
-        valid = salts >= 0
-        toks = pa.array(self._hash_all("salt", salt_list) or ["-"], pa.string())
-        return _spread(_take(toks, pa.array(salts[valid])), valid)
+        # keep_empty: unsalted encodings have one salt, "", and all their names compare.
+        return self._spread_tokens("salt", pa.array(salt_list, pa.string()), salts, True)
 
     def _name_buckets(
         self, forename: npt.NDArray[np.uint8], surname: npt.NDArray[np.uint8]
@@ -536,7 +541,10 @@ class Encoder:
         raw = _aes(self._subkey("name-bucket"), (small ^ mixed).tobytes())
         top = np.frombuffer(raw, dtype=">u4").reshape(-1, 4)[:, 0] >> np.uint32(32 - bits)
         width = (bits + 3) // 4
-        text = np.char.zfill(np.char.mod("%x", top), width).astype(f"S{width}")
+        # The bucket in lower-case hex, zero-padded to ``width`` digits: the last digits
+        # of the four that a big-endian 16-bit number gives.
+        four = np.frombuffer(binascii.hexlify(top.astype(">u2").tobytes()), dtype="S4")
+        text = four.view(np.uint8).reshape(-1, 4)[:, 4 - width :].copy().view(f"S{width}").ravel()
         offsets = np.arange(0, (len(top) + 1) * width, width, dtype=np.int32)
         buckets = pa.Array.from_buffers(
             pa.string(),
@@ -546,17 +554,30 @@ class Encoder:
         return _spread(buckets, valid)
 
     def _salts(self, dob: pa.Array) -> tuple[npt.NDArray[np.int64], list[str]]:
-        """Each record's salt as an index into the list of distinct salts (-1: none)."""
+        """Each record's salt as an index into the list of distinct salts (-1: none);
+        salt_of for every distinct date at once."""
         if self.params.salt == "none":
             return np.zeros(len(dob), dtype=np.int64), [""]
         encoded = _dictionary(dob)
-        where: dict[str, int] = {}
-        per_date = []
-        for d in encoded.dictionary.to_pylist():
-            salt = salt_of(d, self.params.salt)
-            per_date.append(-1 if salt is None else where.setdefault(salt, len(where)))
-        lookup = np.array([*per_date, -1], dtype=np.int64)
-        return lookup[_indices(encoded)], list(where)
+        parts = _date_parts(encoded.dictionary)
+        if self.params.salt == "yob":
+            salt = parts.y
+        else:
+            # Day and month in a fixed order when both could be a month (salt_of).
+            both = parts.day <= 12
+            lo = np.where(both & (parts.d < parts.m), parts.d, parts.m)
+            hi = np.where(both & (parts.d < parts.m), parts.m, parts.d)
+            salt = np.char.add(np.char.add(np.char.add(parts.y, b"-"), np.char.add(lo, b"-")), hi)
+        salt = np.where(parts.ok, salt, b"")
+        distinct, per_date = np.unique(salt, return_inverse=True)
+        where = per_date.astype(np.int64)
+        if len(distinct) and distinct[0] == b"":
+            where -= 1  # "" (no usable date) sorts first: it becomes -1
+            distinct = distinct[1:]
+        else:
+            where = np.where(parts.ok, where, -1)
+        lookup = np.append(where, -1)
+        return lookup[_indices(encoded)], [x.decode() for x in distinct]
 
     def _name_field(
         self,
@@ -572,9 +593,7 @@ class Encoder:
         idx = _indices(encoded)
         out: dict[str, pa.Array] = {}
         initials = pa.array([c[:1] or None for c in compact], pa.string())
-        out[f"{prefix}_init_tok"] = _take(
-            self._column_tokens(f"{field}-initial", initials), encoded.indices
-        )
+        out[f"{prefix}_init_tok"] = self._spread_tokens(f"{field}-initial", initials, idx)
         # A single letter is an initial (NDTMS): it gets an initial token only, because a
         # one-letter "name" token or filter would claim a similarity that is not there.
         full = np.array([len(c) > 1 for c in compact] + [False], dtype=np.bool_)
@@ -688,30 +707,38 @@ class Encoder:
         return _spread(bf, valid), _spread(pa.array(weights.astype(np.int16)), valid)
 
     def _dob_tokens(self, dob: pa.Array) -> dict[str, pa.Array]:
-        # dob is ISO YYYY-MM-DD after standardisation.
+        # dob is ISO YYYY-MM-DD after standardisation; forms of every distinct date at once.
         encoded = _dictionary(dob)
-        dates = [d if d and len(d) == 10 else None for d in encoded.dictionary.to_pylist()]
+        idx = _indices(encoded)
+        p = _date_parts(encoded.dictionary)
+        dash = np.full(len(p.y), b"-", dtype="S1")
 
-        def per_date(make: Callable[[str, str, str], str | None]) -> list[str | None]:
-            return [make(d[:4], d[5:7], d[8:10]) if d else None for d in dates]
+        def join(*pieces: npt.NDArray[np.bytes_]) -> npt.NDArray[np.bytes_]:
+            out = pieces[0]
+            for piece in pieces[1:]:
+                out = np.char.add(out, piece)
+            return out
 
-        cols = {
-            "dob_tok": self._tokens_of("dob", dates),
-            # The swapped form is hashed in the *same* domain as dob, so that a record
-            # whose day and month were transposed at entry meets the true date at the hub.
-            "dob_swap_tok": self._tokens_of(
-                "dob",
-                per_date(lambda y, m, d: f"{y}-{d}-{m}" if int(d) <= 12 and d != m else None),
-            ),
-            "dob_ym_tok": self._tokens_of("dob-ym", per_date(lambda y, m, d: f"{y}-{m}")),
-            "dob_md_tok": self._tokens_of("dob-md", per_date(lambda y, m, d: f"{m}-{d}")),
-            "dob_yd_tok": self._tokens_of("dob-yd", per_date(lambda y, m, d: f"{y}-{d}")),
+        # The swapped form is hashed in the *same* domain as dob, so that a record
+        # whose day and month were transposed at entry meets the true date at the hub.
+        swap = p.ok & (p.day <= 12) & (p.d != p.m)
+        forms = {
+            "dob_tok": ("dob", p.text, p.ok),
+            "dob_swap_tok": ("dob", join(p.y, dash, p.d, dash, p.m), swap),
+            "dob_ym_tok": ("dob-ym", join(p.y, dash, p.m), p.ok),
+            "dob_md_tok": ("dob-md", join(p.m, dash, p.d), p.ok),
+            "dob_yd_tok": ("dob-yd", join(p.y, dash, p.d), p.ok),
         }
-        return {c: _take(v, encoded.indices) for c, v in cols.items()}
+        out = {}
+        for col, (domain, text, ok) in forms.items():
+            values = pa.array(np.where(ok, text, b"").astype(object), pa.binary()).cast(pa.string())
+            out[col] = self._spread_tokens(domain, values, idx)
+        return out
 
     def _postcode_tokens(self, postcode: pa.Array) -> dict[str, pa.Array]:
         # pc is normalised "OUT IN" after standardisation.
         encoded = _dictionary(postcode)
+        idx = _indices(encoded)
         values = encoded.dictionary.to_pylist()
         parts = [p.split(" ", 1) if p and " " in p else None for p in values]
         forms = {
@@ -726,9 +753,112 @@ class Encoder:
             "pc_district_tok": ("postcode-district", [part[0] if part else None for part in parts]),
         }
         return {
-            col: _take(self._tokens_of(domain, texts), encoded.indices)
+            col: self._spread_tokens(domain, pa.array(texts, pa.string()), idx)
             for col, (domain, texts) in forms.items()
         }
+
+
+@dataclass(frozen=True)
+class _Dates:
+    """Distinct dates of birth split into parts (``S4``, ``S2``, ``S2`` byte strings)."""
+
+    text: npt.NDArray[np.bytes_]
+    y: npt.NDArray[np.bytes_]
+    m: npt.NDArray[np.bytes_]
+    d: npt.NDArray[np.bytes_]
+    day: npt.NDArray[np.int64]  # the day as a number (99 where it is not two digits)
+    ok: npt.NDArray[np.bool_]  # a date of ten characters (YYYY-MM-DD)
+
+
+def _date_parts(dates: pa.Array) -> _Dates:
+    grid, lengths = _byte_grid(pc.fill_null(dates.cast(pa.string()), ""))
+    ok = np.asarray(lengths == 10, dtype=np.bool_)
+    if grid.shape[1] < 10:
+        grid = np.zeros((len(grid), 10), np.uint8)
+    grid = np.where(ok[:, None], grid[:, :10], np.frombuffer(b"0000-00-00", np.uint8))
+    grid = np.ascontiguousarray(grid, dtype=np.uint8)
+    digits = grid[:, 8:10].astype(np.int64) - 48
+    numeric = ((digits >= 0) & (digits <= 9)).all(axis=1)
+    day = np.where(numeric, digits[:, 0] * 10 + digits[:, 1], 99)
+
+    def part(a: int, b: int) -> npt.NDArray[np.bytes_]:
+        return np.ascontiguousarray(grid[:, a:b]).view(f"S{b - a}").ravel()
+
+    return _Dates(part(0, 10), part(0, 4), part(5, 7), part(8, 10), day, ok)
+
+
+def _byte_grid(values: pa.Array) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """The UTF-8 bytes of a string array's values as rows of a zero-padded matrix, and the
+    values' byte lengths (from Arrow's buffers)."""
+    arr = values.cast(pa.string())
+    n = len(arr)
+    if n == 0:
+        return np.zeros((0, 1), np.uint8), np.zeros(0, np.int64)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + n + 1]
+    offsets = offsets.astype(np.int64)
+    data_buf = arr.buffers()[2]
+    data = (
+        np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    )
+    lengths = np.diff(offsets)
+    total = int(lengths.sum())
+    rows = np.repeat(np.arange(n), lengths)
+    within = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    out = np.zeros((n, max(int(lengths.max(initial=0)), 1)), np.uint8)
+    out[rows, within] = data[np.repeat(offsets[:-1], lengths) + within]
+    return out, lengths
+
+
+def _blocks(values: pa.Array) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """Each value of a string array as a 16-byte block, ``UTF-8 || zero padding ||
+    length``, and the values' byte lengths (a value over 15 bytes gets a zero block: the
+    caller keys it otherwise). Built from Arrow's buffers, without a Python loop."""
+    arr = values.cast(pa.string())
+    n = len(arr)
+    if n == 0:
+        return np.zeros((0, 16), np.uint8), np.zeros(0, np.int64)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + n + 1]
+    offsets = offsets.astype(np.int64)
+    data_buf = arr.buffers()[2]
+    data = (
+        np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    )
+    lengths = np.diff(offsets)
+    lens = np.where(lengths <= 15, lengths, 0)
+    total = int(lens.sum())
+    rows = np.repeat(np.arange(n), lens)
+    within = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
+    out = np.zeros((n, 16), np.uint8)
+    out[rows, within] = data[np.repeat(offsets[:-1], lens) + within]
+    out[:, 15] = lens
+    return out, lengths
+
+
+def _token_array(
+    tokens: npt.NDArray[np.bytes_], present: npt.NDArray[np.bool_], idx: npt.NDArray[np.int64]
+) -> pa.Array:
+    """An Arrow string array of ``tokens[idx]`` (fixed-width byte strings), null where
+    ``idx`` is -1 or the token is not ``present``: a NumPy gather, then Arrow buffers."""
+    n = len(idx)
+    if len(tokens) == 0:
+        return pa.nulls(n, pa.string())
+    width = tokens.dtype.itemsize
+    valid = idx >= 0
+    safe = np.where(valid, idx, 0)
+    valid &= present[safe]
+    data = np.ascontiguousarray(tokens[safe])
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
+    bitmap = np.packbits(valid, bitorder="little")
+    return pa.Array.from_buffers(
+        pa.string(),
+        n,
+        [
+            pa.py_buffer(bitmap.tobytes()),
+            pa.py_buffer(offsets.tobytes()),
+            pa.py_buffer(data.tobytes()),
+        ],
+        null_count=int(n - valid.sum()),
+    )
 
 
 def _as_array(values: Any) -> pa.Array:
@@ -757,8 +887,18 @@ def _indices(encoded: pa.DictionaryArray) -> npt.NDArray[np.int64]:
 
 def _salt_blocks(salt_list: Sequence[str]) -> npt.NDArray[np.uint8]:
     """Salts as 16-byte blocks (ASCII, zero-padded; salts are at most 12 characters)."""
-    data = b"".join(s.encode("ascii").ljust(16, b"\0") for s in salt_list) or bytes(16)
-    return np.frombuffer(data, dtype=np.uint8).reshape(-1, 16)
+    if not salt_list:
+        return np.zeros((1, 16), dtype=np.uint8)
+    return _padded(pa.array(list(salt_list), pa.string()), 16)[0]
+
+
+def _padded(values: pa.Array, width: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """``_byte_grid`` cut or zero-padded to ``width`` bytes per row (with the lengths)."""
+    grid, lengths = _byte_grid(values)
+    out = np.zeros((len(grid), width), dtype=np.uint8)
+    used = min(width, grid.shape[1])
+    out[:, :used] = grid[:, :used]
+    return out, lengths
 
 
 def _aes(key: bytes, data: bytes) -> bytes:
@@ -785,39 +925,25 @@ def _spread(values: pa.Array, valid: npt.NDArray[np.bool_]) -> pa.Array:
 
 
 def _take(values: pa.Array, indices: pa.Array) -> pa.Array:
-    """``values.take(indices)``; for fixed-width strings (hex tokens) a numpy gather.
+    """``values.take(indices)``; for fixed-width strings (hex tokens) a NumPy gather.
 
     Spreading each distinct value's token back to every record is most of the encoder's
     time after hashing; tokens all have one width, so the gather is a fixed-size copy and
     the result is built from buffers without per-value work.
     """
-    if not pa.types.is_string(values.type) or len(values) == 0 or values.null_count == len(values):
-        return values.take(indices)
-    lengths = pc.binary_length(values)
-    bounds = pc.min_max(lengths).as_py()
-    width = bounds["max"]
-    if width is None or width == 0 or bounds["min"] != width:
-        return values.take(indices)
-    dense = np.array(values.fill_null("").to_pylist(), dtype=f"S{width}")
-    present = np.asarray(values.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
-    idx = np.asarray(indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    valid = idx >= 0
-    idx = np.where(valid, idx, 0)
-    valid &= present[idx]
-    data = np.ascontiguousarray(dense[idx])
-    n = len(idx)
-    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
-    bitmap = np.packbits(valid, bitorder="little")
-    return pa.Array.from_buffers(
-        pa.string(),
-        n,
-        [
-            pa.py_buffer(bitmap.tobytes()),
-            pa.py_buffer(offsets.tobytes()),
-            pa.py_buffer(data.tobytes()),
-        ],
-        null_count=int(n - valid.sum()),
-    )
+    n = len(values)
+    if pa.types.is_string(values.type) and n and values.null_count == 0:
+        offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[
+            values.offset : values.offset + n + 1
+        ]
+        width = int(offsets[1] - offsets[0])
+        if width > 0 and bool((np.diff(offsets) == width).all()):
+            dense = np.frombuffer(
+                values.buffers()[2], dtype=f"S{width}", count=n, offset=int(offsets[0])
+            )
+            idx = np.asarray(indices.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
+            return _token_array(dense, np.ones(n, dtype=np.bool_), idx)
+    return values.take(indices)
 
 
 def dice(a: bytes, b: bytes, pop_a: int, pop_b: int) -> float:
