@@ -18,6 +18,7 @@ from boldhub.council.prepare import prepare
 from boldhub.linkage.run import LinkInput
 from boldhub.privacy.encoding import Encoder, EncodingParams
 from boldhub.privacy.keys import LinkageKey
+from boldhub.privacy.package import write_encodings
 from boldhub.schemas.identifiers import IDENTIFIER_NAMES
 from boldhub.synth import generate
 
@@ -58,7 +59,7 @@ def encoded_world(persons: int, councils: int = 3, seed: int = 42) -> EncodedWor
             ids = table.column("source_row_id").to_pylist()
             keys = [f"{i:02d}{n:030x}" for n in range(len(ids))]
             encodings = encoder.encode_rows(keys, {c: table.column(c) for c in IDENTIFIER_NAMES})
-            pq.write_table(encodings, folder / "encodings.parquet")
+            write_encodings(encodings, folder / "encodings.parquet")
             clear = table.select(list(IDENTIFIER_NAMES)).append_column(
                 "record_key", pa.array(keys, pa.string())
             )

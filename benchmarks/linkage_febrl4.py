@@ -46,6 +46,7 @@ from boldhub.linkage.evaluate import pairwise_scores
 from boldhub.linkage.run import LinkInput, link, person_keys
 from boldhub.privacy.encoding import Encoder, EncodingParams
 from boldhub.privacy.keys import LinkageKey
+from boldhub.privacy.package import write_encodings
 
 DEFAULTS = Settings()
 
@@ -115,7 +116,7 @@ def boldhub_run(
             keys = [f"{name}{i:031x}" for i in range(len(data.ids))]
             table = Encoder(key, EncodingParams()).encode_rows(keys, data.columns)
             path = Path(tmp) / f"{name}.parquet"
-            pq.write_table(table, path)
+            write_encodings(table, path)  # as a council's package holds them
             inputs.append(LinkInput(name, path))
             truth.update(zip(keys, data.person, strict=True))
         encode_s = time.perf_counter() - start

@@ -23,7 +23,7 @@ from boldhub.hub import audit
 from boldhub.hub.agreements import expectations
 from boldhub.hub.store import ATTRIBUTES_DIR, ENCODINGS_DIR, MANIFESTS_DIR, Hub
 from boldhub.hub.store.models import Submission
-from boldhub.privacy.package import verify_package
+from boldhub.privacy.package import verify_package, write_encodings
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def ingest(hub: Hub, package: Path, actor: str = "cli") -> IngestResult:
     }
     temps = {k: p.with_name(p.name + ".partial") for k, p in finals.items()}
     try:
-        pq.write_table(pkg.encodings, temps["enc"], compression="zstd")
+        write_encodings(pkg.encodings, temps["enc"])
         pq.write_table(pkg.attributes, temps["attr"], compression="zstd")
         # Exactly the bytes that were verified, not a second read of the package folder.
         temps["manifest"].write_bytes(pkg.manifest_bytes)

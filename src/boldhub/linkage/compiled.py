@@ -404,6 +404,41 @@ def _equi_join(lrows: Ints, lkey: Ints, rrows: Ints, rkey: Ints) -> tuple[Ints, 
     return left, right
 
 
+@numba.njit(cache=True, nogil=True)
+def _group_pairs(rows: Ints, keys: Ints, rank: Ints) -> tuple[Ints, Ints]:  # pragma: no cover
+    """Every pair of two different records with one key (``rows``, ``keys`` sorted by
+    key), each once, ordered so that the left record's key text sorts first."""
+    n = len(rows)
+    total = 0
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and keys[j] == keys[i]:
+            j += 1
+        total += (j - i) * (j - i - 1) // 2
+        i = j
+    left = np.empty(total, dtype=np.int64)
+    right = np.empty(total, dtype=np.int64)
+    p = 0
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and keys[j] == keys[i]:
+            j += 1
+        for a in range(i, j):
+            for b in range(a + 1, j):
+                x, y = rows[a], rows[b]
+                if x == y:
+                    continue
+                if rank[x] < rank[y]:
+                    left[p], right[p] = x, y
+                else:
+                    left[p], right[p] = y, x
+                p += 1
+        i = j
+    return left[:p], right[:p]
+
+
 def _split_rule(tree: exp.Expression) -> tuple[list[tuple[str, str]], list[exp.Expression]]:
     """A conjunction as its ``l.x = r.y`` join terms and the rest."""
     terms: list[exp.Expression] = []
@@ -459,9 +494,16 @@ def blocked_pairs(
         if exploded & read:
             raise NotCompilable("an exploded column outside the rule's join terms")
         explode = bool(exploded & (set(lnames) | set(rnames)))
-        left, right = _equi_join(*_keys(records, lnames, explode), *_keys(records, rnames, explode))
-        keep = records.rank[left] < records.rank[right]
-        found.setdefault(rest, []).append(left[keep] * n + right[keep])
+        lrows, lkey = _keys(records, lnames, explode)
+        if lnames == rnames:
+            # A self-join (most rules): pairs within each group of one key.
+            order = np.argsort(lkey, kind="stable")
+            left, right = _group_pairs(lrows[order], lkey[order], records.rank)
+        else:
+            left, right = _equi_join(lrows, lkey, *_keys(records, rnames, explode))
+            keep = records.rank[left] < records.rank[right]
+            left, right = left[keep], right[keep]
+        found.setdefault(rest, []).append(left * n + right)
     if filter_pairs is not None and filter_pairs.num_rows:
         left = pc.index_in(filter_pairs.column("record_key_l"), value_set=records.keys)
         right = pc.index_in(filter_pairs.column("record_key_r"), value_set=records.keys)
@@ -554,12 +596,20 @@ def _columns_read(settings: dict[str, Any], allowed: str) -> set[str]:
                 sqls.append(level["tf_adjustment_column"])
     names: set[str] = set()
     for sql in sqls:
-        for col in _parse(sql).find_all(exp.Column):
-            name = col.name
-            if not col.table and name.endswith(("_l", "_r")):
-                name = name[:-2]
-            names.add(name)
+        names |= _columns_of(sql)
     return names
+
+
+@lru_cache(maxsize=1024)
+def _columns_of(sql: str) -> frozenset[str]:
+    """The record columns one condition reads (``x_l``, ``x_r``, ``l.x``: ``x``)."""
+    names = set()
+    for col in _parse(sql).find_all(exp.Column):
+        name = col.name
+        if not col.table and name.endswith(("_l", "_r")):
+            name = name[:-2]
+        names.add(name)
+    return frozenset(names)
 
 
 def _term_frequencies(col: Column) -> Floats:

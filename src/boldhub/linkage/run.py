@@ -8,6 +8,7 @@ key. It reads only encodings: attributes never enter linkage.
 
 from __future__ import annotations
 
+import binascii
 import copy
 import logging
 import secrets
@@ -17,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -421,34 +424,64 @@ def filter_words(column: pa.ChunkedArray) -> tuple[list[pa.Array], int]:
 def one_to_one_clusters(rows: pa.Table, edges: pa.Table, sources: set[str]) -> pa.Table:
     """Re-cluster so that no person holds two records of a one-to-one source: links are
     taken strongest first, and a link that would join two records of such a source into
-    one person is skipped (greedy, as Kruskal's algorithm builds a spanning forest)."""
-    keys = rows.column("record_key").to_pylist()
-    source_of = dict(zip(keys, rows.column("source").to_pylist(), strict=True))
-    parent = {k: k for k in keys}
-    held: dict[str, set[str]] = {
-        k: ({source_of[k]} if source_of[k] in sources else set()) for k in keys
-    }
+    one person is skipped (greedy, as Kruskal's algorithm builds a spanning forest).
+    With no ``sources`` this is connected components of ``edges``."""
+    keys = rows.column("record_key").combine_chunks()
+    source = pc.dictionary_encode(rows.column("source").combine_chunks())
+    names = source.dictionary.to_pylist()
+    flagged = [name for name in names if name in sources]
+    if len(flagged) > 62:
+        raise ValueError("more than 62 one-to-one sources in one run")
+    # Each record's one-to-one source as one bit, so that a person's sources are a mask.
+    bit = np.array([1 << flagged.index(n) if n in sources else 0 for n in names] + [0], np.int64)
+    held = bit[_indices(source)]
+    order = np.argsort(-edges.column("match_probability").to_numpy(), kind="stable")
+    left = _indices(pc.index_in(edges.column("record_key_l"), value_set=keys))[order]
+    right = _indices(pc.index_in(edges.column("record_key_r"), value_set=keys))[order]
+    if (left < 0).any() or (right < 0).any():
+        raise ValueError("an edge names a record that is not in the run")
+    root = greedy_forest(left, right, held)
+    index = rows.schema.get_field_index("cluster_id")
+    return rows.set_column(index, "cluster_id", keys.take(pa.array(root)))
 
-    def find(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
 
-    order = edges.sort_by([("match_probability", "descending")])
-    for left, right in zip(
-        order.column("record_key_l").to_pylist(),
-        order.column("record_key_r").to_pylist(),
-        strict=True,
-    ):
-        a, b = find(left), find(right)
-        if a == b or held[a] & held[b]:
+@numba.njit(cache=True, nogil=True)
+def greedy_forest(
+    left: npt.NDArray[np.int64], right: npt.NDArray[np.int64], held: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:  # pragma: no cover - compiled
+    """Union-find over the edges (``left[i]``, ``right[i]``) in the order given, skipping an
+    edge whose two trees both hold a bit of ``held`` (a one-to-one source): each record's
+    root (one_to_one_clusters)."""
+    n = len(held)
+    parent = np.arange(n)
+    mask = held.copy()
+    for e in range(len(left)):
+        a = left[e]
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        b = right[e]
+        while parent[b] != b:
+            parent[b] = parent[parent[b]]
+            b = parent[b]
+        if a == b or (mask[a] & mask[b]) != 0:
             continue
         parent[a] = b
-        held[b] |= held.pop(a)
-    cluster = pa.array([find(k) for k in keys], pa.string())
-    index = rows.schema.get_field_index("cluster_id")
-    return rows.set_column(index, "cluster_id", cluster)
+        mask[b] |= mask[a]
+    root = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        r = i
+        while parent[r] != r:
+            r = parent[r]
+        root[i] = r
+    return root
+
+
+def _indices(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.int64]:
+    """Integer positions (dictionary indices, index_in results) as int64, -1 for null."""
+    if isinstance(values, pa.DictionaryArray):
+        values = values.indices
+    return np.asarray(pc.fill_null(values, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _edge_filter_sql(
@@ -500,8 +533,7 @@ def _links_table(rows: pa.Table) -> pa.Table:
     distinct = pc.unique(clusters)
     # Person keys are random, not derived from any record key: a person key must not
     # lead back to a record.
-    keys = pa.array(["PK" + secrets.token_hex(8) for _ in range(len(distinct))], pa.string())
-    person = keys.take(pc.index_in(clusters, value_set=distinct))
+    person = _person_keys(len(distinct)).take(pc.index_in(clusters, value_set=distinct))
     return pa.table(
         {
             "record_key": rows.column("record_key").cast(pa.string()),
@@ -510,4 +542,14 @@ def _links_table(rows: pa.Table) -> pa.Table:
             "match_probability": rows.column("p").cast(pa.float64()),
         },
         schema=LINKS_SCHEMA,
+    )
+
+
+def _person_keys(n: int) -> pa.Array:
+    """``n`` random person keys, ``PK`` and 16 hex digits (64 random bits) each."""
+    hexed = np.frombuffer(binascii.hexlify(secrets.token_bytes(8 * n)), np.uint8).reshape(n, 16)
+    text = np.hstack([np.tile(np.frombuffer(b"PK", np.uint8), (n, 1)), hexed])
+    offsets = np.arange(0, (n + 1) * 18, 18, dtype=np.int32)
+    return pa.Array.from_buffers(
+        pa.string(), n, [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(text.tobytes())]
     )

@@ -51,6 +51,7 @@ from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from typing import Any
 
+import numba
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -252,7 +253,7 @@ class Encoder:
         self.params = params or EncodingParams()
         self._key = key
         self._subkeys: dict[str, bytes] = {}
-        self._grams: dict[str, dict[str, list[int]]] = {}
+        self._grams: dict[str, dict[int, npt.NDArray[np.int64]]] = {}
         # Bit flips are random per record: fresh randomness unless a test fixes the seed.
         self._rng = np.random.default_rng(seed if seed is not None else secrets.randbits(128))
 
@@ -336,16 +337,19 @@ class Encoder:
 
     def base_filter(self, domain: str, value: str) -> npt.NDArray[np.uint8]:
         """The unsalted filter of ``value`` as unpacked bits (before folding and flips)."""
-        return np.asarray(self._base_filters(domain, [value])[0], dtype=np.uint8)
+        packed, _ = self._base_filters(domain, [value])
+        return np.unpackbits(packed[0])
 
-    def _base_filters(self, domain: str, names: list[str]) -> npt.NDArray[np.uint8]:
-        """Unsalted filters of many names at once (as ``base_filter``): the q-grams of all
-        names as integer codes, each distinct q-gram's positions hashed once, and one
-        scatter of every name's positions."""
+    def _base_filters(
+        self, domain: str, names: list[str]
+    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+        """Unsalted filters of many names at once, packed (bit ``p`` is bit ``7 - p % 8``
+        of byte ``p // 8``, as np.packbits), with their weights: the q-grams of all names
+        as integer codes, each distinct q-gram's positions hashed once, and one compiled
+        pass setting every name's bits."""
         m, q = self.params.name_bloom_bits, self.params.qgram
-        bits = np.zeros((len(names), m), dtype=np.uint8)
         if not names:
-            return bits
+            return np.zeros((0, m // 8), np.uint8), np.zeros(0, np.int64)
         pad = "_" * (q - 1)
         padded = pa.array([pad + name + pad for name in names], pa.string())
         grid, lengths = _byte_grid(padded)
@@ -356,38 +360,44 @@ class Encoder:
         for i in range(q):
             codes = codes * 256 + grid[rows, start + i]
         distinct, which = np.unique(codes, return_inverse=True)
-        grams = self._grams.setdefault(domain, {})
-        sub = self._subkey("bf/" + domain)
-        table = np.empty((len(distinct), self.params.name_bloom_hashes), dtype=np.int64)
-        for row, code in enumerate(distinct.tolist()):
-            gram = code.to_bytes(q, "big").decode("latin-1")
-            positions = grams.get(gram)
-            if positions is None:
-                positions = grams[gram] = self._positions(sub, gram)
-            table[row] = positions
-        k = table.shape[1]
-        bits[np.repeat(rows, k), table[which].ravel()] = 1
-        return bits
+        return _set_bits(
+            len(names), m // 8, rows, which.astype(np.int64), self._positions(domain, distinct)
+        )
 
-    def _positions(self, sub: bytes, gram: str) -> list[int]:
-        """The filter positions of one q-gram (double hashing, Schnell et al. 2009)."""
-        digest = _hmac_sha256(sub, gram.encode(), "sha256")
-        h1 = int.from_bytes(digest[:8], "big")
-        h2 = int.from_bytes(digest[8:16], "big") | 1
-        m = self.params.name_bloom_bits
-        return [(h1 + i * h2) % m for i in range(self.params.name_bloom_hashes)]
+    def _positions(self, domain: str, codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """The filter positions of each q-gram (as its integer code): double hashing,
+        ``(h1 + i * h2) mod m`` with h1, h2 from HMAC-SHA256 of the q-gram under the
+        field's ``bf/`` subkey (Schnell et al. 2009). Each q-gram is hashed once per
+        encoder; the arithmetic is done on 64-bit words, which wrap at 2**64, a multiple
+        of m (a power of two), so the result is that of exact integers."""
+        grams = self._grams.setdefault(domain, {})
+        q, k = self.params.qgram, self.params.name_bloom_hashes
+        new = [c for c in codes.tolist() if c not in grams]
+        if new:
+            sub = self._subkey("bf/" + domain)
+            # Names are compact (letters A-Z, see compact_name): one byte per character.
+            digests = b"".join(_hmac_sha256(sub, c.to_bytes(q, "big"), "sha256")[:16] for c in new)
+            h = np.frombuffer(digests, dtype=">u8").reshape(-1, 2).astype(np.uint64)
+            h1, h2 = h[:, 0], h[:, 1] | np.uint64(1)
+            steps = np.arange(k, dtype=np.uint64)
+            m = np.uint64(self.params.name_bloom_bits)
+            found = ((h1[:, None] + steps[None, :] * h2[:, None]) % m).astype(np.int64)
+            grams.update(zip(new, found, strict=True))
+        return np.array([grams[c] for c in codes.tolist()], dtype=np.int64).reshape(-1, k)
 
     def bloom(self, domain: str, value: str | None) -> bytes | None:
         """The unsalted, unflipped (folded) filter of ``value`` as bytes (tests, tools)."""
         if not value:
             return None
-        return bytes(np.packbits(self._fold(self.base_filter(domain, value)[None, :]))[0])
+        packed, _ = self._base_filters(domain, [value])
+        return bytes(self._fold(packed)[0])
 
-    def _fold(self, bits: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    def _fold(self, packed: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+        """XOR-fold packed filters in half (halves are whole bytes: filters are >= 128 bits)."""
         if not self.params.xor_fold:
-            return bits
-        half = bits.shape[1] // 2
-        return bits[:, :half] ^ bits[:, half:]
+            return packed
+        half = packed.shape[1] // 2
+        return packed[:, :half] ^ packed[:, half:]
 
     def _masks(self, domain: str, salt_list: list[str]) -> npt.NDArray[np.uint8]:
         """The keyed mask of each salt (AES-256-CTR keystream, the salt as nonce)."""
@@ -687,15 +697,18 @@ class Encoder:
         if len(used) == 0:
             n = len(idx)
             return pa.nulls(n, pa.binary()), pa.nulls(n, pa.int16())
-        base = self._fold(self._base_filters(domain, [names[i] for i in used]))
+        base, weights = self._base_filters(domain, [names[i] for i in used])
+        if self.params.xor_fold:
+            base = self._fold(base)
+            weights = np.bitwise_count(base).sum(axis=1, dtype=np.int64)
         if self.params.bit_flip > 0:
-            bits = base[vi]
+            bits = np.unpackbits(base[vi], axis=1)
             bits ^= (self._rng.random(bits.shape) < self.params.bit_flip).astype(np.uint8)
             weights = bits.sum(axis=1, dtype=np.int64)
             packed = np.packbits(bits, axis=1)
         else:
-            packed = np.packbits(base, axis=1)[vi]
-            weights = base.sum(axis=1, dtype=np.int64)[vi]
+            packed = base[vi]
+            weights = weights[vi]
         packed ^= self._masks(domain, salt_list)[salts[valid]]
         nbytes = packed.shape[1]
         offsets = np.arange(0, (len(packed) + 1) * nbytes, nbytes, dtype=np.int32)
@@ -785,6 +798,35 @@ def _date_parts(dates: pa.Array) -> _Dates:
         return np.ascontiguousarray(grid[:, a:b]).view(f"S{b - a}").ravel()
 
     return _Dates(part(0, 10), part(0, 4), part(5, 7), part(8, 10), day, ok)
+
+
+@numba.njit(cache=True, nogil=True)
+def _set_bits(
+    n: int,
+    nbytes: int,
+    rows: npt.NDArray[np.int64],
+    grams: npt.NDArray[np.int64],
+    table: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
+    """Packed filters of ``n`` names: for each (row, q-gram) the q-gram's positions in
+    ``table`` set in the row; and each filter's weight (set bits)."""
+    packed = np.zeros((n, nbytes), dtype=np.uint8)
+    for e in range(len(rows)):
+        r = rows[e]
+        g = grams[e]
+        for h in range(table.shape[1]):
+            p = table[g, h]
+            packed[r, p >> 3] |= np.uint8(128 >> (p & 7))
+    weights = np.zeros(n, dtype=np.int64)
+    for r in range(n):
+        total = 0
+        for b in range(nbytes):
+            v = packed[r, b]
+            while v:
+                v &= v - np.uint8(1)
+                total += 1
+        weights[r] = total
+    return packed, weights
 
 
 def _byte_grid(values: pa.Array) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
