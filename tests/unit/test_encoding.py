@@ -279,3 +279,61 @@ def test_near_tokens_are_one_per_distinct_deletion(number: str) -> None:
     row = encode(KEY_A, {**PERSON, field: [number]})
     toks = row["nhs_near_toks" if number.isdigit() else "ni_near_toks"]
     assert len(toks) == len(set(toks)) == len(deletions(number))
+
+
+def test_encodings_follow_the_specification() -> None:
+    """docs/encoding.md computed directly, one value at a time, against the encoder's
+    batched arrays: tokens, long values, names' secret ids (short and long), salted name
+    tokens and filter positions."""
+    import hmac
+
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    def aes(purpose: str, block: bytes) -> bytes:
+        enc = Cipher(algorithms.AES(KEY_A.subkey(purpose)), modes.ECB()).encryptor()
+        return enc.update(block) + enc.finalize()
+
+    def hmac16(purpose: str, value: bytes) -> bytes:
+        return hmac.digest(KEY_A.subkey(purpose), value, "sha256")[:16]
+
+    def block(value: str) -> bytes:
+        return value.encode().ljust(15, b"\0") + bytes([len(value.encode())])
+
+    long_name, long_crn = "BARTHOLOMEWALEXANDERSON", "CRN-0000000000000042"
+    row = encode(KEY_A, {**PERSON, "forename": [long_name], "crn": [long_crn]})
+    assert row["dob_tok"] == aes("tok-aes/dob", block("1985-02-11")).hex()
+    assert row["dob_md_tok"] == aes("tok-aes/dob-md", block("02-11")).hex()
+    assert row["pc_sector_tok"] == aes("tok-aes/postcode-sector", block("B15 2")).hex()
+    assert row["crn_tok"] == hmac16("tok/crn", long_crn.encode()).hex()
+    salt = b"1985-02-11".ljust(16, b"\0")
+    short_id = aes("name-aes/surname", block("ONEILL"))
+    long_id = hmac16("name/forename", long_name.encode())
+    assert (
+        row["sn_tok"]
+        == aes("name-salt/surname", bytes(a ^ b for a, b in zip(short_id, salt, strict=True))).hex()
+    )
+    assert (
+        row["fn_tok"]
+        == aes("name-salt/forename", bytes(a ^ b for a, b in zip(long_id, salt, strict=True))).hex()
+    )
+    positions = set()
+    for gram in {"_O", "ON", "NE", "EI", "IL", "LL", "L_"}:
+        digest = hmac.digest(KEY_A.subkey("bf/surname"), gram.encode(), "sha256")
+        h1, h2 = int.from_bytes(digest[:8], "big"), int.from_bytes(digest[8:16], "big") | 1
+        positions |= {(h1 + i * h2) % 512 for i in range(10)}
+    bits = Encoder(KEY_A).base_filter("surname", "ONEILL")
+    assert set(bits.nonzero()[0].tolist()) == positions
+    assert row["sn_bf_pop"] == len(positions)
+
+
+def test_columns_without_values_and_unusual_numbers_encode() -> None:
+    """An all-empty column gives nulls; a number with other characters than ASCII gets
+    near tokens as if each were one "?"."""
+    enc = Encoder(KEY_A)
+    rows = enc.encode_rows(
+        ["a" * 32, "b" * 32],
+        {"forename": [None, None], "nhs_number": ["943476591é", "943476591?"], "dob": [None, ""]},
+    ).to_pylist()
+    assert rows[0]["fn_tok"] is None and rows[0]["salt_tok"] is None and rows[1]["dob_tok"] is None
+    assert rows[0]["nhs_near_toks"] == rows[1]["nhs_near_toks"]
+    assert rows[0]["ni_near_toks"] is None
