@@ -106,6 +106,7 @@ def test_the_run_links_as_splinks_pipeline(world: LinkageWorld, trained: dict[st
         (r["weight"], r["pairs"], r["links"]) for r in b
     ]
     assert "train" not in fast.seconds
+    assert (fast.scorer, slow.scorer) == ("numpy", "splink")
 
 
 def test_sql_it_cannot_evaluate_sends_the_run_through_splink(
@@ -126,6 +127,7 @@ def test_sql_it_cannot_evaluate_sends_the_run_through_splink(
     result = link(world.inputs, threshold=0.7, trained=trained)
     splink = link(world.inputs, threshold=0.7, trained=trained, compiled_max_records=0)
     assert result.pairs_scored == splink.pairs_scored > 0
+    assert result.scorer == "splink"
 
 
 def test_three_valued_logic_as_in_sql(tmp_path: Path) -> None:
@@ -146,3 +148,15 @@ def test_three_valued_logic_as_in_sql(tmp_path: Path) -> None:
     assert pairs.condition("x_l = x_r OR x_l IS NULL").tolist() == [True, False, True]
     assert pairs.condition("NOT (x_l = x_r AND y_l = y_r)").tolist() == [False, True, False]
     assert pairs.condition("y_l + y_r >= 3").tolist() == [False, True, False]
+
+
+def test_too_many_pairs_for_arrays_go_through_splink(
+    world: LinkageWorld, trained: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(compiled, "MAX_PAIRS", 10)
+    table, words = load_records(world.inputs)
+    settings = model.with_parameters(model.settings_dict(words), trained)
+    with pytest.raises(compiled.NotCompilable, match="candidate pairs"):
+        compiled.predict(settings, table, None, "TRUE", PREDICT_FLOOR)
+    result = link(world.inputs, threshold=0.7, trained=trained)
+    assert result.pairs_scored > 10 and result.scorer == "splink"

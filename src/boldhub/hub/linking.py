@@ -167,6 +167,7 @@ def run_linkage(
                         if base["mode"] == "incremental"
                         else settings.linkage_backend,
                         "pairs_scored": result.pairs_scored,
+                        "scorer": result.scorer,
                         "seconds": result.seconds,
                         "key_changes": key_changes,
                         "rules": rules,

@@ -54,6 +54,12 @@ Bools = npt.NDArray[np.bool_]
 Floats = npt.NDArray[np.float64]
 
 
+# Candidate pairs beyond which a run goes through Splink after all: each level's arrays
+# hold every pair at once (about 100 bytes a pair at the peak), where Splink's DuckDB
+# pipeline would spill to disk.
+MAX_PAIRS = 20_000_000
+
+
 class NotCompilable(ValueError):
     """Settings whose SQL this module cannot evaluate exactly as the engine would."""
 
@@ -535,6 +541,8 @@ def predict(
     model = comparisons(settings)
     records = Records(table, _columns_read(settings, allowed))
     left, right = blocked_pairs(settings, records, filter_pairs, allowed)
+    if len(left) > MAX_PAIRS:
+        raise NotCompilable(f"{len(left):,} candidate pairs: more than NumPy should hold")
     pairs = Pairs(records, left, right)
     prior = prob_to_match_weight(float(settings["probability_two_random_records_match"]))
     total = np.full(len(left), prior)

@@ -65,6 +65,8 @@ class LinkResult:
     pair_stats: pa.Table | None = None
     # Candidate pairs found by blocking on the filters (add_filter_pairs).
     filter_pairs: int = 0
+    # What scored the pairs: Splink's pipeline, or the saved model compiled (compiled.py).
+    scorer: str = "splink"
 
 
 Step = Callable[[str], None]
@@ -267,6 +269,7 @@ def _link_compiled(
         model_json=settings,
         pair_stats=quality.pair_stats(predictions, threshold),
         filter_pairs=int(candidates.num_rows),
+        scorer="numpy",
     )
 
 

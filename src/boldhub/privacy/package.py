@@ -82,7 +82,10 @@ REPEATING_COLUMNS = (
 def write_encodings(table: pa.Table, path: Path) -> None:
     """Write an encodings table as packages and the hub's store hold it."""
     dictionary = [c for c in REPEATING_COLUMNS if c in table.column_names]
-    pq.write_table(table, path, compression="zstd", use_dictionary=dictionary)
+    # No column statistics either: minima and maxima of random tokens prune nothing.
+    pq.write_table(
+        table, path, compression="zstd", use_dictionary=dictionary, write_statistics=False
+    )
 
 
 def write_package(
