@@ -148,6 +148,11 @@ def test_three_valued_logic_as_in_sql(tmp_path: Path) -> None:
     assert pairs.condition("x_l = x_r OR x_l IS NULL").tolist() == [True, False, True]
     assert pairs.condition("NOT (x_l = x_r AND y_l = y_r)").tolist() == [False, True, False]
     assert pairs.condition("y_l + y_r >= 3").tolist() == [False, True, False]
+    # Text is held as ids: an order or a number compared with it is refused, not guessed.
+    with pytest.raises(compiled.NotCompilable):
+        pairs.condition("x_l < x_r")
+    with pytest.raises(compiled.NotCompilable):
+        pairs.condition("x_l = 1")
 
 
 def test_too_many_pairs_for_arrays_go_through_splink(

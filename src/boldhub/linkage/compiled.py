@@ -301,10 +301,17 @@ class Pairs:
         compare = _COMPARE.get(type(node))
         if compare is not None:
             a, b = self.eval(node.this), self.eval(node.expression)
+            # Text is held as ids: only equality between two texts means what SQL means.
+            if "ids" in (a.kind, b.kind) and (
+                a.kind != b.kind or not isinstance(node, (exp.EQ, exp.NEQ))
+            ):
+                raise NotCompilable(f"cannot compare {node.sql()[:80]!r}")
             return Val("bool", compare(a.data, b.data), a.null | b.null)
         arith = _ARITH.get(type(node))
         if arith is not None:
             a, b = self.eval(node.this), self.eval(node.expression)
+            if a.kind != "num" or b.kind != "num":
+                raise NotCompilable(f"cannot evaluate {node.sql()[:80]!r}")
             with np.errstate(divide="ignore", invalid="ignore"):
                 return Val("num", arith(a.data, b.data), a.null | b.null)
         if isinstance(node, exp.BitwiseXor):
