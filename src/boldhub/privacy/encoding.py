@@ -491,7 +491,7 @@ class Encoder:
             text = pa.array([t.encode("ascii", "replace").decode() for t in text.to_pylist()])
         chars = np.asarray(pc.utf8_length(text).to_numpy(zero_copy_only=False), np.int64)
         usable = (chars > 4) & (chars <= 15)
-        raw, _ = _padded(text, 16)
+        raw, _ = _byte_grid(text, 16)
         raw[~usable] = 0
         lengths = np.where(usable, chars, 0)
         rows, owner = [raw[lengths > 0]], [np.flatnonzero(lengths > 0)]
@@ -829,13 +829,17 @@ def _set_bits(
     return packed, weights
 
 
-def _byte_grid(values: pa.Array) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
-    """The UTF-8 bytes of a string array's values as rows of a zero-padded matrix, and the
-    values' byte lengths (from Arrow's buffers)."""
+def _byte_grid(
+    values: pa.Array, width: int | None = None
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """The UTF-8 bytes of a string array's values as the rows of a zero-padded matrix
+    ``width`` bytes wide (default: as wide as the longest value), and the values' byte
+    lengths; a value longer than ``width`` leaves its row zero. Built from Arrow's
+    buffers, without a Python loop."""
     arr = values.cast(pa.string())
     n = len(arr)
     if n == 0:
-        return np.zeros((0, 1), np.uint8), np.zeros(0, np.int64)
+        return np.zeros((0, width or 1), np.uint8), np.zeros(0, np.int64)
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + n + 1]
     offsets = offsets.astype(np.int64)
     data_buf = arr.buffers()[2]
@@ -843,36 +847,24 @@ def _byte_grid(values: pa.Array) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.
         np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
     )
     lengths = np.diff(offsets)
-    total = int(lengths.sum())
-    rows = np.repeat(np.arange(n), lengths)
-    within = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    out = np.zeros((n, max(int(lengths.max(initial=0)), 1)), np.uint8)
-    out[rows, within] = data[np.repeat(offsets[:-1], lengths) + within]
+    if width is None:
+        width = max(int(lengths.max(initial=0)), 1)
+    lens = np.where(lengths <= width, lengths, 0)
+    rows = np.repeat(np.arange(n), lens)
+    within = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)
+    out = np.zeros((n, width), np.uint8)
+    out[rows, within] = data[np.repeat(offsets[:-1], lens) + within]
     return out, lengths
 
 
 def _blocks(values: pa.Array) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
     """Each value of a string array as a 16-byte block, ``UTF-8 || zero padding ||
     length``, and the values' byte lengths (a value over 15 bytes gets a zero block: the
-    caller keys it otherwise). Built from Arrow's buffers, without a Python loop."""
-    arr = values.cast(pa.string())
-    n = len(arr)
-    if n == 0:
-        return np.zeros((0, 16), np.uint8), np.zeros(0, np.int64)
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + n + 1]
-    offsets = offsets.astype(np.int64)
-    data_buf = arr.buffers()[2]
-    data = (
-        np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
-    )
-    lengths = np.diff(offsets)
-    lens = np.where(lengths <= 15, lengths, 0)
-    total = int(lens.sum())
-    rows = np.repeat(np.arange(n), lens)
-    within = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
-    out = np.zeros((n, 16), np.uint8)
-    out[rows, within] = data[np.repeat(offsets[:-1], lens) + within]
-    out[:, 15] = lens
+    caller keys it otherwise)."""
+    grid, lengths = _byte_grid(values, 15)
+    out = np.zeros((len(grid), 16), np.uint8)
+    out[:, :15] = grid
+    out[:, 15] = np.where(lengths <= 15, lengths, 0)
     return out, lengths
 
 
@@ -931,16 +923,7 @@ def _salt_blocks(salt_list: Sequence[str]) -> npt.NDArray[np.uint8]:
     """Salts as 16-byte blocks (ASCII, zero-padded; salts are at most 12 characters)."""
     if not salt_list:
         return np.zeros((1, 16), dtype=np.uint8)
-    return _padded(pa.array(list(salt_list), pa.string()), 16)[0]
-
-
-def _padded(values: pa.Array, width: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
-    """``_byte_grid`` cut or zero-padded to ``width`` bytes per row (with the lengths)."""
-    grid, lengths = _byte_grid(values)
-    out = np.zeros((len(grid), width), dtype=np.uint8)
-    used = min(width, grid.shape[1])
-    out[:, :used] = grid[:, :used]
-    return out, lengths
+    return _byte_grid(pa.array(list(salt_list), pa.string()), 16)[0]
 
 
 def _aes(key: bytes, data: bytes) -> bytes:
