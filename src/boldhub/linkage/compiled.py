@@ -417,29 +417,26 @@ def _equi_join(lrows: Ints, lkey: Ints, rrows: Ints, rkey: Ints) -> tuple[Ints, 
     return left, right
 
 
-@numba.njit(cache=True, nogil=True)
-def _group_pairs(rows: Ints, keys: Ints, rank: Ints) -> tuple[Ints, Ints]:  # pragma: no cover
+def _group_pairs(rows: Ints, keys: Ints, rank: Ints) -> tuple[Ints, Ints]:
     """Every pair of two different records with one key (``rows``, ``keys`` sorted by
     key), each once, ordered so that the left record's key text sorts first."""
-    n = len(rows)
-    total = 0
-    i = 0
-    while i < n:
-        j = i + 1
-        while j < n and keys[j] == keys[i]:
-            j += 1
-        total += (j - i) * (j - i - 1) // 2
-        i = j
+    if len(keys) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    bounds = np.append(np.flatnonzero(np.diff(keys, prepend=keys[0] - 1)), len(keys))
+    sizes = np.diff(bounds)
+    return _pairs_within(rows, bounds, rank, int((sizes * (sizes - 1) // 2).sum()))
+
+
+@numba.njit(cache=True, nogil=True)
+def _pairs_within(
+    rows: Ints, bounds: Ints, rank: Ints, total: int
+) -> tuple[Ints, Ints]:  # pragma: no cover - compiled
     left = np.empty(total, dtype=np.int64)
     right = np.empty(total, dtype=np.int64)
     p = 0
-    i = 0
-    while i < n:
-        j = i + 1
-        while j < n and keys[j] == keys[i]:
-            j += 1
-        for a in range(i, j):
-            for b in range(a + 1, j):
+    for g in range(len(bounds) - 1):
+        for a in range(bounds[g], bounds[g + 1]):
+            for b in range(a + 1, bounds[g + 1]):
                 x, y = rows[a], rows[b]
                 if x == y:
                     continue
@@ -448,7 +445,6 @@ def _group_pairs(rows: Ints, keys: Ints, rank: Ints) -> tuple[Ints, Ints]:  # pr
                 else:
                     left[p], right[p] = y, x
                 p += 1
-        i = j
     return left[:p], right[:p]
 
 
