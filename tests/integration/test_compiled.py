@@ -13,7 +13,8 @@ from splink import Linker
 
 from boldhub.linkage import compiled, dice, model
 from boldhub.linkage.backends import open_backend
-from boldhub.linkage.run import PREDICT_FLOOR, add_filter_pairs, link, load_records
+from boldhub.linkage.quality import PAIR_FLOOR
+from boldhub.linkage.run import add_filter_pairs, link, load_records
 from tests.support.linkage import LinkageWorld, build_linkage_world
 
 
@@ -34,7 +35,7 @@ def _splink_predictions(
     try:
         linker = Linker(engine.register(table), settings, log_level=None, validate_settings=False)
         add_filter_pairs(linker, engine, candidates, allowed)
-        predictions = linker.inference.predict(threshold_match_probability=PREDICT_FLOOR)
+        predictions = linker.inference.predict(threshold_match_probability=PAIR_FLOOR)
         return engine.fetch(
             "SELECT record_key_l, record_key_r, match_weight, match_probability "
             f"FROM {predictions.physical_name}"
@@ -66,7 +67,7 @@ def test_predictions_equal_splinks(
         if not lvl.get("is_null_level")
     )
     allowed_sql = model.source_pairs_sql(allowed) if allowed is not None else "TRUE"
-    ours = _by_pair(compiled.predict(settings, table, candidates, allowed_sql, PREDICT_FLOOR))
+    ours = _by_pair(compiled.predict(settings, table, candidates, allowed_sql, PAIR_FLOOR))
     theirs = _by_pair(_splink_predictions(table, settings, candidates, allowed))
     assert len(theirs) > 100
     assert set(ours) == set(theirs)
@@ -123,7 +124,7 @@ def test_sql_it_cannot_evaluate_sends_the_run_through_splink(
     table, words = load_records(world.inputs)
     settings = model.with_parameters(model.settings_dict(words), trained)
     with pytest.raises(compiled.NotCompilable, match=r"(?i)cannot evaluate.*jaro"):
-        compiled.predict(settings, table, None, "TRUE", PREDICT_FLOOR)
+        compiled.predict(settings, table, None, "TRUE", PAIR_FLOOR)
     result = link(world.inputs, threshold=0.7, trained=trained)
     splink = link(world.inputs, threshold=0.7, trained=trained, compiled_max_records=0)
     assert result.pairs_scored == splink.pairs_scored > 0
@@ -162,6 +163,50 @@ def test_too_many_pairs_for_arrays_go_through_splink(
     table, words = load_records(world.inputs)
     settings = model.with_parameters(model.settings_dict(words), trained)
     with pytest.raises(compiled.NotCompilable, match="candidate pairs"):
-        compiled.predict(settings, table, None, "TRUE", PREDICT_FLOOR)
+        compiled.predict(settings, table, None, "TRUE", PAIR_FLOOR)
     result = link(world.inputs, threshold=0.7, trained=trained)
     assert result.pairs_scored > 10 and result.scorer == "splink"
+
+
+def test_an_incremental_run_scores_as_splinks(tmp_path: Path, world: LinkageWorld) -> None:
+    """New records linked into known persons: the compiled scorer gives the incremental
+    run Splink's pairs (predict_between and predict_within), links and key changes."""
+    import pyarrow.parquet as pq
+
+    from boldhub.linkage.incremental import link_incremental
+    from boldhub.linkage.run import LinkInput
+
+    old, new = [], []
+    for i, item in enumerate(world.inputs):
+        table = pq.read_table(item.encodings)
+        cut = int(table.num_rows * 0.85)
+        pq.write_table(table.slice(0, cut), tmp_path / f"old{i}.parquet")
+        pq.write_table(table.slice(cut), tmp_path / f"new{i}.parquet")
+        old.append(LinkInput(item.source, tmp_path / f"old{i}.parquet"))
+        new.append(LinkInput(item.source, tmp_path / f"new{i}.parquet"))
+    base = link(old, threshold=0.7)
+    args = (base.links, old, new, base.model_json)
+    fast = link_incremental(*args, threshold=0.7)
+    slow = link_incremental(*args, threshold=0.7, compiled_max_records=0)
+    assert (fast.scorer, slow.scorer) == ("numpy", "splink")
+    assert fast.pairs_scored == slow.pairs_scored > 0
+    assert fast.changes.summary() == slow.changes.summary()
+    assert fast.changes.new_persons > 0
+
+    def grouped(links: pa.Table) -> set[frozenset[str]]:
+        persons: dict[str, set[str]] = {}
+        for r in links.to_pylist():
+            persons.setdefault(r["person_key"], set()).add(r["record_key"])
+        return {frozenset(v) for v in persons.values()}
+
+    assert grouped(fast.links) == grouped(slow.links)
+    # Known persons keep their keys either way.
+    before = dict(
+        zip(*[base.links.column(c).to_pylist() for c in ("record_key", "person_key")], strict=True)
+    )
+    for links in (fast.links, slow.links):
+        after = dict(
+            zip(*[links.column(c).to_pylist() for c in ("record_key", "person_key")], strict=True)
+        )
+        merged = {k for m in fast.changes.merges for k in m["from"]}
+        assert all(after[r] == k for r, k in before.items() if k not in merged)

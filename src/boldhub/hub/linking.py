@@ -75,6 +75,7 @@ def run_linkage(
             model_json,
             threshold=settings.linkage_threshold,
             memory_limit=settings.duckdb_memory_limit,
+            compiled_max_records=settings.linkage_compiled_max_records,
         )
         result = LinkResult(
             links=inc.links,
@@ -84,6 +85,7 @@ def run_linkage(
             seconds=inc.seconds,
             model_json=model_json,
             pair_stats=inc.pair_stats,
+            scorer=inc.scorer,
         )
         changes = inc.changes
         base = {

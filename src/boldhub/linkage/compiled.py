@@ -538,25 +538,29 @@ def predict(
     filter_pairs: pa.Table | None,
     allowed: str,
     threshold_match_probability: float,
+    involving: Bools | None = None,
 ) -> pa.Table:
     """Splink's predictions for ``table`` (record_key_l, record_key_r, source_l, source_r,
-    match_weight, match_probability) at or above the threshold."""
+    match_weight, match_probability) at or above the threshold. With ``involving`` (a mask
+    over the table's rows), only pairs with at least one of those records: what Splink's
+    predict_between (others x them) and predict_within (them) give together."""
     model = comparisons(settings)
     records = Records(table, _columns_read(settings, allowed))
     left, right = blocked_pairs(settings, records, filter_pairs, allowed)
+    if involving is not None:
+        keep = involving[left] | involving[right]
+        left, right = left[keep], right[keep]
     if len(left) > MAX_PAIRS:
         raise NotCompilable(f"{len(left):,} candidate pairs: more than NumPy should hold")
     pairs = Pairs(records, left, right)
     prior = prob_to_match_weight(float(settings["probability_two_random_records_match"]))
     total = np.full(len(left), prior)
     for comparison in model:
-        gamma = np.zeros(len(left), dtype=np.int64)
         weight = np.zeros(len(left), dtype=np.float64)
         todo = np.ones(len(left), dtype=np.bool_)
         tf_terms = []
         for level in comparison.levels:
             hit = todo if level.sql is None else todo & pairs.condition(level.sql)
-            gamma[hit] = level.gamma
             weight[hit] = level.weight
             todo &= ~hit
             if level.tf_column is not None:

@@ -33,6 +33,8 @@ from jinja2 import Environment
 
 from boldhub.outcomes.disclosure import control_count, control_rate
 
+# The lowest match probability a run keeps (and scores in its report): pairs below it
+# are neither links nor a measurable part of the estimated precision and recall.
 PAIR_FLOOR = 0.05
 QUALITY_JSON = "quality.json"
 QUALITY_HTML = "quality.html"

@@ -42,10 +42,6 @@ LINKS_SCHEMA = pa.schema(
 
 BLOOM_COLUMNS = ("fn_bf", "sn_bf")
 
-# The lowest match probability a run keeps: pairs below it are neither links nor a
-# measurable part of the quality report's estimates.
-PREDICT_FLOOR = 0.05
-
 
 @dataclass(frozen=True)
 class LinkInput:
@@ -157,7 +153,7 @@ def link(
         step("scoring candidate pairs")
         t = time.perf_counter()
         filter_pairs = add_filter_pairs(linker, engine, candidates, allowed_pairs)
-        predictions = linker.inference.predict(threshold_match_probability=PREDICT_FLOOR)
+        predictions = linker.inference.predict(threshold_match_probability=quality.PAIR_FLOOR)
         timings["predict"] = time.perf_counter() - t
 
         step("clustering into persons")
@@ -221,7 +217,7 @@ def _link_compiled(
     t = time.perf_counter()
     settings = model.with_parameters(model.settings_dict(words, "duckdb", allowed_pairs), trained)
     allowed = model.source_pairs_sql(allowed_pairs) if allowed_pairs is not None else "TRUE"
-    predictions = compiled.predict(settings, table, candidates, allowed, PREDICT_FLOOR)
+    predictions = compiled.predict(settings, table, candidates, allowed, quality.PAIR_FLOOR)
     timings["predict"] = time.perf_counter() - t
     t = time.perf_counter()
     p = predictions.column("match_probability").to_numpy()
