@@ -320,3 +320,71 @@ def test_filter_candidates_empty_and_single() -> None:
         assert out.num_rows == 0
         assert out.schema.names == ["record_key_l", "record_key_r"]
     assert filter_candidates(table, words, 0.5).num_rows == 1
+
+
+@pytest.mark.parametrize("words", [2, 8, 16, 32])
+def test_both_tile_kernels_give_the_exact_test(words: int) -> None:
+    """The vector and the scalar-POPCNT tile kernels (one is chosen per CPU) admit exactly
+    the filters within the bound, whether or not the early stop after half the words
+    applies (near copies pass it, unrelated filters stop there)."""
+    from numba import njit
+    from numba.extending import intrinsic
+
+    from boldhub.linkage import dice
+
+    rng = np.random.default_rng(words)
+    a = _filters(rng, 4, words)
+    b = np.vstack([_near(rng, a, 3), _filters(rng, 12, words)])
+    pa_, pb = _pop(a), _pop(b)
+    tiles, tile_pop = dice._build_tiles(
+        b.ravel(),
+        words,
+        0,
+        words,
+        np.arange(len(b)),
+        pb,
+        pb,
+        1,
+        0,
+        np.empty(0, np.uint64),
+        np.empty(0, np.int64),
+    )
+    limit = 0.25
+    want = [
+        sum(
+            1 << t
+            for t in range(8)
+            if g * 8 + t < len(b)
+            and _pop(a[i : i + 1] ^ b[g * 8 + t : g * 8 + t + 1])[0]
+            <= limit * (pa_[i] + pb[g * 8 + t])
+        )
+        for i in range(len(a))
+        for g in range(2)
+    ]
+    for typer in (dice._tile_mask_typer, dice._tile_mask_scalar_typer):
+        if typer is dice._tile_mask_scalar_typer:
+            import llvmlite.binding as llvm_binding
+
+            llvm_binding.initialize_native_asmparser()
+        kernel = intrinsic(typer)
+
+        @njit
+        def masks(aw, pa_, tiles, tile_pop, n_words, kernel=kernel):  # type: ignore[no-untyped-def]
+            out = np.zeros(len(pa_) * 2, np.int64)
+            for i in range(len(pa_)):
+                for g in range(2):
+                    out[i * 2 + g] = kernel(
+                        aw,
+                        i * n_words,
+                        pa_[i],
+                        tiles,
+                        g * n_words * 8,
+                        tile_pop,
+                        g * 8,
+                        n_words,
+                        limit,
+                    )
+            return out
+
+        got = masks(a.ravel(), pa_, tiles, tile_pop, words)
+        assert got.tolist() == want, typer.__name__

@@ -12,14 +12,22 @@ stored word-interleaved ("tiles", ``tile[k * 8 + t]`` = word ``k`` of filter ``t
 one 512-bit load holds word ``k`` of all eight and a single vector XOR and vector popcount
 advance eight comparisons. LLVM does not find that layout by itself from a scalar loop
 (it vectorises across the words of one pair and pays a horizontal sum per pair, or keeps
-the sums in memory), so the tile loop is written as LLVM IR (``_tile_mask``). On a CPU
-without AVX-512 LLVM legalises the same 8-lane vectors into narrower ones (not measured).
+the sums in memory), so the tile loop is written as LLVM IR (``_tile_mask``). It adds
+half the words first and stops there when none of the eight can still reach the
+threshold, which is nearly always the case for unrelated filters. On a CPU without AVX-512
+LLVM would legalise the same 8-lane vectors into narrower ones and emulate the popcount
+with table lookups: on an AVX2-only AMD EPYC (znver1) that gave 92 M comparisons a second
+on one core for 1,024-bit filters (154 M with the early stop), so there the tiles are
+counted with eight scalar POPCNT instructions per word instead (``_tile_mask_choice``:
+178 M). The previous machine, with AVX-512 VPOPCNTDQ, ran the vector kernel at about
+330 M without the early stop.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import llvmlite.binding as llvm_binding
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -33,8 +41,9 @@ LANES = 8
 """Filters per tile: one 512-bit vector of 64-bit words."""
 
 # Rows of the second set scanned against every row of the first before moving on, so that
-# their tiles stay in the L2 cache (512 KB of words).
-_CHUNK_BYTES = 512 * 1024
+# their tiles stay in the L2 cache (256 KB of words: 165 against 172 M comparisons a
+# second with 512 KB, on a core with 512 KB of L2).
+_CHUNK_BYTES = 256 * 1024
 
 # filter_candidates copies the filters of this many rows at a time (whole blocks; a larger
 # block goes alone): 64K rows of two 512-bit filters are 8 MB.
@@ -101,21 +110,112 @@ def _tile_mask_typer(
             builder.module, ir.FunctionType(_VEC, [_VEC]), f"llvm.ctpop.v{LANES}i64"
         )
         acc = cgutils.alloca_once_value(builder, ir.Constant(_VEC, None))
-        with cgutils.for_range(builder, args[7]) as loop:
-            k = loop.index
-            word = _splat(builder, builder.load(builder.gep(a_ptr, [k])), _VEC)
-            row = builder.gep(t_ptr, [builder.mul(k, ir.Constant(k.type, LANES))])
-            others = builder.load(builder.bitcast(row, _VEC.as_pointer()), align=8)
-            bits = builder.call(ctpop, [builder.xor(word, others)])
-            builder.store(builder.add(builder.load(acc), bits), acc)
+        intp = args[7].type
+
+        def add_words(start: Any, stop: Any) -> None:
+            with cgutils.for_range_slice(builder, start, stop, ir.Constant(intp, 1)) as (k, _):
+                word = _splat(builder, builder.load(builder.gep(a_ptr, [k])), _VEC)
+                row = builder.gep(t_ptr, [builder.mul(k, ir.Constant(intp, LANES))])
+                others = builder.load(builder.bitcast(row, _VEC.as_pointer()), align=8)
+                bits = builder.call(ctpop, [builder.xor(word, others)])
+                builder.store(builder.add(builder.load(acc), bits), acc)
+
         pops = builder.load(
             builder.bitcast(builder.gep(p_arr.data, [args[6]]), _VEC.as_pointer()), align=8
         )
         total = builder.sitofp(builder.add(pops, _splat(builder, args[2], _VEC)), _FVEC)
         bound = builder.fmul(total, _splat(builder, args[8], _FVEC))
-        close = builder.fcmp_ordered("<=", builder.uitofp(builder.load(acc), _FVEC), bound)
-        bits8 = builder.bitcast(close, ir.IntType(LANES))
-        return builder.zext(bits8, ir.IntType(64))
+
+        def within() -> Any:
+            close = builder.fcmp_ordered("<=", builder.uitofp(builder.load(acc), _FVEC), bound)
+            return builder.zext(builder.bitcast(close, ir.IntType(LANES)), ir.IntType(64))
+
+        # Half the words first: a lane whose partial distance is already over its bound is
+        # out (the rest only adds to it), and when all eight are out, as for nearly every
+        # pair of unrelated filters, the other half is skipped. The answer is the one all
+        # the words give. (Checking after each quarter as well was slower on 1,024-bit
+        # random filters: 138 against 155 M comparisons/s.)
+        half = builder.lshr(args[7], ir.Constant(intp, 1))
+        add_words(ir.Constant(intp, 0), half)
+        result = cgutils.alloca_once_value(builder, ir.Constant(ir.IntType(64), 0))
+        live = builder.icmp_unsigned("!=", within(), ir.Constant(ir.IntType(64), 0))
+        with builder.if_then(live):
+            add_words(half, args[7])
+            builder.store(within(), result)
+        return builder.load(result)
+
+    return sig, codegen
+
+
+def _tile_mask_scalar_typer(
+    typingctx: Any,
+    a: Any,
+    a_off: Any,
+    pop_a: Any,
+    tiles: Any,
+    t_off: Any,
+    tile_pop: Any,
+    p_off: Any,
+    n_words: Any,
+    limit: Any,
+) -> Any:
+    """``_tile_mask_typer`` with eight scalar popcounts per word instead of one vector
+    popcount: the x86 POPCNT instruction, as inline assembly so that LLVM cannot turn it
+    back into an emulated vector popcount (chosen where the CPU has no AVX-512 popcount:
+    _TILE_MASK)."""
+    sig = types.int64(
+        a,
+        types.intp,
+        types.int64,
+        tiles,
+        types.intp,
+        tile_pop,
+        types.intp,
+        types.intp,
+        types.float64,
+    )
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        i64 = ir.IntType(64)
+        a_arr = context.make_array(signature.args[0])(context, builder, args[0])
+        t_arr = context.make_array(signature.args[3])(context, builder, args[3])
+        p_arr = context.make_array(signature.args[5])(context, builder, args[5])
+        a_ptr = builder.gep(a_arr.data, [args[1]])
+        t_ptr = builder.gep(t_arr.data, [args[4]])
+        p_ptr = builder.gep(p_arr.data, [args[6]])
+        popcnt = ir.InlineAsm(ir.FunctionType(i64, [i64]), "popcntq $1, $0", "=r,r")
+        accs = [cgutils.alloca_once_value(builder, ir.Constant(i64, 0)) for _ in range(LANES)]
+        intp = args[7].type
+
+        def add_words(start: Any, stop: Any) -> None:
+            with cgutils.for_range_slice(builder, start, stop, ir.Constant(intp, 1)) as (k, _):
+                word = builder.load(builder.gep(a_ptr, [k]))
+                row = builder.gep(t_ptr, [builder.mul(k, ir.Constant(intp, LANES))])
+                for t, acc in enumerate(accs):
+                    other = builder.load(builder.gep(row, [ir.Constant(intp, t)]))
+                    bits = builder.call(popcnt, [builder.xor(word, other)])
+                    builder.store(builder.add(builder.load(acc), bits), acc)
+
+        def within() -> Any:
+            mask = ir.Constant(i64, 0)
+            for t, acc in enumerate(accs):
+                pop_t = builder.load(builder.gep(p_ptr, [ir.Constant(intp, t)]))
+                total = builder.sitofp(builder.add(pop_t, args[2]), ir.DoubleType())
+                close = builder.fcmp_ordered(
+                    "<=",
+                    builder.uitofp(builder.load(acc), ir.DoubleType()),
+                    builder.fmul(total, args[8]),
+                )
+                mask = builder.or_(mask, builder.shl(builder.zext(close, i64), ir.Constant(i64, t)))
+            return mask
+
+        half = builder.lshr(args[7], ir.Constant(intp, 1))
+        add_words(ir.Constant(intp, 0), half)
+        result = cgutils.alloca_once_value(builder, ir.Constant(i64, 0))
+        with builder.if_then(builder.icmp_unsigned("!=", within(), ir.Constant(i64, 0))):
+            add_words(half, args[7])
+            builder.store(within(), result)
+        return builder.load(result)
 
     return sig, codegen
 
@@ -138,7 +238,20 @@ def _lowest_bit_typer(typingctx: Any, x: Any) -> Any:
     return sig, codegen
 
 
-_tile_mask: Any = intrinsic(_tile_mask_typer)
+def _tile_mask_choice() -> Any:
+    """The vector kernel where the CPU counts bits in vectors (AVX-512 VPOPCNTDQ), else
+    scalar POPCNT on x86: on an AVX2-only AMD EPYC (znver1) the vector popcount is
+    emulated with table lookups, and the vector kernel ran 154 M comparisons a second
+    against 178 M for the scalar one (1,024-bit random filters, one core)."""
+    features = llvm_binding.get_host_cpu_features()
+    if features.get("avx512vpopcntdq") or not features.get("popcnt"):
+        return _tile_mask_typer
+    # numba's LLVM reads inline assembly only once the native assembly parser is set up.
+    llvm_binding.initialize_native_asmparser()
+    return _tile_mask_scalar_typer
+
+
+_tile_mask: Any = intrinsic(_tile_mask_choice())
 _lowest_bit: Any = intrinsic(_lowest_bit_typer)
 _popcount: Any = intrinsic(_popcount_typer)
 
