@@ -325,8 +325,9 @@ def test_filter_candidates_empty_and_single() -> None:
 @pytest.mark.parametrize("words", [2, 8, 16, 32])
 def test_both_tile_kernels_give_the_exact_test(words: int) -> None:
     """The vector and the scalar-POPCNT tile kernels (one is chosen per CPU) admit exactly
-    the filters within the bound, whether or not the early stop after half the words
-    applies (near copies pass it, unrelated filters stop there)."""
+    the filters within the bound, for two filters at a time, whether or not the early stop
+    after half the words applies (near copies pass it, unrelated filters stop there)."""
+    import llvmlite.binding as llvm_binding
     from numba import njit
     from numba.extending import intrinsic
 
@@ -350,41 +351,42 @@ def test_both_tile_kernels_give_the_exact_test(words: int) -> None:
         np.empty(0, np.int64),
     )
     limit = 0.25
+
+    def passes(i: int, j: int) -> bool:
+        return bool(_pop(a[i : i + 1] ^ b[j : j + 1])[0] <= limit * (pa_[i] + pb[j]))
+
     want = [
-        sum(
-            1 << t
-            for t in range(8)
-            if g * 8 + t < len(b)
-            and _pop(a[i : i + 1] ^ b[g * 8 + t : g * 8 + t + 1])[0]
-            <= limit * (pa_[i] + pb[g * 8 + t])
-        )
-        for i in range(len(a))
+        sum(1 << (r * 8 + t) for r in range(2) for t in range(8) if passes(i + r, g * 8 + t))
+        for i in (0, 2)
         for g in range(2)
     ]
-    for typer in (dice._tile_mask_typer, dice._tile_mask_scalar_typer):
-        if typer is dice._tile_mask_scalar_typer:
-            import llvmlite.binding as llvm_binding
-
-            llvm_binding.initialize_native_asmparser()
-        kernel = intrinsic(typer)
+    assert any(want) and not all(want)
+    llvm_binding.initialize_native_asmparser()
+    kernels = {
+        "vector": dice._jit(dice._tile_mask2_vector_py),
+        "scalar": intrinsic(dice._tile_mask2_scalar_typer),
+        "chosen": dice._tile_mask2,
+    }
+    for name, kernel in kernels.items():
 
         @njit
-        def masks(aw, pa_, tiles, tile_pop, n_words, kernel=kernel):  # type: ignore[no-untyped-def]
-            out = np.zeros(len(pa_) * 2, np.int64)
-            for i in range(len(pa_)):
+        def masks(aw, pa_, tiles, tile_pop, n, kernel=kernel):  # type: ignore[no-untyped-def]
+            out = np.zeros(4, np.int64)
+            for x, i in enumerate((0, 2)):
                 for g in range(2):
-                    out[i * 2 + g] = kernel(
+                    out[x * 2 + g] = kernel(
                         aw,
-                        i * n_words,
+                        i * n,
+                        (i + 1) * n,
                         pa_[i],
+                        pa_[i + 1],
                         tiles,
-                        g * n_words * 8,
+                        g * n * 8,
                         tile_pop,
                         g * 8,
-                        n_words,
+                        n,
                         limit,
                     )
             return out
 
-        got = masks(a.ravel(), pa_, tiles, tile_pop, words)
-        assert got.tolist() == want, typer.__name__
+        assert masks(a.ravel(), pa_, tiles, tile_pop, words).tolist() == want, name

@@ -18,8 +18,8 @@ threshold, which is nearly always the case for unrelated filters. On a CPU witho
 LLVM would legalise the same 8-lane vectors into narrower ones and emulate the popcount
 with table lookups: on an AVX2-only AMD EPYC (znver1) that gave 92 M comparisons a second
 on one core for 1,024-bit filters (154 M with the early stop), so there the tiles are
-counted with eight scalar POPCNT instructions per word instead (``_tile_mask_choice``:
-178 M). The previous machine, with AVX-512 VPOPCNTDQ, ran the vector kernel at about
+counted with scalar POPCNT instructions instead, two filters per tile load
+(``_tile_mask_choice``: 191 M in isolation, about 180 M in ``dice_all_pairs``). The previous machine, with AVX-512 VPOPCNTDQ, ran the vector kernel at about
 330 M without the early stop.
 """
 
@@ -147,11 +147,13 @@ def _tile_mask_typer(
     return sig, codegen
 
 
-def _tile_mask_scalar_typer(
+def _tile_mask2_scalar_typer(
     typingctx: Any,
     a: Any,
     a_off: Any,
+    a_off2: Any,
     pop_a: Any,
+    pop_a2: Any,
     tiles: Any,
     t_off: Any,
     tile_pop: Any,
@@ -159,13 +161,16 @@ def _tile_mask_scalar_typer(
     n_words: Any,
     limit: Any,
 ) -> Any:
-    """``_tile_mask_typer`` with eight scalar popcounts per word instead of one vector
-    popcount: the x86 POPCNT instruction, as inline assembly so that LLVM cannot turn it
-    back into an emulated vector popcount (chosen where the CPU has no AVX-512 popcount:
-    _TILE_MASK)."""
+    """Two filters (at ``a[a_off:]`` and ``a[a_off2:]``) against one tile: bits 0-7 for
+    the first, 8-15 for the second, each as ``_tile_mask_typer`` gives it. Eight scalar
+    popcounts per word and filter instead of one vector popcount: the x86 POPCNT
+    instruction, as inline assembly so that LLVM cannot turn it back into an emulated
+    vector popcount; each tile word loaded serves both filters (_tile_mask_choice)."""
     sig = types.int64(
         a,
         types.intp,
+        types.intp,
+        types.int64,
         types.int64,
         tiles,
         types.intp,
@@ -178,42 +183,49 @@ def _tile_mask_scalar_typer(
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         i64 = ir.IntType(64)
         a_arr = context.make_array(signature.args[0])(context, builder, args[0])
-        t_arr = context.make_array(signature.args[3])(context, builder, args[3])
-        p_arr = context.make_array(signature.args[5])(context, builder, args[5])
-        a_ptr = builder.gep(a_arr.data, [args[1]])
-        t_ptr = builder.gep(t_arr.data, [args[4]])
-        p_ptr = builder.gep(p_arr.data, [args[6]])
+        t_arr = context.make_array(signature.args[5])(context, builder, args[5])
+        p_arr = context.make_array(signature.args[7])(context, builder, args[7])
+        a_ptrs = [builder.gep(a_arr.data, [args[1]]), builder.gep(a_arr.data, [args[2]])]
+        pops_a = [args[3], args[4]]
+        t_ptr = builder.gep(t_arr.data, [args[6]])
+        p_ptr = builder.gep(p_arr.data, [args[8]])
         popcnt = ir.InlineAsm(ir.FunctionType(i64, [i64]), "popcntq $1, $0", "=r,r")
-        accs = [cgutils.alloca_once_value(builder, ir.Constant(i64, 0)) for _ in range(LANES)]
-        intp = args[7].type
+        accs = [
+            [cgutils.alloca_once_value(builder, ir.Constant(i64, 0)) for _ in range(LANES)]
+            for _ in a_ptrs
+        ]
+        intp = args[9].type
 
         def add_words(start: Any, stop: Any) -> None:
             with cgutils.for_range_slice(builder, start, stop, ir.Constant(intp, 1)) as (k, _):
-                word = builder.load(builder.gep(a_ptr, [k]))
+                mine = [builder.load(builder.gep(ptr, [k])) for ptr in a_ptrs]
                 row = builder.gep(t_ptr, [builder.mul(k, ir.Constant(intp, LANES))])
-                for t, acc in enumerate(accs):
+                for t in range(LANES):
                     other = builder.load(builder.gep(row, [ir.Constant(intp, t)]))
-                    bits = builder.call(popcnt, [builder.xor(word, other)])
-                    builder.store(builder.add(builder.load(acc), bits), acc)
+                    for word, acc in zip(mine, accs, strict=True):
+                        bits = builder.call(popcnt, [builder.xor(word, other)])
+                        builder.store(builder.add(builder.load(acc[t]), bits), acc[t])
 
         def within() -> Any:
             mask = ir.Constant(i64, 0)
-            for t, acc in enumerate(accs):
-                pop_t = builder.load(builder.gep(p_ptr, [ir.Constant(intp, t)]))
-                total = builder.sitofp(builder.add(pop_t, args[2]), ir.DoubleType())
-                close = builder.fcmp_ordered(
-                    "<=",
-                    builder.uitofp(builder.load(acc), ir.DoubleType()),
-                    builder.fmul(total, args[8]),
-                )
-                mask = builder.or_(mask, builder.shl(builder.zext(close, i64), ir.Constant(i64, t)))
+            for r, (pop_a, acc) in enumerate(zip(pops_a, accs, strict=True)):
+                for t in range(LANES):
+                    pop_t = builder.load(builder.gep(p_ptr, [ir.Constant(intp, t)]))
+                    total = builder.sitofp(builder.add(pop_t, pop_a), ir.DoubleType())
+                    close = builder.fcmp_ordered(
+                        "<=",
+                        builder.uitofp(builder.load(acc[t]), ir.DoubleType()),
+                        builder.fmul(total, args[10]),
+                    )
+                    bit = builder.shl(builder.zext(close, i64), ir.Constant(i64, r * LANES + t))
+                    mask = builder.or_(mask, bit)
             return mask
 
-        half = builder.lshr(args[7], ir.Constant(intp, 1))
+        half = builder.lshr(args[9], ir.Constant(intp, 1))
         add_words(ir.Constant(intp, 0), half)
         result = cgutils.alloca_once_value(builder, ir.Constant(i64, 0))
         with builder.if_then(builder.icmp_unsigned("!=", within(), ir.Constant(i64, 0))):
-            add_words(half, args[7])
+            add_words(half, args[9])
             builder.store(within(), result)
         return builder.load(result)
 
@@ -238,24 +250,45 @@ def _lowest_bit_typer(typingctx: Any, x: Any) -> Any:
     return sig, codegen
 
 
+def _tile_mask2_vector_py(
+    a: Words,
+    a_off: int,
+    a_off2: int,
+    pop_a: int,
+    pop_a2: int,
+    tiles: Words,
+    t_off: int,
+    tile_pop: Ints,
+    p_off: int,
+    n_words: int,
+    limit: float,
+) -> int:
+    first = _tile_mask(a, a_off, pop_a, tiles, t_off, tile_pop, p_off, n_words, limit)
+    second = _tile_mask(a, a_off2, pop_a2, tiles, t_off, tile_pop, p_off, n_words, limit)
+    return int(first | (second << LANES))
+
+
 def _tile_mask_choice() -> Any:
-    """The vector kernel where the CPU counts bits in vectors (AVX-512 VPOPCNTDQ), else
-    scalar POPCNT on x86: on an AVX2-only AMD EPYC (znver1) the vector popcount is
-    emulated with table lookups, and the vector kernel ran 154 M comparisons a second
-    against 178 M for the scalar one (1,024-bit random filters, one core)."""
+    """Two filters against a tile (``_tile_mask2_scalar_typer``'s contract): the vector
+    kernel, once per filter, where the CPU counts bits in vectors (AVX-512 VPOPCNTDQ) or
+    is not x86; scalar POPCNT otherwise. On an AVX2-only AMD EPYC (znver1) the vector
+    popcount is emulated with table lookups: the vector kernel ran 154 M comparisons a
+    second, the scalar one 178 M with one filter per tile load and 191 M with two
+    (1,024-bit random filters, one core)."""
     features = llvm_binding.get_host_cpu_features()
     if features.get("avx512vpopcntdq") or not features.get("popcnt"):
-        return _tile_mask_typer
+        return _jit(_tile_mask2_vector_py)
     # numba's LLVM reads inline assembly only once the native assembly parser is set up.
     llvm_binding.initialize_native_asmparser()
-    return _tile_mask_scalar_typer
+    return intrinsic(_tile_mask2_scalar_typer)
 
 
-_tile_mask: Any = intrinsic(_tile_mask_choice())
+_tile_mask: Any = intrinsic(_tile_mask_typer)
 _lowest_bit: Any = intrinsic(_lowest_bit_typer)
 _popcount: Any = intrinsic(_popcount_typer)
 
 _jit = njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
+_tile_mask2: Any = _tile_mask_choice()
 
 
 def _grow_py(buf: Any, need: int) -> Any:
@@ -305,6 +338,8 @@ def _scan_row_py(
     words: Words,
     a_off: int,
     pop_a: int,
+    a_off2: int,
+    pop_a2: int,
     n_words: int,
     tiles: Words,
     tile_pop: Ints,
@@ -312,20 +347,34 @@ def _scan_row_py(
     last: int,
     limit: float,
     found: Ints,
+    found_row: Ints,
 ) -> int:
     """Write to ``found`` the tiled filters of tiles ``first .. last - 1`` that pass the
-    vector test against the filter at ``words[a_off:]``; return how many.
+    vector test against the filter at ``words[a_off:]`` (``found_row`` 0) or at
+    ``words[a_off2:]`` (1); return how many.
 
     Kept apart from ``_scan``, which grows its output arrays: numba then refcounts those
     arrays around every call in the loop, which costs more than the comparisons."""
     n = 0
     tile_len = n_words * LANES
     for g in range(first, last):
-        mask = _tile_mask(
-            words, a_off, pop_a, tiles, g * tile_len, tile_pop, g * LANES, n_words, limit
+        mask = _tile_mask2(
+            words,
+            a_off,
+            a_off2,
+            pop_a,
+            pop_a2,
+            tiles,
+            g * tile_len,
+            tile_pop,
+            g * LANES,
+            n_words,
+            limit,
         )
         while mask:
-            found[n] = g * LANES + _lowest_bit(mask)
+            bit = _lowest_bit(mask)
+            found[n] = g * LANES + bit % LANES
+            found_row[n] = bit // LANES
             n += 1
             mask &= mask - 1
     return n
@@ -357,35 +406,59 @@ def _scan_py(
     n_tiles = (n_tiled + LANES - 1) // LANES
     chunk = max(1, _CHUNK_BYTES // (n_words * LANES * 8))
     tile_len = n_words * LANES
-    found = np.empty(min(chunk, n_tiles) * LANES, np.int64)
+    found = np.empty(2 * min(chunk, n_tiles) * LANES, np.int64)
+    found_row = np.empty(found.size, np.int64)
     for g0 in range(0, n_tiles, chunk):
         g1 = min(n_tiles, g0 + chunk)
-        for i in range(rows.size):
+        # Two rows at a time against each tile (the second is the first again when the
+        # rows run out: its finds are then ignored).
+        for i in range(0, rows.size, 2):
             if triangular and i >= g1 * LANES - 1:
                 break
+            pair = i + 1 < rows.size
             r = rows[i]
+            r2 = rows[i + 1] if pair else r
             a_off = r * stride + w0
+            a_off2 = r2 * stride + w0
             pop_a = pop_f[r] * use_f + pop_s[r] * use_s
+            pop_a2 = pop_f[r2] * use_f + pop_s[r2] * use_s
             first = max(g0, (i + 1) // LANES) if triangular else g0
             n_found = _scan_row(
-                words, a_off, pop_a, n_words, tiles, tile_pop, first, g1, limit, found
+                words,
+                a_off,
+                pop_a,
+                a_off2,
+                pop_a2,
+                n_words,
+                tiles,
+                tile_pop,
+                first,
+                g1,
+                limit,
+                found,
+                found_row,
             )
             for c in range(n_found):
-                j = found[c]
-                if j >= n_tiled or (triangular and j <= i):
+                second = found_row[c] == 1
+                if second and not pair:
                     continue
+                row = i + 1 if second else i
+                j = found[c]
+                if j >= n_tiled or (triangular and j <= row):
+                    continue
+                off = a_off2 if second else a_off
                 g = j // LANES
                 t = j % LANES
                 h = 0
                 for k in range(n_words):
-                    h += _popcount(words[a_off + k] ^ tiles[g * tile_len + k * LANES + t])
-                total = pop_a + tile_pop[j]
+                    h += _popcount(words[off + k] ^ tiles[g * tile_len + k * LANES + t])
+                total = (pop_a2 if second else pop_a) + tile_pop[j]
                 score = 1.0 - h / total if total else 0.0
                 if score >= threshold:
                     out_i = _grow(out_i, n_out + 1)
                     out_j = _grow(out_j, n_out + 1)
                     out_s = _grow(out_s, n_out + 1)
-                    out_i[n_out] = i
+                    out_i[n_out] = row
                     out_j[n_out] = j
                     out_s[n_out] = score
                     n_out += 1
