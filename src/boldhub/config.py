@@ -52,10 +52,12 @@ class Settings(BaseSettings):
         ),
     )
     linkage_compiled_max_records: int = Field(
-        # Splink's pipeline costs about 0.9 s per run before it scores a pair (FEBRL4,
-        # docs/linkage.md); NumPy's arrays grow with the pairs and hold them all at once,
-        # while Splink's DuckDB pipeline spills. 200,000 records keep that under ~1 GiB.
-        default=200_000,
+        # Splink's pipeline costs about 0.9 s per run before it scores a pair (FEBRL4), but
+        # its DuckDB SQL scores candidate pairs faster than NumPy, and candidates grow
+        # faster than records: on the synthetic population the saved model scored 50,000 /
+        # 100,000 / 200,000 records in 0.8 / 3.0 / 10.4 s with NumPy, 1.9 / 5.0 / 8.7 s
+        # through Splink (benchmarks/compiled_crossover.py, docs/linkage.md).
+        default=100_000,
         ge=0,
         description=(
             "Largest run (in records) whose saved model is scored with NumPy instead of "

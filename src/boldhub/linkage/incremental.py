@@ -105,7 +105,7 @@ def link_incremental(
     *,
     threshold: float,
     memory_limit: str = "2.5GB",
-    compiled_max_records: int = 200_000,
+    compiled_max_records: int = 100_000,
 ) -> IncrementalResult:
     """Link the records of ``new`` into the persons of ``previous_links`` (which covers the
     records of ``existing``) with the trained model ``model_json``. Up to

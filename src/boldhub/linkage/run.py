@@ -81,7 +81,7 @@ def link(
     one_to_one: Sequence[str] = (),
     trained: dict[str, Any] | None = None,
     one_to_one_threshold: float | None = None,
-    compiled_max_records: int = 200_000,
+    compiled_max_records: int = 100_000,
 ) -> LinkResult:
     """Link every record of every input into persons (deduplicate and link at once).
 
