@@ -133,7 +133,6 @@ def link_incremental(
         "CREATE TABLE records AS SELECT * FROM records_old UNION ALL BY NAME "
         "SELECT * FROM records_new"
     )
-    n_new = new_table.num_rows
     del old_table, new_table
     timings["load"] = time.perf_counter() - t0
 
@@ -168,21 +167,7 @@ def link_incremental(
     new_rows = con.sql("SELECT record_key, source FROM records_new").fetchall()
     con.close()
     timings["predict"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    links, changes = _attach(previous_links, new_rows, edges)
-    timings["cluster"] = time.perf_counter() - t
-    timings["total"] = time.perf_counter() - t0
-    return IncrementalResult(
-        links=links,
-        records=links.num_rows,
-        new_records=n_new,
-        persons=len(set(links.column("person_key").to_pylist())),
-        pairs_scored=int(scored),
-        changes=changes,
-        seconds=timings,
-        pair_stats=stats,
-    )
+    return _attached(previous_links, new_rows, edges, timings, t0, int(scored), stats, "splink")
 
 
 def _incremental_compiled(
@@ -218,6 +203,22 @@ def _incremental_compiled(
         )
     )
     timings["predict"] = time.perf_counter() - t
+    stats = pair_stats(pairs, threshold)
+    return _attached(previous_links, new_rows, edges, timings, t0, pairs.num_rows, stats, "numpy")
+
+
+def _attached(
+    previous_links: pa.Table,
+    new_rows: list[tuple[str, str]],
+    edges: list[tuple[str, str, float]],
+    timings: dict[str, float],
+    t0: float,
+    pairs_scored: int,
+    stats: pa.Table,
+    scorer: str,
+) -> IncrementalResult:
+    """The new records attached to the known persons by the scored ``edges`` (either
+    scorer's), as the run's result."""
     t = time.perf_counter()
     links, changes = _attach(previous_links, new_rows, edges)
     timings["cluster"] = time.perf_counter() - t
@@ -225,13 +226,13 @@ def _incremental_compiled(
     return IncrementalResult(
         links=links,
         records=links.num_rows,
-        new_records=new_table.num_rows,
+        new_records=len(new_rows),
         persons=len(pc.unique(links.column("person_key"))),
-        pairs_scored=pairs.num_rows,
+        pairs_scored=pairs_scored,
         changes=changes,
         seconds=timings,
-        pair_stats=pair_stats(pairs, threshold),
-        scorer="numpy",
+        pair_stats=stats,
+        scorer=scorer,
     )
 
 
