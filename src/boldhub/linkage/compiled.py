@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, cast
 
@@ -70,7 +70,6 @@ class NotCompilable(ValueError):
 @dataclass(frozen=True)
 class Level:
     sql: str | None  # None: Splink's ELSE level
-    gamma: int  # Splink's comparison vector value: -1 null, then n-1 ... 0
     weight: float  # log2 Bayes factor, 0 for the null level
     tf_column: str | None = None
     tf_weight: float = 0.0
@@ -94,7 +93,8 @@ def _probability(value: Any, default: float) -> float:
 
 
 def comparisons(settings: dict[str, Any]) -> list[Comparison]:
-    """The comparisons of Splink settings, each level with Splink's gamma and weight."""
+    """The comparisons of Splink settings, each level with its weight as Splink gives it
+    (its defaults are indexed by Splink's comparison vector value: n-1 ... 0)."""
     out = []
     for comparison in settings["comparisons"]:
         raw = comparison["comparison_levels"]
@@ -105,12 +105,12 @@ def comparisons(settings: dict[str, Any]) -> list[Comparison]:
         for lvl in raw:
             sql = lvl["sql_condition"]
             if lvl.get("is_null_level"):
-                levels.append(Level(sql, -1, 0.0))
+                levels.append(Level(sql, 0.0))
                 continue
             gamma, counter = counter, counter - 1
             m = max(_probability(lvl.get("m_probability"), default_m[gamma]), M_U_CLAMP_MIN)
             u = max(_probability(lvl.get("u_probability"), default_u[gamma]), M_U_CLAMP_MIN)
-            level = Level(None if sql.strip().upper() == "ELSE" else sql, gamma, math.log2(m / u))
+            level = Level(None if sql.strip().upper() == "ELSE" else sql, math.log2(m / u))
             tf = lvl.get("tf_adjustment_column")
             tf_weight = float(lvl.get("tf_adjustment_weight", 1.0))
             if tf and tf_weight != 0 and level.sql is not None:
@@ -119,14 +119,12 @@ def comparisons(settings: dict[str, Any]) -> list[Comparison]:
                 if _exact_column(level.sql) != tf:
                     raise NotCompilable(f"the {tf!r} adjustment is not on its exact level")
                 u_exact = _probability(lvl.get("u_probability"), default_u[gamma])
-                level = Level(
-                    level.sql,
-                    gamma,
-                    level.weight,
-                    tf,
-                    tf_weight,
-                    float(lvl.get("tf_minimum_u_value", 0.0)),
-                    math.log2(u_exact),
+                level = replace(
+                    level,
+                    tf_column=tf,
+                    tf_weight=tf_weight,
+                    tf_min_u=float(lvl.get("tf_minimum_u_value", 0.0)),
+                    log2_u_exact=math.log2(u_exact),
                 )
             levels.append(level)
         out.append(Comparison(comparison["output_column_name"], tuple(levels)))
