@@ -15,7 +15,7 @@ from boldhub.linkage import compiled, dice, model
 from boldhub.linkage.backends import open_backend
 from boldhub.linkage.quality import PAIR_FLOOR
 from boldhub.linkage.run import add_filter_pairs, link, load_records
-from tests.support.linkage import LinkageWorld, build_linkage_world
+from tests.support.linkage import LinkageWorld, build_linkage_world, split_inputs
 
 
 @pytest.fixture(scope="module")
@@ -171,19 +171,9 @@ def test_too_many_pairs_for_arrays_go_through_splink(
 def test_an_incremental_run_scores_as_splinks(tmp_path: Path, world: LinkageWorld) -> None:
     """New records linked into known persons: the compiled scorer gives the incremental
     run Splink's pairs (predict_between and predict_within), links and key changes."""
-    import pyarrow.parquet as pq
-
     from boldhub.linkage.incremental import link_incremental
-    from boldhub.linkage.run import LinkInput
 
-    old, new = [], []
-    for i, item in enumerate(world.inputs):
-        table = pq.read_table(item.encodings)
-        cut = int(table.num_rows * 0.85)
-        pq.write_table(table.slice(0, cut), tmp_path / f"old{i}.parquet")
-        pq.write_table(table.slice(cut), tmp_path / f"new{i}.parquet")
-        old.append(LinkInput(item.source, tmp_path / f"old{i}.parquet"))
-        new.append(LinkInput(item.source, tmp_path / f"new{i}.parquet"))
+    old, new = split_inputs(world.inputs, tmp_path, 0.85)
     base = link(old, threshold=0.7)
     args = (base.links, old, new, base.model_json)
     fast = link_incremental(*args, threshold=0.7)

@@ -18,26 +18,19 @@ from boldhub.hub.store import Hub, open_hub
 from boldhub.hub.store.models import AuditEvent, LinkageRun
 from boldhub.linkage.evaluate import pairwise_scores
 from boldhub.linkage.incremental import link_incremental
-from boldhub.linkage.run import LinkInput, LinkResult, link, person_keys
+from boldhub.linkage.run import LinkResult, link, person_keys
 from boldhub.outcomes.disclosure import control_count
 from boldhub.privacy.package import FORMAT_VERSION, read_manifest
 from boldhub.schemas.datasets import SEX
 from tests.support.hubworld import Packages, as_format_2, build_packages, manifest
-from tests.support.linkage import LinkageWorld, build_linkage_world
+from tests.support.linkage import LinkageWorld, build_linkage_world, split_inputs
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[LinkageWorld, list, list]:  # type: ignore[type-arg]
     root = tmp_path_factory.mktemp("incremental")
     w = build_linkage_world(root, persons=600, seed=5)
-    old, new = [], []
-    for i, item in enumerate(w.inputs):
-        table = pq.read_table(item.encodings)
-        cut = int(table.num_rows * 0.9)
-        pq.write_table(table.slice(0, cut), root / f"old{i}.parquet")
-        pq.write_table(table.slice(cut), root / f"new{i}.parquet")
-        old.append(LinkInput(item.source, root / f"old{i}.parquet"))
-        new.append(LinkInput(item.source, root / f"new{i}.parquet"))
+    old, new = split_inputs(w.inputs, root, 0.9)
     return w, old, new
 
 
