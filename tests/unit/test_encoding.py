@@ -337,3 +337,25 @@ def test_columns_without_values_and_unusual_numbers_encode() -> None:
     assert rows[0]["fn_tok"] is None and rows[0]["salt_tok"] is None and rows[1]["dob_tok"] is None
     assert rows[0]["nhs_near_toks"] == rows[1]["nhs_near_toks"]
     assert rows[0]["ni_near_toks"] is None
+
+
+@pytest.mark.parametrize("mode", ["dob", "yob"])
+def test_batched_salts_are_salt_of(mode: str) -> None:
+    """The encoder salts whole columns at once; each record's salt is what salt_of (the
+    specification, one date at a time) gives."""
+    dates: list[str | None] = [
+        "1985-02-11",
+        "1985-11-02",
+        "1985-02-13",
+        "1985-13-02",
+        "1980-02-30",
+        "1990-07-07",
+        None,
+        "",
+        "1985-2-11",
+    ]
+    enc = Encoder(KEY_A, EncodingParams(salt=mode))
+    rows = enc.encode_rows([f"{i:032x}" for i in range(len(dates))], {"dob": dates}).to_pylist()
+    for date, row in zip(dates, rows, strict=True):
+        salt = salt_of(date, mode)
+        assert row["salt_tok"] == (None if salt is None else enc.token("salt", salt)), date
