@@ -170,6 +170,14 @@ class Column:
     offsets: Ints | None = None  # lists: values[offsets[i]:offsets[i + 1]]
 
 
+def indices(values: pa.Array | pa.ChunkedArray) -> Ints:
+    """Integer positions (dictionary indices, index_in results) as int64, -1 for null."""
+    if isinstance(values, pa.DictionaryArray):
+        values = values.indices
+    out: Ints = np.asarray(pc.fill_null(values, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return out
+
+
 def _list_values(arr: pa.ListArray) -> pa.Array:
     """A list array's items as its offsets index them (null lists included)."""
     offsets = arr.offsets
@@ -204,7 +212,7 @@ class Records:
         everything = pa.chunked_array([f.cast(pa.string()) for f in flat], pa.string())
         encoded = pc.dictionary_encode(everything.combine_chunks() if flat else pa.array([]))
         self.dictionary = encoded.dictionary
-        ids = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
+        ids = indices(encoded)
         start = 0
         for (name, arr), f in zip(texts, flat, strict=True):
             part = ids[start : start + len(f)]
@@ -512,10 +520,8 @@ def blocked_pairs(
             left, right = left[keep], right[keep]
         found.setdefault(rest, []).append(left * n + right)
     if filter_pairs is not None and filter_pairs.num_rows:
-        left = pc.index_in(filter_pairs.column("record_key_l"), value_set=records.keys)
-        right = pc.index_in(filter_pairs.column("record_key_r"), value_set=records.keys)
-        li = np.asarray(left.to_numpy(zero_copy_only=False), dtype=np.int64)
-        ri = np.asarray(right.to_numpy(zero_copy_only=False), dtype=np.int64)
+        li = indices(pc.index_in(filter_pairs.column("record_key_l"), value_set=records.keys))
+        ri = indices(pc.index_in(filter_pairs.column("record_key_r"), value_set=records.keys))
         found.setdefault(allowed, []).append(li * n + ri)
     kept = []
     for condition, parts in found.items():

@@ -433,10 +433,10 @@ def one_to_one_clusters(rows: pa.Table, edges: pa.Table, sources: set[str]) -> p
         raise ValueError("more than 62 one-to-one sources in one run")
     # Each record's one-to-one source as one bit, so that a person's sources are a mask.
     bit = np.array([1 << flagged.index(n) if n in sources else 0 for n in names] + [0], np.int64)
-    held = bit[_indices(source)]
+    held = bit[compiled.indices(source)]
     order = np.argsort(-edges.column("match_probability").to_numpy(), kind="stable")
-    left = _indices(pc.index_in(edges.column("record_key_l"), value_set=keys))[order]
-    right = _indices(pc.index_in(edges.column("record_key_r"), value_set=keys))[order]
+    left = compiled.indices(pc.index_in(edges.column("record_key_l"), value_set=keys))[order]
+    right = compiled.indices(pc.index_in(edges.column("record_key_r"), value_set=keys))[order]
     if (left < 0).any() or (right < 0).any():
         raise ValueError("an edge names a record that is not in the run")
     root = greedy_forest(left, right, held)
@@ -474,13 +474,6 @@ def greedy_forest(
             r = parent[r]
         root[i] = r
     return root
-
-
-def _indices(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.int64]:
-    """Integer positions (dictionary indices, index_in results) as int64, -1 for null."""
-    if isinstance(values, pa.DictionaryArray):
-        values = values.indices
-    return np.asarray(pc.fill_null(values, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _edge_filter_sql(
