@@ -21,7 +21,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from benchmarks.linkage_data import encoded_world
-from boldhub.linkage.run import LinkInput, link
+from boldhub.linkage.full import link
+from boldhub.linkage.records import LinkInput
 
 THRESHOLD = 0.7
 

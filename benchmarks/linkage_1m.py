@@ -8,7 +8,7 @@ victims; about 2.4 records per person), prepared as each owner would, then encod
 (benchmarks/linkage_data.py; made once, cached, not timed). BOLD Hub links the encodings
 with its model (DuckDB, default threshold); Splink links the same prepared identifiers in
 clear with Splink's own comparisons and the same unsupervised training
-(boldhub.linkage.evaluation.clear_settings). Reported for each: wall time of the link,
+(boldhub.evaluation.clear_settings). Reported for each: wall time of the link,
 peak memory (max RSS of its process up to the end of the link, and over the whole process
 including the evaluation), pairwise precision, recall and F1 against the truth,
 and blocking recall (the share of true pairs that any prediction blocking rule proposes).
@@ -31,10 +31,11 @@ import pyarrow.parquet as pq
 
 from benchmarks.linkage_data import encoded_world
 from boldhub.config import Settings
+from boldhub.evaluation import run_splink_clear
 from boldhub.linkage import model
 from boldhub.linkage.evaluate import pairwise_scores
-from boldhub.linkage.evaluation import run_splink_clear
-from boldhub.linkage.run import link, person_keys
+from boldhub.linkage.full import link
+from boldhub.linkage.links import person_keys
 
 THRESHOLD = Settings.model_fields["linkage_threshold"].default
 CLEAR_RULES = (
@@ -93,7 +94,7 @@ def side(name: str, persons: int) -> dict[str, float]:
         link_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         predicted = person_keys(result.links)
         from boldhub.linkage.dice import filter_candidates
-        from boldhub.linkage.run import load_records
+        from boldhub.linkage.records import load_records
 
         table, words = load_records(world.inputs)
         extra = filter_candidates(table, words, model.FILTER_BLOCKING_DICE)

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from boldhub.council.prepare import prepare
-from boldhub.linkage.run import LinkInput
+from boldhub.linkage.records import LinkInput
 from boldhub.privacy.encoding import Encoder, EncodingParams
 from boldhub.privacy.keys import LinkageKey
 from boldhub.privacy.package import write_encodings

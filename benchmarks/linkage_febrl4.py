@@ -43,7 +43,9 @@ from benchmarks.bench_env import ensure
 from benchmarks.privacy import febrl
 from boldhub.config import Settings
 from boldhub.linkage.evaluate import pairwise_scores
-from boldhub.linkage.run import LinkInput, link, person_keys
+from boldhub.linkage.full import link
+from boldhub.linkage.links import person_keys
+from boldhub.linkage.records import LinkInput
 from boldhub.privacy.encoding import Encoder, EncodingParams
 from boldhub.privacy.keys import LinkageKey
 from boldhub.privacy.package import write_encodings

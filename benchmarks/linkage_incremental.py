@@ -21,8 +21,10 @@ import pyarrow.parquet as pq
 
 from benchmarks.linkage_data import encoded_world
 from boldhub.linkage.evaluate import pairwise_scores
+from boldhub.linkage.full import link
 from boldhub.linkage.incremental import link_incremental
-from boldhub.linkage.run import LinkInput, link, person_keys
+from boldhub.linkage.links import person_keys
+from boldhub.linkage.records import LinkInput
 
 THRESHOLD = 0.7
 

@@ -13,7 +13,9 @@ import pyarrow.parquet as pq
 from benchmarks.privacy import febrl
 from boldhub.config import Settings
 from boldhub.linkage.evaluate import PairwiseScores, pairwise_scores
-from boldhub.linkage.run import LinkInput, link, person_keys
+from boldhub.linkage.full import link
+from boldhub.linkage.links import person_keys
+from boldhub.linkage.records import LinkInput
 from boldhub.privacy.encoding import EncodingParams
 from boldhub.privacy.keys import LinkageKey
 

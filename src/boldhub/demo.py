@@ -18,17 +18,23 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from boldhub.config import get_settings
 from boldhub.council.encode import KEYMAP_FILE, encode
 from boldhub.council.prepare import prepare
 from boldhub.errors import UserError
 from boldhub.hub.agreements import register
 from boldhub.hub.ingest import ingest
-from boldhub.hub.linking import add_truth_to_quality_report, export_links, run_linkage
+from boldhub.hub.linking import (
+    add_truth_to_quality_report,
+    export_links,
+    options_from,
+    run_linkage,
+)
 from boldhub.hub.reports import release_reports
 from boldhub.hub.store import open_hub
 from boldhub.linkage.evaluate import PairwiseScores, pairwise_scores
@@ -162,7 +168,11 @@ def run_demo(
         advance(1)
     rep.done("ingesting packages at the hub")
 
-    run_id, linked = run_linkage(hub, actor="demo", on_step=rep.step("linking with Splink"))
+    # The demo's person keys follow its seed, so that one seed gives one output.
+    options = replace(options_from(get_settings()), key_seed=seed)
+    run_id, linked = run_linkage(
+        hub, actor="demo", on_step=rep.step("linking with Splink"), options=options
+    )
     links_file = out / "links.csv"
     export_links(hub, links_file, actor="demo")
     _run_id, reports = release_reports(hub, out / "reports", actor="demo")

@@ -13,8 +13,9 @@ from splink import Linker
 
 from boldhub.linkage import compiled, dice, model
 from boldhub.linkage.backends import open_backend
+from boldhub.linkage.full import add_filter_pairs, link
 from boldhub.linkage.quality import PAIR_FLOOR
-from boldhub.linkage.run import add_filter_pairs, link, load_records
+from boldhub.linkage.records import load_records
 from tests.support.linkage import LinkageWorld, build_linkage_world, split_inputs
 
 

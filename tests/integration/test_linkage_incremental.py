@@ -17,8 +17,9 @@ from boldhub.hub.linking import links_path, run_linkage
 from boldhub.hub.store import Hub, open_hub
 from boldhub.hub.store.models import AuditEvent, LinkageRun
 from boldhub.linkage.evaluate import pairwise_scores
+from boldhub.linkage.full import link
 from boldhub.linkage.incremental import link_incremental
-from boldhub.linkage.run import LinkResult, link, person_keys
+from boldhub.linkage.links import LinkResult, person_keys
 from boldhub.outcomes.disclosure import control_count
 from boldhub.privacy.package import FORMAT_VERSION, read_manifest
 from boldhub.schemas.datasets import SEX

@@ -13,7 +13,9 @@ import pytest
 
 from boldhub.linkage import model
 from boldhub.linkage.evaluate import pairwise_scores
-from boldhub.linkage.run import LinkInput, LinkResult, link, person_keys
+from boldhub.linkage.full import link
+from boldhub.linkage.links import LinkResult, person_keys
+from boldhub.linkage.records import LinkInput
 from tests.support.linkage import LinkageWorld, build_linkage_world
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from boldhub.council.encode import KEYMAP_FILE
-from boldhub.linkage.run import LinkInput
+from boldhub.linkage.records import LinkInput
 from tests.support.hubworld import build_packages
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from boldhub.linkage.incremental import _attach, carry_keys
-from boldhub.linkage.run import LINKS_SCHEMA, person_keys
+from boldhub.linkage.keys import attach, carry_keys
+from boldhub.linkage.links import LINKS_SCHEMA, person_keys
 
 
 def _links(pairs: list[tuple[str, str]]) -> pa.Table:
@@ -42,8 +42,15 @@ def test_carry_keys_keeps_keys_and_records_merges_and_splits() -> None:
 
 def test_attach_merges_only_the_persons_a_new_record_touches() -> None:
     previous = _links([("a", "PA"), ("b", "PA"), ("c", "PC"), ("d", "PD")])
-    edges = [("a", "n1", 0.99), ("c", "n1", 0.95), ("n2", "n3", 0.9)]
-    links, changes = _attach(previous, [("n1", "s"), ("n2", "s"), ("n3", "s"), ("n4", "s")], edges)
+    edges = pa.table(
+        {
+            "record_key_l": ["a", "c", "n2", "d"],
+            "record_key_r": ["n1", "n1", "n3", "n4"],
+            "match_probability": [0.99, 0.95, 0.9, 0.5],  # the last is under the threshold
+        }
+    )
+    new = pa.table({"record_key": ["n1", "n2", "n3", "n4"], "source": ["s"] * 4})
+    links, changes = attach(previous, new, edges, threshold=0.7)
     keys = person_keys(links)
     assert keys["a"] == keys["b"] == keys["c"] == keys["n1"] == "PA"  # PA has more records
     assert keys["d"] == "PD"

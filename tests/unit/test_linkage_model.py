@@ -12,7 +12,7 @@ import pytest
 from boldhub.errors import UserError
 from boldhub.linkage import model
 from boldhub.linkage.backends import open_backend
-from boldhub.linkage.run import filter_words
+from boldhub.linkage.records import filter_words
 
 
 def _filters(rng: np.random.Generator, n: int, nbytes: int) -> list[bytes | None]:

@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from boldhub.council.encode import sex_attribute
 from boldhub.linkage import quality
+from boldhub.outcomes import linkage_quality
 from boldhub.schemas.datasets import SEX, sex_category
 
 
@@ -62,7 +63,7 @@ def _world() -> tuple[pa.Table, pa.Table]:
 
 def test_match_rates_by_sex_are_counted_and_disclosure_controlled() -> None:
     links, attributes = _world()
-    rates = quality.match_rates(links, attributes)
+    rates = linkage_quality.match_rates(links, attributes)
     assert list(rates) == ["source", "council", "age_band", "sex", "ethnicity"]
     by_sex = {row["group"]: row for row in rates["sex"]}
     assert set(by_sex) == {"Female", "Male", "Not known", "not recorded"}
@@ -88,15 +89,17 @@ def test_match_rates_by_sex_are_counted_and_disclosure_controlled() -> None:
 
 def test_match_rates_without_attributes_report_every_group_as_not_recorded() -> None:
     links, _ = _world()
-    rates = quality.match_rates(links, None)
-    for group in quality.ATTRIBUTE_GROUPS:
+    rates = linkage_quality.match_rates(links, None)
+    for group in linkage_quality.ATTRIBUTE_GROUPS:
         assert [row["group"] for row in rates[group]] == ["not recorded"]
-        assert rates[group][0]["records"] == quality.match_rates(links)["source"][0]["records"]
+        assert (
+            rates[group][0]["records"] == linkage_quality.match_rates(links)["source"][0]["records"]
+        )
 
 
 def test_quality_report_shows_the_sex_breakdown_in_json_and_html() -> None:
     links, attributes = _world()
-    report = quality.build_report(
+    report = linkage_quality.build_report(
         run_id="r1",
         mode="full",
         threshold=0.9,
@@ -107,7 +110,7 @@ def test_quality_report_shows_the_sex_breakdown_in_json_and_html() -> None:
                 {"weight": [3], "pairs": [11], "p_sum": [10.5], "links": [11], "p_links": [10.5]}
             )
         ),
-        rates=quality.match_rates(links, attributes),
+        rates=linkage_quality.match_rates(links, attributes),
     )
     assert [row["group"] for row in report["match_rates"]["sex"]] == [
         "Female",
@@ -115,7 +118,7 @@ def test_quality_report_shows_the_sex_breakdown_in_json_and_html() -> None:
         "Not known",
         "not recorded",
     ]
-    html = quality.render_html(report)
+    html = linkage_quality.render_html(report)
     section = html.split("<h2>Match rate by sex</h2>", 1)[1].split("</table>", 1)[0]
     cells = re.findall(r"<td>([^<]*)</td>", section)
     assert cells[:4] == ["Female", "30", "20", "67%"]

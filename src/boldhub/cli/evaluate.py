@@ -8,7 +8,7 @@ import typer
 
 from boldhub.cli.progress import stdout, steps
 from boldhub.config import get_settings
-from boldhub.linkage.evaluation import evaluate as run_evaluation
+from boldhub.evaluation import evaluate as run_evaluation
 
 
 def evaluate(

@@ -7,10 +7,11 @@ from pathlib import Path
 import typer
 
 from boldhub.cli.progress import stdout, steps
+from boldhub.config import get_settings
 from boldhub.errors import UserError
 from boldhub.hub import audit as audit_mod
 from boldhub.hub.ingest import ingest as ingest_package
-from boldhub.hub.linking import export_links, latest_run, run_linkage
+from boldhub.hub.linking import RunSummary, export_links, latest_run, options_from, run_linkage
 from boldhub.hub.reports import release_reports
 from boldhub.hub.store import open_hub
 
@@ -52,11 +53,13 @@ def link(
     keys carry over either way; merges and splits are recorded."""
     hub = open_hub(home)
     with steps("linking") as step:
-        run_id, result = run_linkage(hub, on_step=step, full=full)
-    summary = latest_run(hub).summary
-    changes = summary.get("key_changes", {})
+        run_id, result = run_linkage(
+            hub, on_step=step, full=full, options=options_from(get_settings())
+        )
+    summary = RunSummary.of(latest_run(hub))
+    changes = summary.key_changes
     stdout.print(
-        f"linkage run {run_id}: mode={summary.get('mode', 'full')} records={result.records} "
+        f"linkage run {run_id}: mode={summary.mode} records={result.records} "
         f"persons={result.persons} pairs_scored={result.pairs_scored} "
         f"merges={changes.get('merges', 0)} splits={changes.get('splits', 0)} "
         f"seconds={result.seconds['total']:.1f}"

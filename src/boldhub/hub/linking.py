@@ -1,17 +1,23 @@
-"""Run linkage over the hub's current submissions, and export its links to the operator."""
+"""Run linkage over the hub's current submissions, and export its links to the operator.
+
+The hub gathers what a run needs (the current submissions' encodings, the agreement's
+linkage terms, the latest run and the agreement's saved model) and hands it to
+``linkage.run``, which decides between a full and an incremental run. The hub then keeps
+what came back: the run's files, its summary row, the saved model, the audit entry.
+"""
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import secrets
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from boldhub import clock
@@ -23,9 +29,11 @@ from boldhub.hub.store import ATTRIBUTES_DIR, ENCODINGS_DIR, RUNS_DIR, Hub
 from boldhub.hub.store.models import LinkageRun, Submission
 from boldhub.hub.store.trust import Agreement
 from boldhub.linkage import model_report, quality
-from boldhub.linkage.incremental import KeyChanges, carry_keys, link_incremental
-from boldhub.linkage.model import ModelMismatch
-from boldhub.linkage.run import LinkInput, LinkResult, Step, link
+from boldhub.linkage.links import LinkResult, Step
+from boldhub.linkage.records import LinkInput
+from boldhub.linkage.run import LinkageTerms, LinkOptions, PreviousRun
+from boldhub.linkage.run import run as link_run
+from boldhub.outcomes import linkage_quality
 from boldhub.safecsv import write_csv
 
 log = logging.getLogger("boldhub.linking")
@@ -36,98 +44,110 @@ MODEL_HTML = "model.html"
 MODELS_DIR = "models"
 
 
+class RunSummary(BaseModel):
+    """What a run's row keeps about how it ran (LinkageRun.summary). Rows written before
+    a field existed lack it, so every field has a default; absent fields are not stored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    mode: Literal["full", "incremental"] = "full"
+    base_run: str | None = None
+    new_records: int | None = None
+    model_version: str | None = None
+    trained: bool | None = None
+    backend: str | None = None
+    pairs_scored: int | None = None
+    scorer: str | None = None
+    seconds: dict[str, float] = {}
+    key_changes: dict[str, Any] = {}
+    # The linkage terms the run used (rules_of); None before they were recorded.
+    rules: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, run: LinkageRun) -> RunSummary:
+        return cls.model_validate(run.summary or {})
+
+    def stored(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+def options_from(settings: Settings) -> LinkOptions:
+    return LinkOptions(
+        threshold=settings.linkage_threshold,
+        one_to_one_threshold=settings.linkage_threshold_one_to_one,
+        memory_limit=settings.duckdb_memory_limit,
+        backend=settings.linkage_backend,
+        spark_master=settings.spark_master,
+        compiled_max_records=settings.linkage_compiled_max_records,
+    )
+
+
 def run_linkage(
-    hub: Hub, *, actor: str = "cli", on_step: Step | None = None, full: bool = False
+    hub: Hub,
+    *,
+    actor: str = "cli",
+    on_step: Step | None = None,
+    full: bool = False,
+    options: LinkOptions | None = None,
 ) -> tuple[str, LinkResult]:
-    """Link the current submissions. When the latest run covered a subset of them (only
-    new submissions since), link just the new records into its persons (incremental);
-    otherwise re-link everything with the agreement's latest saved model (training one
-    when there is none, or when it no longer fits the model's comparisons), carrying
-    person keys over from the latest run. ``full`` re-trains and re-links everything.
-    Merges and splits of person keys go into the run's summary and the audit log."""
+    """Link the current submissions (linkage.run decides: incremental when only new
+    submissions arrived since the latest run, otherwise full with the agreement's saved
+    model). ``full`` re-trains and re-links everything. Merges and splits of person keys
+    go into the run's summary and the audit log."""
     subs = current_submissions(hub)
     if not subs:
         raise HubStateError("the hub holds no submissions to link; ingest packages first")
-    settings = get_settings()
-    inputs = {s.id: LinkInput(s.source, hub.path(ENCODINGS_DIR, f"{s.id}.parquet")) for s in subs}
-    rules = _linkage_rules(hub, subs)
-    previous = _previous_run(hub)
-    base: dict[str, Any] = {}
+    options = options or options_from(get_settings())
+    agreement_id = _agreement_of(subs)
+    terms = _linkage_terms(hub, subs)
+    previous_row = _previous_run(hub)
+    previous = _previous(hub, previous_row)
+    saved = _latest_model(hub, agreement_id)
     started = clock.now()
-    changes: KeyChanges | None = None
-    if (
-        previous is not None
-        and not full
-        and not rules["one_to_one_sources"]
-        # Runs before stable keys (no "rules" in their summary) hold a model over another
-        # filter representation: extend only runs of this version.
-        and previous.summary.get("rules") == rules
-        and _can_extend(previous, set(inputs), settings)
-    ):
-        step = on_step or (lambda _name: None)
-        step("linking new records into known persons")
-        old_ids = set(previous.submissions)
-        model_json = json.loads(hub.path(RUNS_DIR, previous.id, MODEL_FILE).read_text())
-        inc = link_incremental(
-            pq.read_table(links_path(hub, previous.id)),
-            [inputs[i] for i in sorted(old_ids)],
-            [inputs[i] for i in sorted(set(inputs) - old_ids)],
-            model_json,
-            threshold=settings.linkage_threshold,
-            memory_limit=settings.duckdb_memory_limit,
-            compiled_max_records=settings.linkage_compiled_max_records,
-        )
-        result = LinkResult(
-            links=inc.links,
-            records=inc.records,
-            persons=inc.persons,
-            pairs_scored=inc.pairs_scored,
-            seconds=inc.seconds,
-            model_json=model_json,
-            pair_stats=inc.pair_stats,
-            scorer=inc.scorer,
-        )
-        changes = inc.changes
-        base = {
-            "mode": "incremental",
-            "base_run": previous.id,
-            "new_records": inc.new_records,
-            "model_version": previous.summary.get("model_version"),
-        }
-    else:
-        saved_model = None if full else _latest_model(hub, _agreement_of(subs))
-        run = functools.partial(
-            link,
-            list(inputs.values()),
-            threshold=settings.linkage_threshold,
-            one_to_one_threshold=settings.linkage_threshold_one_to_one,
-            memory_limit=settings.duckdb_memory_limit,
-            on_step=on_step,
-            backend=settings.linkage_backend,
-            spark_master=settings.spark_master,
-            compiled_max_records=settings.linkage_compiled_max_records,
-            allowed_pairs=_pairs(rules["allowed_source_pairs"]),
-            one_to_one=rules["one_to_one_sources"],
-        )
-        base = {"mode": "full"}
-        try:
-            result = run(trained=saved_model[1]) if saved_model else run()
-        except ModelMismatch as exc:
-            log.info("saved model does not fit; training", extra={"reason": str(exc)})
-            saved_model = None
-            result = run()
-        if saved_model:
-            base["model_version"] = saved_model[0]
-        base["trained"] = saved_model is None
-        if previous is not None and links_path(hub, previous.id).exists():
-            result.links, changes = carry_keys(
-                result.links, pq.read_table(links_path(hub, previous.id))
-            )
-            base["base_run"] = previous.id
-    key_changes = (changes or KeyChanges()).summary()
-    if base.get("trained"):
-        base["model_version"] = _next_model_version(hub, _agreement_of(subs))
+    result = link_run(
+        {s.id: LinkInput(s.source, hub.path(ENCODINGS_DIR, f"{s.id}.parquet")) for s in subs},
+        terms=terms,
+        options=options,
+        previous=previous,
+        saved_model=saved[1] if saved else None,
+        full=full,
+        on_step=on_step,
+    )
+    summary = RunSummary(
+        mode=result.mode,
+        base_run=previous_row.id if previous is not None and previous_row else None,
+        new_records=result.new_records if result.mode == "incremental" else None,
+        trained=result.trained if result.mode == "full" else None,
+        backend=options.backend,
+        pairs_scored=result.pairs_scored,
+        scorer=result.scorer,
+        seconds=result.seconds,
+        key_changes=result.changes.summary(),
+        rules=rules_of(terms),
+    )
+    if result.mode == "incremental" and previous_row is not None:
+        summary.model_version = RunSummary.of(previous_row).model_version
+    elif result.trained:
+        summary.model_version = _next_model_version(hub, agreement_id)
+    elif saved:
+        summary.model_version = saved[0]
     run_id = started.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+    _keep(hub, run_id, started, result, summary, subs, options.threshold, actor)
+    return run_id, result
+
+
+def _keep(
+    hub: Hub,
+    run_id: str,
+    started: Any,
+    result: LinkResult,
+    summary: RunSummary,
+    subs: list[Submission],
+    threshold: float,
+    actor: str,
+) -> None:
+    """The run's files (links, model, quality report), the saved model when this run
+    trained one, the run's row and its audit entry: all kept, or none."""
     final = hub.path(RUNS_DIR, run_id)
     tmp = hub.path(RUNS_DIR, f".{run_id}.partial")
     saved: list[Path] = []
@@ -136,23 +156,9 @@ def run_linkage(
         pq.write_table(result.links, tmp / LINKS_FILE, compression="zstd")
         (tmp / MODEL_FILE).write_text(json.dumps(result.model_json, indent=2))
         (tmp / MODEL_HTML).write_text(model_report.render(result.model_json, run_id))
-        if base.get("trained"):
-            _save_model(hub, base["model_version"], result.model_json, saved)
-        quality.write_report(
-            tmp,
-            quality.build_report(
-                run_id=run_id,
-                mode=base["mode"],
-                threshold=settings.linkage_threshold,
-                records=result.records,
-                persons=result.persons,
-                estimates=quality.model_estimates(result.pair_stats)
-                if result.pair_stats is not None
-                else {},
-                rates=quality.match_rates(result.links, _attributes(hub, [s.id for s in subs])),
-                key_changes=key_changes,
-            ),
-        )
+        if result.trained and summary.model_version:
+            _save_model(hub, summary.model_version, result.model_json, saved)
+        _write_quality(hub, tmp, run_id, summary, result, threshold, subs)
         with hub.sessions() as session, session.begin():
             session.add(
                 LinkageRun(
@@ -161,19 +167,9 @@ def run_linkage(
                     finished_at=clock.now(),
                     records=result.records,
                     persons=result.persons,
-                    threshold=settings.linkage_threshold,
+                    threshold=threshold,
                     submissions={s.id: s.source for s in subs},
-                    summary={
-                        **base,
-                        "backend": "duckdb"
-                        if base["mode"] == "incremental"
-                        else settings.linkage_backend,
-                        "pairs_scored": result.pairs_scored,
-                        "scorer": result.scorer,
-                        "seconds": result.seconds,
-                        "key_changes": key_changes,
-                        "rules": rules,
-                    },
+                    summary=summary.stored(),
                 )
             )
             audit.append(
@@ -182,14 +178,14 @@ def run_linkage(
                 action="linkage.run",
                 subject=run_id,
                 details={
-                    "mode": base["mode"],
-                    "base_run": base.get("base_run"),
+                    "mode": summary.mode,
+                    "base_run": summary.base_run,
                     "submissions": sorted(s.id for s in subs),
                     "records": result.records,
                     "persons": result.persons,
-                    "merges": key_changes["merges"],
-                    "splits": key_changes["splits"],
-                    "new_persons": key_changes["new_persons"],
+                    "merges": summary.key_changes["merges"],
+                    "splits": summary.key_changes["splits"],
+                    "new_persons": summary.key_changes["new_persons"],
                 },
             )
             tmp.rename(final)
@@ -199,7 +195,49 @@ def run_linkage(
         for folder in saved:
             shutil.rmtree(folder, ignore_errors=True)
         raise
-    return run_id, result
+
+
+def _write_quality(
+    hub: Hub,
+    folder: Path,
+    run_id: str,
+    summary: RunSummary,
+    result: LinkResult,
+    threshold: float,
+    subs: list[Submission],
+) -> None:
+    linkage_quality.write_report(
+        folder,
+        linkage_quality.build_report(
+            run_id=run_id,
+            mode=summary.mode,
+            threshold=threshold,
+            records=result.records,
+            persons=result.persons,
+            estimates=quality.model_estimates(result.pair_stats)
+            if result.pair_stats is not None
+            else {},
+            rates=linkage_quality.match_rates(result.links, _attributes(hub, [s.id for s in subs])),
+            key_changes=summary.key_changes,
+        ),
+    )
+
+
+def _previous(hub: Hub, run: LinkageRun | None) -> PreviousRun | None:
+    """The latest run as linkage.run needs it; None when there is none (or its links are
+    gone)."""
+    if run is None or not links_path(hub, run.id).exists():
+        return None
+    summary = RunSummary.of(run)
+    return PreviousRun(
+        links=pq.read_table(links_path(hub, run.id)),
+        inputs=frozenset(run.submissions),
+        model_json=json.loads(hub.path(RUNS_DIR, run.id, MODEL_FILE).read_text()),
+        threshold=run.threshold,
+        # Runs before stable keys (no "rules" in their summary) hold a model over another
+        # filter representation: such a run is never extended.
+        terms=terms_of(summary.rules) if summary.rules is not None else None,
+    )
 
 
 def _agreement_of(subs: list[Submission]) -> str:
@@ -239,7 +277,7 @@ def _attributes(hub: Hub, submission_ids: list[str]) -> pa.Table | None:
     """Record key and the quality report's attributes (age band, sex, ethnicity) of every
     current record; an attribute a submission lacks (a dataset without ethnicity, a
     package from before sex was sent) is null there."""
-    columns = ["record_key", *quality.ATTRIBUTE_GROUPS]
+    columns = ["record_key", *linkage_quality.ATTRIBUTE_GROUPS]
     schema = pa.schema([(c, pa.string()) for c in columns])
     tables = []
     for sid in submission_ids:
@@ -255,40 +293,53 @@ def _attributes(hub: Hub, submission_ids: list[str]) -> pa.Table | None:
     return pa.concat_tables(tables) if tables else None
 
 
-_NO_RULES: dict[str, Any] = {"allowed_source_pairs": None, "one_to_one_sources": []}
-
-
-def _linkage_rules(hub: Hub, subs: list[Submission]) -> dict[str, Any]:
+def _linkage_terms(hub: Hub, subs: list[Submission]) -> LinkageTerms:
     """The agreement's linkage terms: ``linkage.allowed_source_pairs`` (pairs of datasets
     or sources that may be linked; absent: all) and ``linkage.one_to_one_sources``
     (sources holding one record per person). The current submissions' agreements must
     agree on them."""
-    found: list[dict[str, Any]] = []
+    found: list[LinkageTerms] = []
     with hub.sessions() as session:
         for aid in sorted({str(s.manifest.get("agreement_id")) for s in subs}):
             agreement = session.get(Agreement, aid)
             terms = (agreement.document.get("linkage") if agreement else None) or {}
             pairs = terms.get("allowed_source_pairs")
             found.append(
-                {
-                    "allowed_source_pairs": sorted(sorted(map(str, p)) for p in pairs)
+                LinkageTerms(
+                    allowed_source_pairs=frozenset(
+                        (p[0], p[1]) for p in (sorted(map(str, p)) for p in pairs) if len(p) == 2
+                    )
                     if pairs is not None
                     else None,
-                    "one_to_one_sources": sorted(map(str, terms.get("one_to_one_sources", []))),
-                }
+                    one_to_one_sources=tuple(sorted(map(str, terms.get("one_to_one_sources", [])))),
+                )
             )
     if any(f != found[0] for f in found):
         raise HubStateError(
             "the current submissions come under agreements with different linkage terms "
             "(allowed_source_pairs, one_to_one_sources); link under one agreement at a time"
         )
-    return found[0] if found else dict(_NO_RULES)
+    return found[0] if found else LinkageTerms()
 
 
-def _pairs(pairs: list[list[str]] | None) -> frozenset[tuple[str, str]] | None:
-    if pairs is None:
-        return None
-    return frozenset((p[0], p[1]) for p in pairs if len(p) == 2)
+def rules_of(terms: LinkageTerms) -> dict[str, Any]:
+    """Linkage terms as a run's summary stores them."""
+    pairs = terms.allowed_source_pairs
+    return {
+        "allowed_source_pairs": sorted(sorted(p) for p in pairs) if pairs is not None else None,
+        "one_to_one_sources": sorted(terms.one_to_one_sources),
+    }
+
+
+def terms_of(rules: dict[str, Any]) -> LinkageTerms:
+    """A run summary's stored terms (rules_of), read back."""
+    pairs = rules.get("allowed_source_pairs")
+    return LinkageTerms(
+        allowed_source_pairs=frozenset((str(a), str(b)) for a, b in pairs)
+        if pairs is not None
+        else None,
+        one_to_one_sources=tuple(sorted(map(str, rules.get("one_to_one_sources", [])))),
+    )
 
 
 def _previous_run(hub: Hub) -> LinkageRun | None:
@@ -299,26 +350,15 @@ def _previous_run(hub: Hub) -> LinkageRun | None:
     return run
 
 
-def _can_extend(previous: LinkageRun, current: set[str], settings: Settings) -> bool:
-    """Incremental when the latest run's submissions are all still current, there are new
-    ones, and nothing about the model's use changed (DuckDB, same threshold)."""
-    old = set(previous.submissions)
-    return (
-        settings.linkage_backend == "duckdb"
-        and old < current
-        and previous.threshold == settings.linkage_threshold
-    )
-
-
 def add_truth_to_quality_report(
     hub: Hub, run_id: str, precision: float, recall: float, f1: float
 ) -> None:
     """On synthetic data the caller knows the truth: add true P/R/F1 to a run's report."""
     folder = hub.path(RUNS_DIR, run_id)
-    path = folder / quality.QUALITY_JSON
+    path = folder / linkage_quality.QUALITY_JSON
     report = json.loads(path.read_text())
     report["truth"] = {"precision": precision, "recall": recall, "f1": f1}
-    quality.write_report(folder, report)
+    linkage_quality.write_report(folder, report)
 
 
 def latest_run(hub: Hub) -> LinkageRun:

@@ -34,6 +34,9 @@ class Backend(Protocol):
     def register(self, table: pa.Table) -> Any:
         """Load the records and return Splink's handle on them (a SplinkDataFrame)."""
 
+    def register_as(self, name: str, table: pa.Table) -> Any:
+        """Load records as table ``name`` (as ``register`` would) and return Splink's handle."""
+
     def fetch(self, sql: str) -> pa.Table:
         """Run one query and return its result as Arrow."""
 
@@ -59,11 +62,14 @@ class DuckDBBackend:
         self.db_api = DuckDBAPI(connection=self.con)
 
     def register(self, table: pa.Table) -> Any:
-        self.con.register("records_arrow", table)
+        return self.register_as(RECORDS_TABLE, table)
+
+    def register_as(self, name: str, table: pa.Table) -> Any:
+        self.con.register(f"{name}_arrow", table)
         columns = ", ".join(_compact_token_sql(f) for f in table.schema)
-        self.con.execute(f"CREATE TABLE {RECORDS_TABLE} AS SELECT {columns} FROM records_arrow")
-        self.con.unregister("records_arrow")
-        return self.db_api.register(RECORDS_TABLE)
+        self.con.execute(f"CREATE TABLE {name} AS SELECT {columns} FROM {name}_arrow")
+        self.con.unregister(f"{name}_arrow")
+        return self.db_api.register(name)
 
     def fetch(self, sql: str) -> pa.Table:
         result: pa.Table = self.con.sql(sql).to_arrow_table()
@@ -137,8 +143,11 @@ class SparkBackend:
         )
 
     def register(self, table: pa.Table) -> Any:
-        self.load(RECORDS_TABLE, table)
-        return self.db_api.register(RECORDS_TABLE)
+        return self.register_as(RECORDS_TABLE, table)
+
+    def register_as(self, name: str, table: pa.Table) -> Any:
+        self.load(name, table)
+        return self.db_api.register(name)
 
     def fetch(self, sql: str) -> pa.Table:
         return pa.Table.from_pandas(self.spark.sql(sql).toPandas(), preserve_index=False)

@@ -1,12 +1,11 @@
 """A saved model scored with NumPy, for runs small enough not to need an SQL engine.
 
 Splink runs a prediction as a pipeline of SQL statements, each built, parsed and checked
-with sqlglot and then planned and executed by DuckDB, after parsing every comparison level
-when the linker is made. That fixed cost is paid by every run whatever its size: FEBRL4's
-10,000 records took 0.9 s to block and score, most of it before any pair was compared
-(even one hand-written DuckDB statement spent 0.1 s planning). Where the agreement's saved
-model is reused (a quarter's run after the first) nothing is trained, and the same model
-is evaluated here on arrays instead:
+with sqlglot and then planned and executed by the engine, after parsing every comparison
+level when the linker is made. That fixed cost is paid by every run whatever its size, and
+on a small run it is most of the time (docs/linkage.md has the measurements). Where the
+agreement's saved model is reused (a quarter's run after the first) nothing is trained,
+and the same model is evaluated here on arrays instead:
 
 * the candidate pairs of every prediction blocking rule of the settings (equi-joins on
   their ``l.x = r.y`` terms, exploding the list columns a rule names, the rest of the rule
@@ -48,6 +47,8 @@ from splink.internals.comparison_level import (
 from splink.internals.constants import LEVEL_NOT_OBSERVED_TEXT
 from splink.internals.misc import prob_to_match_weight
 from sqlglot import exp
+
+from boldhub.arrowbuf import indices
 
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
@@ -168,14 +169,6 @@ class Column:
     values: npt.NDArray[Any]  # ids (int64, -1 null) / numbers / list values (ids)
     null: Bools
     offsets: Ints | None = None  # lists: values[offsets[i]:offsets[i + 1]]
-
-
-def indices(values: pa.Array | pa.ChunkedArray) -> Ints:
-    """Integer positions (dictionary indices, index_in results) as int64, -1 for null."""
-    if isinstance(values, pa.DictionaryArray):
-        values = values.indices
-    out: Ints = np.asarray(pc.fill_null(values, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    return out
 
 
 def _list_values(arr: pa.ListArray) -> pa.Array:

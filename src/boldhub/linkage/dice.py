@@ -14,13 +14,11 @@ advance eight comparisons. LLVM does not find that layout by itself from a scala
 (it vectorises across the words of one pair and pays a horizontal sum per pair, or keeps
 the sums in memory), so the tile loop is written as LLVM IR (``_tile_mask``). It adds
 half the words first and stops there when none of the eight can still reach the
-threshold, which is nearly always the case for unrelated filters. On a CPU without AVX-512
-LLVM would legalise the same 8-lane vectors into narrower ones and emulate the popcount
-with table lookups: on an AVX2-only AMD EPYC (znver1) that gave 92 M comparisons a second
-on one core for 1,024-bit filters (154 M with the early stop), so there the tiles are
-counted with scalar POPCNT instructions instead, two filters per tile load
-(``_tile_mask_choice``: 191 M in isolation, about 180 M in ``dice_all_pairs``). The previous machine, with AVX-512 VPOPCNTDQ, ran the vector kernel at about
-330 M without the early stop.
+threshold, which is nearly always the case for unrelated filters. On a CPU without
+AVX-512 VPOPCNTDQ, LLVM would legalise the same 8-lane vectors into narrower ones and
+emulate the popcount with table lookups, so there the tiles are counted with scalar POPCNT
+instructions instead, two filters per tile load (``_tile_mask_choice``). The speed of each
+kernel on the machines it was measured on is in docs/linkage.md and the README.
 """
 
 from __future__ import annotations
@@ -41,8 +39,7 @@ LANES = 8
 """Filters per tile: one 512-bit vector of 64-bit words."""
 
 # Rows of the second set scanned against every row of the first before moving on, so that
-# their tiles stay in the L2 cache (256 KB of words: 165 against 172 M comparisons a
-# second with 512 KB, on a core with 512 KB of L2).
+# their tiles stay in the L2 cache (docs/linkage.md has the measurement behind the size).
 _CHUNK_BYTES = 256 * 1024
 
 # filter_candidates copies the filters of this many rows at a time (whole blocks; a larger

@@ -60,6 +60,7 @@ import pyarrow.compute as pc
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from nicknames import NickNamer
 
+from boldhub import arrowbuf
 from boldhub.errors import UserError
 from boldhub.privacy.keys import LinkageKey
 
@@ -353,7 +354,7 @@ class Encoder:
             return np.zeros((0, m // 8), np.uint8), np.zeros(0, np.int64)
         pad = "_" * (q - 1)
         padded = pa.array([pad + name + pad for name in names], pa.string())
-        grid, lengths = _byte_grid(padded)
+        grid, lengths = arrowbuf.byte_grid(padded)
         count = np.maximum(lengths - q + 1, 0)
         rows = np.repeat(np.arange(len(names)), count)
         start = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
@@ -425,8 +426,8 @@ class Encoder:
         """Encode standardised identifier columns (lists or Arrow arrays, see
         council.standardise) into a table with ``ENCODING_SCHEMA``."""
         n = len(record_keys)
-        cols = {name: _as_array(values) for name, values in columns.items()}
-        keys = _as_array(record_keys)
+        cols = {name: arrowbuf.as_array(values) for name, values in columns.items()}
+        keys = arrowbuf.as_array(record_keys)
         tables = []
         for start in range(0, n, CHUNK_ROWS):
             size = min(CHUNK_ROWS, n - start)
@@ -474,7 +475,7 @@ class Encoder:
     def _column_tokens(self, domain: str, values: pa.Array) -> pa.Array:
         """Tokens of a column, keying each distinct value once."""
         encoded = _dictionary(values)
-        return self._spread_tokens(domain, encoded.dictionary, _indices(encoded))
+        return self._spread_tokens(domain, encoded.dictionary, arrowbuf.indices(encoded))
 
     def _near_tokens(self, domain: str, values: pa.Array) -> pa.Array:
         """Per record, the tokens of its identifier and of it with one character deleted
@@ -492,7 +493,7 @@ class Encoder:
             text = pa.array([t.encode("ascii", "replace").decode() for t in text.to_pylist()])
         chars = np.asarray(pc.utf8_length(text).to_numpy(zero_copy_only=False), np.int64)
         usable = (chars > 4) & (chars <= 15)
-        raw, _ = _byte_grid(text, 16)
+        raw, _ = arrowbuf.byte_grid(text, 16)
         raw[~usable] = 0
         lengths = np.where(usable, chars, 0)
         rows, owner = [raw[lengths > 0]], [np.flatnonzero(lengths > 0)]
@@ -556,13 +557,7 @@ class Encoder:
         # of the four that a big-endian 16-bit number gives.
         four = np.frombuffer(binascii.hexlify(top.astype(">u2").tobytes()), dtype="S4")
         text = four.view(np.uint8).reshape(-1, 4)[:, 4 - width :].copy().view(f"S{width}").ravel()
-        offsets = np.arange(0, (len(top) + 1) * width, width, dtype=np.int32)
-        buckets = pa.Array.from_buffers(
-            pa.string(),
-            len(top),
-            [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(text.tobytes())],
-        )
-        return _spread(buckets, valid)
+        return _spread(arrowbuf.fixed_width(text, len(top), width), valid)
 
     def _salts(self, dob: pa.Array) -> tuple[npt.NDArray[np.int64], list[str]]:
         """Each record's salt as an index into the list of distinct salts (-1: none);
@@ -588,7 +583,7 @@ class Encoder:
         else:
             where = np.where(parts.ok, where, -1)
         lookup = np.append(where, -1)
-        return lookup[_indices(encoded)], [x.decode() for x in distinct]
+        return lookup[arrowbuf.indices(encoded)], [x.decode() for x in distinct]
 
     def _name_field(
         self,
@@ -601,7 +596,7 @@ class Encoder:
     ) -> dict[str, pa.Array]:
         encoded = _dictionary(values)
         compact = [compact_name(v) if v else "" for v in encoded.dictionary.to_pylist()]
-        idx = _indices(encoded)
+        idx = arrowbuf.indices(encoded)
         out: dict[str, pa.Array] = {}
         initials = pa.array([c[:1] or None for c in compact], pa.string())
         out[f"{prefix}_init_tok"] = self._spread_tokens(f"{field}-initial", initials, idx)
@@ -653,7 +648,7 @@ class Encoder:
             for v in encoded.dictionary.to_pylist()
         ]
         return self._salted_lists(
-            "surname", parts, _indices(encoded), salts, _salt_blocks(salt_list)
+            "surname", parts, arrowbuf.indices(encoded), salts, _salt_blocks(salt_list)
         )
 
     def _salted_lists(
@@ -711,19 +706,13 @@ class Encoder:
             packed = base[vi]
             weights = weights[vi]
         packed ^= self._masks(domain, salt_list)[salts[valid]]
-        nbytes = packed.shape[1]
-        offsets = np.arange(0, (len(packed) + 1) * nbytes, nbytes, dtype=np.int32)
-        bf = pa.Array.from_buffers(
-            pa.binary(),
-            len(packed),
-            [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(packed.tobytes())],
-        )
+        bf = arrowbuf.fixed_width(packed, len(packed), packed.shape[1], pa.binary())
         return _spread(bf, valid), _spread(pa.array(weights.astype(np.int16)), valid)
 
     def _dob_tokens(self, dob: pa.Array) -> dict[str, pa.Array]:
         # dob is ISO YYYY-MM-DD after standardisation; forms of every distinct date at once.
         encoded = _dictionary(dob)
-        idx = _indices(encoded)
+        idx = arrowbuf.indices(encoded)
         p = _date_parts(encoded.dictionary)
         dash = np.full(len(p.y), b"-", dtype="S1")
 
@@ -752,7 +741,7 @@ class Encoder:
     def _postcode_tokens(self, postcode: pa.Array) -> dict[str, pa.Array]:
         # pc is normalised "OUT IN" after standardisation.
         encoded = _dictionary(postcode)
-        idx = _indices(encoded)
+        idx = arrowbuf.indices(encoded)
         values = encoded.dictionary.to_pylist()
         parts = [p.split(" ", 1) if p and " " in p else None for p in values]
         forms = {
@@ -785,7 +774,7 @@ class _Dates:
 
 
 def _date_parts(dates: pa.Array) -> _Dates:
-    grid, lengths = _byte_grid(pc.fill_null(dates.cast(pa.string()), ""))
+    grid, lengths = arrowbuf.byte_grid(pc.fill_null(dates.cast(pa.string()), ""))
     ok = np.asarray(lengths == 10, dtype=np.bool_)
     if grid.shape[1] < 10:
         grid = np.zeros((len(grid), 10), np.uint8)
@@ -830,39 +819,11 @@ def _set_bits(
     return packed, weights
 
 
-def _byte_grid(
-    values: pa.Array, width: int | None = None
-) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
-    """The UTF-8 bytes of a string array's values as the rows of a zero-padded matrix
-    ``width`` bytes wide (default: as wide as the longest value), and the values' byte
-    lengths; a value longer than ``width`` leaves its row zero. Built from Arrow's
-    buffers, without a Python loop."""
-    arr = values.cast(pa.string())
-    n = len(arr)
-    if n == 0:
-        return np.zeros((0, width or 1), np.uint8), np.zeros(0, np.int64)
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + n + 1]
-    offsets = offsets.astype(np.int64)
-    data_buf = arr.buffers()[2]
-    data = (
-        np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
-    )
-    lengths = np.diff(offsets)
-    if width is None:
-        width = max(int(lengths.max(initial=0)), 1)
-    lens = np.where(lengths <= width, lengths, 0)
-    rows = np.repeat(np.arange(n), lens)
-    within = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)
-    out = np.zeros((n, width), np.uint8)
-    out[rows, within] = data[np.repeat(offsets[:-1], lens) + within]
-    return out, lengths
-
-
 def _blocks(values: pa.Array) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
     """Each value of a string array as a 16-byte block, ``UTF-8 || zero padding ||
     length``, and the values' byte lengths (a value over 15 bytes gets a zero block: the
     caller keys it otherwise)."""
-    grid, lengths = _byte_grid(values, 15)
+    grid, lengths = arrowbuf.byte_grid(values, 15)
     out = np.zeros((len(grid), 16), np.uint8)
     out[:, :15] = grid
     out[:, 15] = np.where(lengths <= 15, lengths, 0)
@@ -881,27 +842,7 @@ def _token_array(
     valid = idx >= 0
     safe = np.where(valid, idx, 0)
     valid &= present[safe]
-    data = np.ascontiguousarray(tokens[safe])
-    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
-    bitmap = np.packbits(valid, bitorder="little")
-    return pa.Array.from_buffers(
-        pa.string(),
-        n,
-        [
-            pa.py_buffer(bitmap.tobytes()),
-            pa.py_buffer(offsets.tobytes()),
-            pa.py_buffer(data.tobytes()),
-        ],
-        null_count=int(n - valid.sum()),
-    )
-
-
-def _as_array(values: Any) -> pa.Array:
-    if isinstance(values, pa.ChunkedArray):
-        return values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
-    if isinstance(values, pa.Array):
-        return values
-    return pa.array(values, pa.string())
+    return arrowbuf.fixed_width(tokens[safe], n, width, valid=valid)
 
 
 def _rows_less(a: npt.NDArray[np.uint8], b: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
@@ -915,16 +856,11 @@ def _dictionary(values: pa.Array) -> pa.DictionaryArray:
     return pc.dictionary_encode(values)
 
 
-def _indices(encoded: pa.DictionaryArray) -> npt.NDArray[np.int64]:
-    """Dictionary indices as int64, with -1 for nulls."""
-    return np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-
-
 def _salt_blocks(salt_list: Sequence[str]) -> npt.NDArray[np.uint8]:
     """Salts as 16-byte blocks (ASCII, zero-padded; salts are at most 12 characters)."""
     if not salt_list:
         return np.zeros((1, 16), dtype=np.uint8)
-    return _byte_grid(pa.array(list(salt_list), pa.string()), 16)[0]
+    return arrowbuf.byte_grid(pa.array(list(salt_list), pa.string()), 16)[0]
 
 
 def _aes(key: bytes, data: bytes) -> bytes:
@@ -937,11 +873,7 @@ def _aes(key: bytes, data: bytes) -> bytes:
 
 def _hex_tokens(raw: bytes) -> pa.Array:
     """128-bit values as 32-character hex strings, without a Python loop."""
-    n = len(raw) // 16
-    offsets = np.arange(0, (n + 1) * 32, 32, dtype=np.int32)
-    return pa.Array.from_buffers(
-        pa.string(), n, [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(binascii.hexlify(raw))]
-    )
+    return arrowbuf.fixed_width(binascii.hexlify(raw), len(raw) // 16, 32)
 
 
 def _spread(values: pa.Array, valid: npt.NDArray[np.bool_]) -> pa.Array:
@@ -959,9 +891,7 @@ def _take(values: pa.Array, indices: pa.Array) -> pa.Array:
     """
     n = len(values)
     if pa.types.is_string(values.type) and n and values.null_count == 0:
-        offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[
-            values.offset : values.offset + n + 1
-        ]
+        offsets = arrowbuf.offsets(values)
         width = int(offsets[1] - offsets[0])
         if width > 0 and bool((np.diff(offsets) == width).all()):
             dense = np.frombuffer(

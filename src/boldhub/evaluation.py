@@ -1,4 +1,4 @@
-"""Measure linkage quality on an operator's own labelled sample.
+"""`boldhub evaluate`: linkage quality on an operator's own labelled sample.
 
 A CSV of identifiers with a column holding the true person id goes through BOLD Hub's
 whole path (standardise, encode under a throwaway key, link on encodings) and through
@@ -17,17 +17,19 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import splink.comparison_library as cl
-from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink import Linker, SettingsCreator, block_on
 
 from boldhub import clock
 from boldhub.council import standardise
 from boldhub.errors import UserError
+from boldhub.linkage.backends import open_backend
 from boldhub.linkage.evaluate import PairwiseScores, pairwise_scores
-from boldhub.linkage.run import LinkInput, link, person_keys
+from boldhub.linkage.full import link
+from boldhub.linkage.links import person_keys
+from boldhub.linkage.records import LinkInput
 from boldhub.privacy.encoding import Encoder, EncodingParams
 from boldhub.privacy.keys import LinkageKey
 from boldhub.safecsv import write_csv
@@ -201,32 +203,34 @@ def run_splink_clear(
     """Clear-text Splink on DuckDB over a table with ``row_id`` and CLEAR_COLUMNS;
     returns each row_id's cluster and the seconds taken."""
     t0 = time.perf_counter()
-    con = duckdb.connect()
-    con.register("clear_arrow", table)
-    con.execute("CREATE TABLE clear_records AS SELECT * FROM clear_arrow")
-    db_api = DuckDBAPI(connection=con)
-    linker = Linker(db_api.register("clear_records"), clear_settings(), log_level=None)
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("dob", "surname", "forename"), block_on("nhs_number")], recall=0.7
+    engine = open_backend("duckdb")
+    try:
+        linker = Linker(engine.register(table), clear_settings(), log_level=None)
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on("dob", "surname", "forename"), block_on("nhs_number")], recall=0.7
+        )
+        linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
+        for rule in (
+            block_on("dob"),
+            block_on("postcode", "substr(surname, 1, 1)", "substr(forename, 1, 1)"),
+        ):
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    rule, estimate_without_term_frequencies=True
+                )
+            except ValueError:
+                continue
+        predictions = linker.inference.predict(threshold_match_probability=0.05)
+        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+            predictions, threshold_match_probability=threshold
+        )
+        rows = engine.fetch(f"SELECT row_id, cluster_id FROM {clusters.physical_name}")
+    finally:
+        engine.close()
+    found = zip(
+        rows.column("row_id").to_pylist(), rows.column("cluster_id").to_pylist(), strict=True
     )
-    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
-    for rule in (
-        block_on("dob"),
-        block_on("postcode", "substr(surname, 1, 1)", "substr(forename, 1, 1)"),
-    ):
-        try:
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                rule, estimate_without_term_frequencies=True
-            )
-        except ValueError:
-            continue
-    predictions = linker.inference.predict(threshold_match_probability=0.05)
-    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-        predictions, threshold_match_probability=threshold
-    )
-    rows = con.execute(f"SELECT row_id, cluster_id FROM {clusters.physical_name}").fetchall()
-    con.close()
-    return dict(rows), time.perf_counter() - t0
+    return dict(found), time.perf_counter() - t0
 
 
 def evaluate(path: Path, truth_column: str, out: Path, *, threshold: float) -> EvaluationResult:

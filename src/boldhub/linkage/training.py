@@ -1,0 +1,103 @@
+"""Unsupervised training of the model over encodings (Splink 5's EM).
+
+Names within the date-of-birth blocking get their u from one EM session (``_name_u``);
+every other u comes from random sampling, and m from EM on two blockings.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+from splink import Linker
+
+from boldhub.linkage import model
+
+log = logging.getLogger("boldhub.linkage")
+
+
+def train(records: Any, settings: dict[str, Any], *, seed: int = 1) -> Linker:
+    """Unsupervised training; returns the trained linker.
+
+    1. The name comparisons (null unless the pair shares a salt, i.e. a date of birth:
+       model.SAME_SALT) get u from one EM session blocked on the date of birth with u
+       free. Random sampling cannot give it: among pairs of one date of birth a large
+       share are the same person (a person's records share it), so "random" pairs that
+       agree on a name are mostly true matches. Those u are then fixed.
+    2. lambda from deterministic rules, every other u by random sampling, and m by EM on
+       the two training blockings (model.TRAINING_BLOCKING_RULES).
+    """
+    names = _name_u(records, settings)
+    linker = Linker(records, with_fixed_u(settings, names), log_level=None, validate_settings=False)
+    linker.training.estimate_probability_two_random_records_match(
+        list(model.DETERMINISTIC_RULES), recall=0.7
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
+    trained = 0
+    for rule in model.TRAINING_BLOCKING_RULES:
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, estimate_without_term_frequencies=True, max_pairs=model.EM_MAX_PAIRS
+            )
+            trained += 1
+        except ValueError as exc:
+            # On small inputs a level can be unobserved among the blocked pairs, and
+            # Splink 5 refuses the m = 0 that EM then estimates. The other blocking's
+            # session (or Splink's starting values) still covers those comparisons.
+            log.warning(
+                "EM session skipped", extra={"blocking_rule": rule, "reason": str(exc)[:120]}
+            )
+    if trained == 0:
+        log.warning("no EM session converged; scoring with starting m values")
+    return linker
+
+
+# The smallest u a name level gets from the names' EM session: below it EM has seen too
+# few non-matching pairs at that level to say more than "rare" (an exact name then weighs
+# at most about 12 bits, as much as an exact date of birth among a few thousand).
+MIN_NAME_U = 1e-4
+
+
+def _name_u(records: Any, settings: dict[str, Any]) -> dict[tuple[str, str], float]:
+    """(comparison, level label) -> u of the name comparisons' levels, from an EM session
+    on the date-of-birth blocking with u estimated too (see ``train``)."""
+    linker = Linker(records, settings, log_level=None, validate_settings=False)
+    linker.training.estimate_probability_two_random_records_match(
+        list(model.DETERMINISTIC_RULES), recall=0.7
+    )
+    try:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            model.TRAINING_BLOCKING_RULES[0],
+            estimate_without_term_frequencies=True,
+            fix_u_probabilities=False,
+            max_pairs=model.EM_MAX_PAIRS,
+        )
+    except ValueError as exc:
+        log.warning("name EM session skipped", extra={"reason": str(exc)[:120]})
+        return {}
+    found: dict[tuple[str, str], float] = {}
+    for comparison in linker.misc.save_model_to_json()["comparisons"]:
+        if comparison["output_column_name"] not in model.NAME_COMPARISONS:
+            continue
+        for level in comparison["comparison_levels"]:
+            u = level.get("u_probability")
+            # A u that EM drove to (nearly) zero says only that no non-matching pair of
+            # this blocking showed the level (few non-matches share a date of birth in a
+            # small input): cap the evidence such a level can give instead.
+            if isinstance(u, float):
+                key = (comparison["output_column_name"], level["label_for_charts"])
+                found[key] = max(u, MIN_NAME_U)
+    return found
+
+
+def with_fixed_u(settings: dict[str, Any], values: dict[tuple[str, str], float]) -> dict[str, Any]:
+    """``settings`` with the given levels' u set and fixed against later training."""
+    out = copy.deepcopy(settings)
+    for comparison in out["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            found = values.get((comparison["output_column_name"], level["label_for_charts"]))
+            if found is not None:
+                level["u_probability"] = found
+                level["fix_u_probability"] = True
+    return out
