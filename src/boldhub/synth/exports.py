@@ -26,7 +26,8 @@ from boldhub.safecsv import escape_cell
 from boldhub.schemas.datasets import DATASETS, Dataset
 from boldhub.schemas.organisations import COUNCILS
 from boldhub.synth.noise import Recorder
-from boldhub.synth.population import Event, Person, Population, build_population
+from boldhub.synth.population import build_population
+from boldhub.synth.truth import Event, Person, Population
 
 TRUTH_HEADER = ("source", "source_row_id", "person_id")
 
@@ -76,18 +77,7 @@ def generate(
     The same ``(persons, councils, seed)`` always gives byte-identical files. ``progress`` is
     called with ``(persons done, persons)`` every thousand persons and at the end.
     """
-    if persons < 1:
-        raise UserError(f"the population needs at least 1 person, not {persons}")
-    if not 1 <= councils <= len(COUNCILS):
-        raise UserError(
-            f"councils must be between 1 and {len(COUNCILS)} (the councils BOLD Hub knows), "
-            f"not {councils}"
-        )
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{out} is a file; give a folder for the synthetic exports")
-    out.mkdir(parents=True, exist_ok=True)
-
+    out = _prepare(out, persons, councils)
     chosen = COUNCILS[:councils]
     population = build_population(persons, chosen, seed, progress)
     writer = _Writer(population, seed)
@@ -130,6 +120,22 @@ def generate(
         w.writerow(TRUTH_HEADER)
         w.writerows([escape_cell(c) for c in row] for row in truth)
     return SynthSummary(files=files, truth=truth_path, records=records, persons=persons)
+
+
+def _prepare(out: Path, persons: int, councils: int) -> Path:
+    """Check the arguments of :func:`generate` and create the output folder."""
+    if persons < 1:
+        raise UserError(f"the population needs at least 1 person, not {persons}")
+    if not 1 <= councils <= len(COUNCILS):
+        raise UserError(
+            f"councils must be between 1 and {len(COUNCILS)} (the councils BOLD Hub knows), "
+            f"not {councils}"
+        )
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} is a file; give a folder for the synthetic exports")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
 
 
 class _Writer:

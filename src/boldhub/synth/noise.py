@@ -33,7 +33,7 @@ from datetime import date
 from nicknames import NickNamer
 
 from boldhub.schemas.datasets import ETHNICITY
-from boldhub.synth.population import END, Person
+from boldhub.synth.truth import END, Person
 
 _LOWER = "abcdefghijklmnopqrstuvwxyz"
 
