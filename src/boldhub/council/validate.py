@@ -36,8 +36,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from boldhub.council import standardise as std
+from boldhub.council.export import Export
 from boldhub.council.mapping import ROW_ID, CanonicalField, ResolvedMapping, canonical_fields
-from boldhub.council.read import Export
 from boldhub.schemas import AttributeField, Dataset
 from boldhub.schemas.identifiers import IDENTIFIER_NAMES
 
