@@ -25,6 +25,8 @@ SESSION_COOKIE = "boldhub_council_session"
 
 @dataclass
 class Page:
+    """The request being answered and the caller's session (see the module docstring)."""
+
     request: Request
     state: CouncilState
     session: Session
