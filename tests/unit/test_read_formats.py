@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from boldhub.council.read import ReadOptions, detect_encoding, read_export, sniff_delimiter
+from boldhub.council.delimited import detect_encoding, sniff_delimiter
+from boldhub.council.read import ReadOptions, read_export
 from boldhub.council.xlsx import cell_text, check_archive
 from boldhub.errors import InputFileError, UserError
 

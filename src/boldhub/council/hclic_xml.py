@@ -38,7 +38,7 @@ import pyarrow as pa
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
-from boldhub.council.read import (
+from boldhub.council.export import (
     MAX_COLUMNS,
     BadRow,
     Export,

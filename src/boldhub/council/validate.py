@@ -36,8 +36,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from boldhub.council import standardise as std
+from boldhub.council.export import Export
 from boldhub.council.mapping import ROW_ID, CanonicalField, ResolvedMapping, canonical_fields
-from boldhub.council.read import Export
 from boldhub.schemas import AttributeField, Dataset
 from boldhub.schemas.identifiers import IDENTIFIER_NAMES
 
@@ -324,6 +324,20 @@ def _repeats(h: npt.NDArray[np.uint64], mask: Mask | None = None) -> int:
     return int(len(h) - len(np.unique(h)))
 
 
+@dataclass
+class _RowChecks:
+    """The checks that quarantine a row, row by row, and what their reasons need."""
+
+    errors: Mask  # any check failed: the row is quarantined
+    repeats: Mask  # the row id repeats an earlier row's
+    first_of: npt.NDArray[np.int64]  # per distinct row id, the row it first appears on
+    id_idx: npt.NDArray[np.int64]  # per row, the index of its distinct row id
+    no_name_no_dob: Mask
+    born_after: Mask  # date of birth after the event date
+    dob_dates: Any
+    event_dates: Any
+
+
 def validate(
     export: Export,
     dataset: Dataset,
@@ -334,58 +348,124 @@ def validate(
     numbers = np.asarray(export.row_numbers.to_numpy(zero_copy_only=False), np.int64)
     info = _date_order(export, resolved, dataset)
     order: std.DateOrder = "mdy" if info.order == "mdy" else "dmy"
-    fields = canonical_fields(dataset)
     header_of = {name: export.header[i] for name, i in resolved.indices.items()}
-    outcomes: dict[str, FieldOutcome] = {}
-    errors = np.zeros(n, dtype=np.bool_)
-    # A fingerprint of each row's raw mapped cells (all but the row id), built column by column.
-    row_hash = np.zeros(n, dtype=np.uint64)
+    outcomes, row_hash = _standardise(export, dataset, resolved, header_of, order, today)
+    checks = _row_checks(outcomes, dataset, n)
+    accepted_mask = ~checks.errors
+    quarantined = _quarantined(export, dataset, resolved, header_of, outcomes, checks, numbers)
+    notes = list(export.notes)
+    if export.blank_rows:
+        notes.append(f"{export.blank_rows} empty rows were skipped: they hold no data.")
+    return Validation(
+        accepted=_accepted(outcomes, dataset, checks, numbers),
+        quarantined=quarantined,
+        warnings=_warnings(outcomes, dataset, accepted_mask),
+        stats=[_stats(o, n) for o in outcomes.values()],
+        date_order=info,
+        duplicate_ids=int(np.count_nonzero(checks.repeats)),
+        repeated_rows=_repeats(row_hash),
+        same_person_rows=_same_person(outcomes, n),
+        preview_fields=[(o.field.label, o.header or "") for o in outcomes.values() if o.header],
+        preview=_preview(export, outcomes, checks.errors, numbers, quarantined),
+        notes=notes,
+        period=_period(checks.event_dates, accepted_mask),
+    )
 
-    for f in fields:
+
+def _standardise(
+    export: Export,
+    dataset: Dataset,
+    resolved: ResolvedMapping,
+    header_of: dict[str, str],
+    order: std.DateOrder,
+    today: date,
+) -> tuple[dict[str, FieldOutcome], npt.NDArray[np.uint64]]:
+    """Every canonical field's outcome, and a fingerprint of each row's raw mapped cells.
+
+    The fingerprint covers every mapped cell but the row id, so that it counts rows that
+    repeat another under a new id.
+    """
+    n = export.table.num_rows
+    outcomes: dict[str, FieldOutcome] = {}
+    row_hash = np.zeros(n, dtype=np.uint64)
+    for f in canonical_fields(dataset):
         if f.name not in resolved.indices:
             outcomes[f.name] = _unmapped(f, n)
             continue
         col = export.column(resolved.indices[f.name])
+        header = header_of[f.name]
         if f.kind == "row_id":
-            trimmed = _combined(pc.utf8_trim_whitespace(col))
-            filled = np.asarray(
-                pc.greater(pc.binary_length(trimmed), 0).to_numpy(zero_copy_only=False), np.bool_
-            )
-            outcome = FieldOutcome(
-                f,
-                header_of[f.name],
-                pc.if_else(pa.array(filled), trimmed, pa.scalar(None, pa.string())),
-                np.where(filled, 0, 1).astype(np.int16),
-                ["is empty"],
-                filled,
-                frozenset({1}),
-            )
-        elif f.kind == "identifier":
+            outcomes[f.name] = _row_id_outcome(f, header, col)
+            continue
+        if f.kind == "identifier":
             values, codes, texts, filled, idx = _by_distinct(
                 col, _identifier_fn(f.name, order, today)
             )
-            outcome = FieldOutcome(f, header_of[f.name], values, codes, texts, filled)
-            row_hash = _mix(row_hash, idx)
+            outcome = FieldOutcome(f, header, values, codes, texts, filled)
         else:
             attr = dataset.attribute(f.name)
             values, codes, texts, filled, idx = _by_distinct(col, _attribute_fn(attr, order, today))
             outcome = FieldOutcome(
                 f,
-                header_of[f.name],
+                header,
                 values,
                 codes,
                 texts,
                 filled,
                 frozenset(range(1, len(texts) + 1)) if attr.required else frozenset(),
             )
-            row_hash = _mix(row_hash, idx)
+        row_hash = _mix(row_hash, idx)
         outcomes[f.name] = outcome
+    return outcomes, row_hash
+
+
+def _row_id_outcome(f: CanonicalField, header: str, col: Any) -> FieldOutcome:
+    """Row ids are only trimmed; an empty one quarantines the row."""
+    trimmed = _combined(pc.utf8_trim_whitespace(col))
+    filled = np.asarray(
+        pc.greater(pc.binary_length(trimmed), 0).to_numpy(zero_copy_only=False), np.bool_
+    )
+    return FieldOutcome(
+        f,
+        header,
+        pc.if_else(pa.array(filled), trimmed, pa.scalar(None, pa.string())),
+        np.where(filled, 0, 1).astype(np.int16),
+        ["is empty"],
+        filled,
+        frozenset({1}),
+    )
+
+
+def _row_checks(outcomes: dict[str, FieldOutcome], dataset: Dataset, n: int) -> _RowChecks:
+    errors = np.zeros(n, dtype=np.bool_)
+    for outcome in outcomes.values():
         if outcome.error_codes:
             errors |= np.isin(outcome.codes, list(outcome.error_codes))
+    repeats, first_of, id_idx = _repeated_ids(outcomes[ROW_ID], n)
+    errors |= repeats
+    no_name_no_dob = ~(
+        _valid(outcomes["forename"]) | _valid(outcomes["surname"]) | _valid(outcomes["dob"])
+    )
+    errors |= no_name_no_dob
+    dob_dates = _dates(outcomes["dob"].values)
+    event_dates = _dates(outcomes[dataset.event_date].values)
+    born_after = np.asarray(
+        pc.fill_null(pc.greater(dob_dates, event_dates), False).to_numpy(zero_copy_only=False),
+        np.bool_,
+    )
+    errors |= born_after
+    return _RowChecks(
+        errors, repeats, first_of, id_idx, no_name_no_dob, born_after, dob_dates, event_dates
+    )
 
-    # Row ids: the second and later rows with the same id are quarantined.
-    ids = outcomes[ROW_ID]
-    id_filled = ids.filled
+
+def _repeated_ids(
+    ids: FieldOutcome, n: int
+) -> tuple[Mask, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The rows whose id repeats an earlier row's: these are quarantined.
+
+    Also, for the reasons, which row each distinct id is first on and each row's distinct id.
+    """
     uniq_ids = pc.unique(ids.values)
     id_idx = np.asarray(
         pc.index_in(ids.values, value_set=uniq_ids).to_numpy(zero_copy_only=False), np.int64
@@ -393,45 +473,40 @@ def validate(
     _, first_pos = np.unique(id_idx, return_index=True)
     first_of = np.empty(len(uniq_ids), dtype=np.int64)
     first_of[id_idx[first_pos]] = first_pos
-    repeats = id_filled & (first_of[id_idx] != np.arange(n)) if n else np.zeros(0, np.bool_)
-    errors |= repeats
+    repeats = ids.filled & (first_of[id_idx] != np.arange(n)) if n else np.zeros(0, np.bool_)
+    return repeats, first_of, id_idx
 
-    def valid(name: str) -> Mask:
-        return np.asarray(
-            pc.is_valid(outcomes[name].values).to_numpy(zero_copy_only=False), np.bool_
-        )
 
-    no_name_no_dob = ~(valid("forename") | valid("surname") | valid("dob"))
-    errors |= no_name_no_dob
+def _valid(outcome: FieldOutcome) -> Mask:
+    """Rows with a standard value for this field."""
+    return np.asarray(pc.is_valid(outcome.values).to_numpy(zero_copy_only=False), np.bool_)
 
-    event = outcomes[dataset.event_date]
-    dob_dates = _dates(outcomes["dob"].values)
-    event_dates = _dates(event.values)
-    born_after = np.asarray(
-        pc.fill_null(pc.greater(dob_dates, event_dates), False).to_numpy(zero_copy_only=False),
-        np.bool_,
-    )
-    errors |= born_after
 
-    accepted_mask = ~errors
-    keep = pa.array(accepted_mask)
-    period = _period(event_dates, accepted_mask)
-    ages = _age_bands(dob_dates, event_dates)
+def _accepted(
+    outcomes: dict[str, FieldOutcome],
+    dataset: Dataset,
+    checks: _RowChecks,
+    numbers: npt.NDArray[np.int64],
+) -> pa.Table:
+    """The prepared columns of the rows no check quarantined."""
+    n = len(numbers)
     data: dict[str, Any] = {
         "row_number": pa.array(numbers, pa.int64()),
-        "source_row_id": ids.values,
+        "source_row_id": outcomes[ROW_ID].values,
     }
     for name in (*IDENTIFIER_NAMES, *dataset.attribute_names, *EXTRA_COLUMNS):
         data[name] = outcomes[name].values if name in outcomes else pa.nulls(n, pa.string())
-    data["age_band"] = ages
-    columns = prepared_columns(dataset)
+    data["age_band"] = _age_bands(checks.dob_dates, checks.event_dates)
     # Columns stay dictionary-encoded here; prepare writes them out as plain text.
-    full = pa.table({c: data[c] for c in columns})
-    del data
+    full = pa.table({c: data[c] for c in prepared_columns(dataset)})
     # Filtering copies every column: only when some row is quarantined.
-    accepted = full.filter(keep) if errors.any() else full
-    del full
+    return full.filter(pa.array(~checks.errors)) if checks.errors.any() else full
 
+
+def _warnings(
+    outcomes: dict[str, FieldOutcome], dataset: Dataset, accepted_mask: Mask
+) -> Counter[str]:
+    """Problems that keep the row, counted over the accepted rows, per field and problem."""
     warnings: Counter[str] = Counter()
     for name, outcome in outcomes.items():
         if outcome.header is None or outcome.field.kind == "row_id":
@@ -444,20 +519,37 @@ def validate(
             missing = int(np.count_nonzero(~outcome.filled & accepted_mask))
             if missing:
                 warnings[f"{name} missing"] += missing
+    return warnings
 
-    # Reasons, spelled out only for the rows that need them.
+
+def _quarantined(
+    export: Export,
+    dataset: Dataset,
+    resolved: ResolvedMapping,
+    header_of: dict[str, str],
+    outcomes: dict[str, FieldOutcome],
+    checks: _RowChecks,
+    numbers: npt.NDArray[np.int64],
+) -> list[tuple[int, str, str, list[str]]]:
+    """(row number, row id, reasons, raw cells) of every quarantined row, in file order.
+
+    Reasons are spelled out only for the rows that need them.
+    """
     quarantined: list[tuple[int, str, str, list[str]]] = []
-    q_idx = np.flatnonzero(errors)
+    q_idx = np.flatnonzero(checks.errors)
     if len(q_idx):
+        ids = outcomes[ROW_ID]
         sub = export.table.take(pa.array(q_idx))
         raw_rows = [list(r) for r in zip(*(c.to_pylist() for c in sub.columns), strict=True)]
         id_list = pc.take(ids.values, pa.array(q_idx)).to_pylist()
         event_header = header_of.get(dataset.event_date, dataset.event_date)
         for j, i in enumerate(q_idx):
-            reasons = _reasons(int(i), outcomes, repeats, first_of, id_idx, numbers)
-            if no_name_no_dob[i]:
+            reasons = _reasons(
+                int(i), outcomes, checks.repeats, checks.first_of, checks.id_idx, numbers
+            )
+            if checks.no_name_no_dob[i]:
                 reasons.append("has no name and no date of birth, so it cannot be linked")
-            if born_after[i]:
+            if checks.born_after[i]:
                 reasons.append(f"date of birth is after {event_header}")
             quarantined.append((int(numbers[i]), id_list[j] or "", "; ".join(reasons), raw_rows[j]))
     for bad in export.bad_rows:
@@ -466,32 +558,16 @@ def validate(
         )
         quarantined.append((bad.row_number, row_id.strip(), bad.reason, bad.cells))
     quarantined.sort(key=lambda q: q[0])
+    return quarantined
 
-    stats = [_stats(o, n) for o in outcomes.values()]
-    repeated_rows = _repeats(row_hash)
+
+def _same_person(outcomes: dict[str, FieldOutcome], n: int) -> int:
+    """Rows whose standard names and date of birth repeat an earlier row's."""
     person = np.zeros(n, dtype=np.uint64)
     for k in ("forename", "surname", "dob"):
         person = _mix(person, _value_ids(outcomes[k].values))
-    same_person = _repeats(person, valid("dob") & (valid("forename") | valid("surname")))
-    preview_fields = [(o.field.label, o.header or "") for o in outcomes.values() if o.header]
-    preview = _preview(export, outcomes, errors, numbers, quarantined)
-    notes = list(export.notes)
-    if export.blank_rows:
-        notes.append(f"{export.blank_rows} empty rows were skipped: they hold no data.")
-    return Validation(
-        accepted=accepted,
-        quarantined=quarantined,
-        warnings=warnings,
-        stats=stats,
-        date_order=info,
-        duplicate_ids=int(np.count_nonzero(repeats)),
-        repeated_rows=repeated_rows,
-        same_person_rows=same_person,
-        preview_fields=preview_fields,
-        preview=preview,
-        notes=notes,
-        period=period,
-    )
+    named = _valid(outcomes["forename"]) | _valid(outcomes["surname"])
+    return _repeats(person, _valid(outcomes["dob"]) & named)
 
 
 def _period(event_dates: Any, accepted: Mask) -> str:

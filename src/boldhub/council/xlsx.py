@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 from python_calamine import CalamineSheet, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
-from boldhub.council.read import (
+from boldhub.council.export import (
     MAX_COLUMNS,
     BadRow,
     Export,

@@ -1,0 +1,73 @@
+"""/dataset: step 1, the dataset the export holds and the organisation it comes from."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
+
+from boldhub.council.prepare import check_organisation, default_organisation
+from boldhub.council.web.deps import FormDep, Page, PageDep, redirect
+from boldhub.council.web.state import Job
+from boldhub.council.web.wording import sentence
+from boldhub.errors import UserError
+from boldhub.schemas import CENTRAL_BODIES, COUNCILS, DATASETS, get_dataset
+
+router = APIRouter()
+
+
+@router.get("/dataset", response_class=HTMLResponse)
+def dataset_page(page: PageDep) -> Response:
+    return _view(page, page.job.dataset, page.job.organisation)
+
+
+@router.post("/dataset")
+async def dataset_post(page: PageDep, form: FormDep) -> Response:
+    job = page.job
+    chosen = str(form.get("dataset") or "")
+    org = str(form.get("organisation") or "")
+    errors: list[tuple[str, str]] = []
+    if chosen not in DATASETS:
+        errors.append(("dataset", "Select the dataset the export holds"))
+    else:
+        dataset = get_dataset(chosen)
+        org = org or (default_organisation(chosen) or "")
+        if not org:
+            errors.append(("organisation", "Select your council"))
+        else:
+            try:
+                check_organisation(dataset, org)
+            except UserError as exc:
+                errors.append(("organisation", sentence(str(exc))))
+    if errors:
+        return _view(page, chosen, org, errors, status=400)
+    if (chosen, org) != (job.dataset, job.organisation):
+        _change(job, chosen, org)
+    return redirect("/upload" if job.upload is None else "/mapping")
+
+
+def _change(job: Job, dataset: str, organisation: str) -> None:
+    if job.dataset != dataset:
+        job.forget_from_export()  # the mapping belongs to the dataset
+        if job.upload is not None:
+            job.reload_export()
+    else:
+        job.forget_from_mapping()
+    job.dataset, job.organisation = dataset, organisation
+
+
+def _view(
+    page: Page,
+    chosen: str | None,
+    org: str | None,
+    errors: list[tuple[str, str]] | None = None,
+    status: int = 200,
+) -> Response:
+    return page.render(
+        "page_dataset.html",
+        status=status,
+        errors=errors,
+        councils=COUNCILS,
+        central=CENTRAL_BODIES,
+        chosen=chosen,
+        org=org,
+    )
