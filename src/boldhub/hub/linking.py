@@ -12,6 +12,7 @@ import json
 import logging
 import secrets
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -42,6 +43,14 @@ LINKS_FILE = "links.parquet"
 MODEL_FILE = "model.json"
 MODEL_HTML = "model.html"
 MODELS_DIR = "models"
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """A model an agreement's run trained, kept as ``HOME/models/<agreement>/v<N>/``."""
+
+    version: str  # "<agreement>/v<N>"
+    model_json: dict[str, Any]  # Splink's settings JSON with the trained parameters
 
 
 class RunSummary(BaseModel):
@@ -109,7 +118,7 @@ def run_linkage(
         terms=terms,
         options=options,
         previous=previous,
-        saved_model=saved[1] if saved else None,
+        saved_model=saved.model_json if saved else None,
         full=full,
         on_step=on_step,
     )
@@ -130,7 +139,7 @@ def run_linkage(
     elif result.trained:
         summary.model_version = _next_model_version(hub, agreement_id)
     elif saved:
-        summary.model_version = saved[0]
+        summary.model_version = saved.version
     run_id = started.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
     _keep(hub, run_id, started, result, summary, subs, options.threshold, actor)
     return run_id, result
@@ -250,13 +259,13 @@ def _newest_version(hub: Hub, agreement_id: str) -> int:
     return max((int(p.name[1:]) for p in folder.glob("v*") if p.name[1:].isdigit()), default=0)
 
 
-def _latest_model(hub: Hub, agreement_id: str) -> tuple[str, dict[str, Any]] | None:
-    """The agreement's newest saved model as (version, model JSON), or None."""
+def _latest_model(hub: Hub, agreement_id: str) -> SavedModel | None:
+    """The agreement's newest saved model, or None."""
     newest = _newest_version(hub, agreement_id)
     if not newest:
         return None
     version = f"{agreement_id}/v{newest}"
-    return version, json.loads(hub.path(MODELS_DIR, version, MODEL_FILE).read_text())
+    return SavedModel(version, json.loads(hub.path(MODELS_DIR, version, MODEL_FILE).read_text()))
 
 
 def _next_model_version(hub: Hub, agreement_id: str) -> str:
