@@ -14,6 +14,7 @@ from sqlalchemy import select
 from boldhub.council.submit import tar_package
 from boldhub.hub.accounts import create_token, create_user
 from boldhub.hub.api.app import create_app
+from boldhub.hub.api.deps import app_settings
 from boldhub.hub.store import open_hub
 from boldhub.hub.store.models import AuditEvent, Submission
 from tests.support.hubworld import (
@@ -195,7 +196,10 @@ def test_not_a_tar_is_a_422(world: World) -> None:
 
 
 def test_oversized_upload_is_a_413(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BOLDHUB_MAX_UPLOAD_BYTES", "1000")
+    # The app's settings are read once, by create_app; routes get them from app_settings.
+    app = world.client.app
+    small = app.state.settings.model_copy(update={"max_upload_bytes": 1000})  # type: ignore[attr-defined]
+    monkeypatch.setitem(app.dependency_overrides, app_settings, lambda: small)  # type: ignore[attr-defined]
     before = _stored(world)
     r = _upload(world, f"homelessness:{COUNCIL_A}", COUNCIL_A)
     assert r.status_code == 413

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from boldhub.cli.options import AGREEMENT_FILE, LINKAGE_KEY, SIGNING_KEY
 from boldhub.cli.progress import stdout
 from boldhub.council.encode import encode
 from boldhub.council.submit import HttpHubClient
@@ -22,13 +23,9 @@ HOST = "127.0.0.1"
 
 
 def council(
-    key: Path = typer.Option(..., "--key", help="The agreement's linkage key file."),
-    signing_key: Path = typer.Option(
-        ..., "--signing-key", help="Your organisation's Ed25519 signing key file."
-    ),
-    agreement: Path = typer.Option(
-        ..., "--agreement", help="The agreement file (JSON) the hub registered."
-    ),
+    key: Path = LINKAGE_KEY,
+    signing_key: Path = SIGNING_KEY,
+    agreement: Path = AGREEMENT_FILE,
     workdir: Path = typer.Option(
         Path("boldhub-council"),
         "--workdir",

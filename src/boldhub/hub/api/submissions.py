@@ -8,9 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from boldhub.config import get_settings
 from boldhub.hub.access import require
-from boldhub.hub.api.deps import CurrentUser, HubDep
+from boldhub.hub.api.deps import CurrentUser, HubDep, SettingsDep
 from boldhub.hub.api.problems import Problem
 from boldhub.hub.service import submissions_for
 from boldhub.hub.upload import TooLarge, ingest_upload, staging_dir, unpack_tar
@@ -29,10 +28,10 @@ router = APIRouter(prefix="/api/v1/submissions", tags=["submissions"])
     ),
 )
 async def upload(
-    request: Request, response: Response, hub: HubDep, user: CurrentUser
+    request: Request, response: Response, hub: HubDep, settings: SettingsDep, user: CurrentUser
 ) -> dict[str, Any]:
     require(user, "submission.create", user.organisation)
-    limit = get_settings().max_upload_bytes
+    limit = settings.max_upload_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"the upload is larger than the hub's limit of {limit:,} bytes")
