@@ -72,6 +72,16 @@ def council(
         CouncilSettings(workdir, write_package, linkage_key.fingerprint, max_upload_mb * 1024**2),
         client,
     )
+    sock = _loopback_socket(port)
+    url = f"http://{HOST}:{sock.getsockname()[1]}/"
+    stdout.print(f"BOLD Hub council page: {url} (work folder: {workdir}; Ctrl+C stops it)")
+    if open_browser:
+        webbrowser.open(url)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    server.run(sockets=[sock])
+
+
+def _loopback_socket(port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -79,9 +89,4 @@ def council(
     except OSError:
         sock.close()
         raise UserError(f"port {port} on {HOST} is in use; choose another with --port") from None
-    url = f"http://{HOST}:{sock.getsockname()[1]}/"
-    stdout.print(f"BOLD Hub council page: {url} (work folder: {workdir}; Ctrl+C stops it)")
-    if open_browser:
-        webbrowser.open(url)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    server.run(sockets=[sock])
+    return sock
