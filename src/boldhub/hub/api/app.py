@@ -21,7 +21,8 @@ WEB_DIR = Path(__file__).parents[1] / "web"
 def create_app(home: Path, settings: Settings | None = None) -> FastAPI:
     """The service for the hub at ``home``, configured by ``settings`` (read from the
     environment when not given); routes get them through ``deps.SettingsDep``."""
-    settings = settings or get_settings()
+    if settings is None:
+        settings = get_settings()
     hub = open_hub(home, create=True, database_url=settings.database_url)
     with hub.sessions() as session, session.begin():
         ensure_organisations(session)
