@@ -5,11 +5,14 @@ Every setting is documented here and in docs/configuration.md; a test fails when
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from boldhub.errors import UserError
 
 
 class Settings(BaseSettings):
@@ -90,11 +93,41 @@ class Settings(BaseSettings):
         default="INFO",
         description="Level of the hub service's JSON logs (DEBUG, INFO, WARNING, ERROR).",
     )
-    now: str | None = Field(
+    now: datetime | None = Field(
         default=None,
-        description="Override the clock with an ISO 8601 timestamp (tests); read via boldhub.clock.",
+        description=(
+            "Override the clock with an ISO 8601 timestamp (tests); without a UTC offset it "
+            "is taken as UTC. Read via boldhub.clock."
+        ),
     )
+
+    @field_validator("now", mode="before")
+    @classmethod
+    def _iso_8601(cls, value: object) -> object:
+        # Python's own ISO 8601 parser, not pydantic's looser one (which also takes Unix
+        # seconds): BOLDHUB_NOW means the same as before it was a setting. A UserError is
+        # not wrapped by pydantic, so the CLI shows this one line.
+        if not isinstance(value, str):
+            return value
+        if not value:
+            return None
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise UserError(
+                f"BOLDHUB_NOW={value!r} is not an ISO 8601 timestamp; "
+                "use e.g. 2026-04-01T09:00:00+00:00 or unset it"
+            ) from exc
+
+    @field_validator("now")
+    @classmethod
+    def _in_utc_when_naive(cls, value: datetime | None) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)
 
 
 def get_settings() -> Settings:
+    # Not cached: every call reads the environment afresh, so a test that changes a
+    # BOLDHUB_* variable (monkeypatch.setenv) is seen by the next call.
     return Settings()

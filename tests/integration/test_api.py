@@ -6,14 +6,17 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from boldhub.config import Settings
 from boldhub.council.submit import tar_package
 from boldhub.hub.accounts import create_token, create_user
 from boldhub.hub.api.app import create_app
+from boldhub.hub.api.deps import app_settings
 from boldhub.hub.store import open_hub
 from boldhub.hub.store.models import AuditEvent, Submission
 from tests.support.hubworld import (
@@ -138,6 +141,51 @@ def test_healthz_metrics_and_openapi(world: World) -> None:
     assert world.client.get("/docs").status_code == 200
 
 
+def _bare(schema: dict[str, Any]) -> bool:
+    """A schema that says nothing about the fields: {} or an object without properties."""
+    if "$ref" in schema:
+        return False
+    if schema.get("type") == "array":
+        return _bare(schema.get("items", {}))
+    return not schema or (schema.get("type") == "object" and not schema.get("properties"))
+
+
+def test_every_json_api_route_declares_a_typed_response(world: World) -> None:
+    spec = world.client.get("/openapi.json").json()
+    models = spec["components"]["schemas"]
+    json_routes = 0
+    for path, operations in spec["paths"].items():
+        if not path.startswith("/api"):
+            continue
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if not status.startswith("2"):
+                    continue
+                content = response.get("content", {})
+                if "application/json" not in content:
+                    assert "text/html" in content, (method, path)
+                    continue
+                json_routes += 1
+                schema = content["application/json"].get("schema", {})
+                assert not _bare(schema), (method, path, schema)
+                ref = schema.get("$ref") or schema.get("items", {}).get("$ref")
+                if ref:  # a named model, with its fields
+                    assert models[ref.rsplit("/", 1)[1]]["properties"], (method, path)
+    assert json_routes >= 10
+    assert set(models) >= {"UploadReceipt", "SubmissionPublic", "LinkageRuns", "UserPublic"}
+
+
+def test_the_app_uses_the_settings_it_was_created_with(tmp_path: Path) -> None:
+    cookies = {}
+    for secure in (False, True):
+        app = create_app(tmp_path / "hub", Settings(database_url=None, cookie_secure=secure))
+        with TestClient(app) as client:
+            cookies[secure] = client.get("/sign-in").headers["set-cookie"].lower()
+        app.state.hub.engine.dispose()
+    assert "boldhub_login_csrf=" in cookies[False] and "secure" not in cookies[False]
+    assert "secure" in cookies[True]
+
+
 def test_unauthenticated_is_a_problem_not_a_page(world: World) -> None:
     r = world.client.get("/api/v1/submissions")
     assert r.status_code == 401
@@ -195,7 +243,10 @@ def test_not_a_tar_is_a_422(world: World) -> None:
 
 
 def test_oversized_upload_is_a_413(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BOLDHUB_MAX_UPLOAD_BYTES", "1000")
+    # The app's settings are read once, by create_app; routes get them from app_settings.
+    app = world.client.app
+    small = app.state.settings.model_copy(update={"max_upload_bytes": 1000})  # type: ignore[attr-defined]
+    monkeypatch.setitem(app.dependency_overrides, app_settings, lambda: small)  # type: ignore[attr-defined]
     before = _stored(world)
     r = _upload(world, f"homelessness:{COUNCIL_A}", COUNCIL_A)
     assert r.status_code == 413

@@ -7,16 +7,23 @@ from pathlib import Path
 
 import typer
 
+from boldhub.cli.options import HOME
 from boldhub.cli.progress import stdout
+from boldhub.config import get_settings
+from boldhub.hub.store import Hub, open_hub
 
 admin_app = typer.Typer(no_args_is_help=True)
-HOME = typer.Option(..., "--home", envvar="BOLDHUB_HOME", help="The hub's home folder.")
+EMAIL = typer.Option(..., "--email")
+
+
+def _open(home: Path, *, create: bool = False) -> Hub:
+    return open_hub(home, create=create, database_url=get_settings().database_url)
 
 
 @admin_app.command("create-user")
 def create_user(
     home: Path = HOME,
-    email: str = typer.Option(..., "--email"),
+    email: str = EMAIL,
     name: str = typer.Option(..., "--name"),
     org: str = typer.Option(
         ..., "--org", help="Organisation code (GSS code, central body code, or HUB)."
@@ -27,9 +34,8 @@ def create_user(
 ) -> None:
     """Create a user. The password, if any, is read from BOLDHUB_PASSWORD (never an option)."""
     from boldhub.hub import accounts
-    from boldhub.hub.store import open_hub
 
-    hub = open_hub(home, create=True)
+    hub = _open(home, create=True)
     password = os.environ.get("BOLDHUB_PASSWORD") or None
     with hub.sessions() as session, session.begin():
         user = accounts.create_user(
@@ -48,14 +54,13 @@ def create_user(
 @admin_app.command("create-token")
 def create_token(
     home: Path = HOME,
-    email: str = typer.Option(..., "--email"),
+    email: str = EMAIL,
     label: str = typer.Option("cli", "--label", help="What the token is for."),
 ) -> None:
     """Create an API token for a user and print it once (the hub keeps only its hash)."""
     from boldhub.hub import accounts
-    from boldhub.hub.store import open_hub
 
-    hub = open_hub(home)
+    hub = _open(home)
     with hub.sessions() as session, session.begin():
         token = accounts.create_token(session, accounts.user_by_email(session, email), label)
     stdout.print(token)
@@ -64,14 +69,13 @@ def create_token(
 @admin_app.command("set-role")
 def set_role(
     home: Path = HOME,
-    email: str = typer.Option(..., "--email"),
+    email: str = EMAIL,
     role: str = typer.Option(..., "--role"),
 ) -> None:
     """Change a user's role (audited)."""
     from boldhub.hub import accounts
-    from boldhub.hub.store import open_hub
 
-    hub = open_hub(home)
+    hub = _open(home)
     with hub.sessions() as session, session.begin():
         user = accounts.user_by_email(session, email)
         accounts.change_role(session, user.id, role, actor="cli:admin")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from boldhub.cli.options import AGREEMENT_FILE, LINKAGE_KEY, SIGNING_KEY
 from boldhub.cli.progress import stdout
 from boldhub.council.encode import encode
 from boldhub.council.submit import HttpHubClient
@@ -22,13 +23,9 @@ HOST = "127.0.0.1"
 
 
 def council(
-    key: Path = typer.Option(..., "--key", help="The agreement's linkage key file."),
-    signing_key: Path = typer.Option(
-        ..., "--signing-key", help="Your organisation's Ed25519 signing key file."
-    ),
-    agreement: Path = typer.Option(
-        ..., "--agreement", help="The agreement file (JSON) the hub registered."
-    ),
+    key: Path = LINKAGE_KEY,
+    signing_key: Path = SIGNING_KEY,
+    agreement: Path = AGREEMENT_FILE,
     workdir: Path = typer.Option(
         Path("boldhub-council"),
         "--workdir",
@@ -75,6 +72,16 @@ def council(
         CouncilSettings(workdir, write_package, linkage_key.fingerprint, max_upload_mb * 1024**2),
         client,
     )
+    sock = _loopback_socket(port)
+    url = f"http://{HOST}:{sock.getsockname()[1]}/"
+    stdout.print(f"BOLD Hub council page: {url} (work folder: {workdir}; Ctrl+C stops it)")
+    if open_browser:
+        webbrowser.open(url)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    server.run(sockets=[sock])
+
+
+def _loopback_socket(port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -82,9 +89,4 @@ def council(
     except OSError:
         sock.close()
         raise UserError(f"port {port} on {HOST} is in use; choose another with --port") from None
-    url = f"http://{HOST}:{sock.getsockname()[1]}/"
-    stdout.print(f"BOLD Hub council page: {url} (work folder: {workdir}; Ctrl+C stops it)")
-    if open_browser:
-        webbrowser.open(url)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    server.run(sockets=[sock])
+    return sock

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import typer
 
+from boldhub.cli.options import HOME
 from boldhub.cli.progress import bar, stdout
 from boldhub.council.submit import HttpHubClient, tar_package
-
-HOME = typer.Option(..., "--home", envvar="BOLDHUB_HOME", help="The hub's home folder.")
 
 
 def serve(
@@ -24,8 +23,9 @@ def serve(
     from boldhub.hub.api.app import create_app
     from boldhub.hub.api.logs import configure
 
-    configure(get_settings().log_level)
-    app = create_app(home)
+    settings = get_settings()
+    configure(settings.log_level)
+    app = create_app(home, settings)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=True)
 
 

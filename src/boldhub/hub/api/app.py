@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_fastapi_instrumentator import Instrumentator
 
 from boldhub import __version__
+from boldhub.config import Settings, get_settings
 from boldhub.hub.accounts import ensure_organisations
 from boldhub.hub.api import audit, health, linkage, problems, reports, submissions, users
 from boldhub.hub.service import LinkageJobs
@@ -17,8 +18,12 @@ from boldhub.hub.store import open_hub
 WEB_DIR = Path(__file__).parents[1] / "web"
 
 
-def create_app(home: Path) -> FastAPI:
-    hub = open_hub(home, create=True)
+def create_app(home: Path, settings: Settings | None = None) -> FastAPI:
+    """The service for the hub at ``home``, configured by ``settings`` (read from the
+    environment when not given); routes get them through ``deps.SettingsDep``."""
+    if settings is None:
+        settings = get_settings()
+    hub = open_hub(home, create=True, database_url=settings.database_url)
     with hub.sessions() as session, session.begin():
         ensure_organisations(session)
     app = FastAPI(
@@ -30,6 +35,7 @@ def create_app(home: Path) -> FastAPI:
             "outcomes. Errors are RFC 9457 problem details."
         ),
     )
+    app.state.settings = settings
     app.state.hub = hub
     app.state.jobs = LinkageJobs()
     problems.install(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
 
 from boldhub.hub import audit as audit_log
 from boldhub.hub.access import require
@@ -14,25 +15,36 @@ from boldhub.hub.service import audit_trail
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 
+class AuditEntry(BaseModel):
+    """One entry of the hash-chained audit log."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int = Field(description="Position in the hub-wide chain, from 1.")
+    at: str = Field(description="When, as an ISO 8601 timestamp.")
+    actor: str = Field(description="Who: user:<id>, cli, cli:admin, ...")
+    action: str = Field(description="What, e.g. submission.accepted, user.role_changed.")
+    subject: str = Field(description="The id of what it was done to.")
+    details: dict[str, Any] = Field(description="Codes, counts and ids; never an identifier.")
+    hash: str = Field(description="SHA-256 over this entry and the previous entry's hash.")
+
+
+class ChainCheck(BaseModel):
+    """The result of checking the whole hash chain."""
+
+    ok: bool = Field(description="True when every entry still fits the chain.")
+    entries: int = Field(description="Entries checked.")
+    problem: str | None = Field(description="The first entry that no longer fits, and why.")
+
+
 @router.get("/{organisation}", summary="An organisation's audit trail, newest first")
-def trail(organisation: str, hub: HubDep, user: CurrentUser) -> list[dict[str, Any]]:
+def trail(organisation: str, hub: HubDep, user: CurrentUser) -> list[AuditEntry]:
     require(user, "audit.read", organisation)
-    return [
-        {
-            "seq": e.seq,
-            "at": e.at,
-            "actor": e.actor,
-            "action": e.action,
-            "subject": e.subject,
-            "details": e.details,
-            "hash": e.hash,
-        }
-        for e in audit_trail(hub, user, organisation)
-    ]
+    return [AuditEntry.model_validate(e) for e in audit_trail(hub, user, organisation)]
 
 
 @router.get("", summary="Verify the whole hash chain (hub admins)")
-def verify(db: DbDep, user: CurrentUser) -> dict[str, Any]:
+def verify(db: DbDep, user: CurrentUser) -> ChainCheck:
     require(user, "audit.read")
     result = audit_log.verify(db)
-    return {"ok": result.ok, "entries": result.entries, "problem": result.problem}
+    return ChainCheck(ok=result.ok, entries=result.entries, problem=result.problem)

@@ -1,4 +1,5 @@
-"""Typed dependencies that keep routes small: the hub, a database session, the caller."""
+"""Typed dependencies that keep routes small: settings, the hub, a database session, the
+caller."""
 
 from __future__ import annotations
 
@@ -8,12 +9,19 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from boldhub.config import Settings
 from boldhub.hub.accounts import Principal, principal_for_session, principal_for_token
 from boldhub.hub.api.problems import Problem
 from boldhub.hub.service import LinkageJobs
 from boldhub.hub.store import Hub
 
 SESSION_COOKIE = "boldhub_session"
+
+
+def app_settings(request: Request) -> Settings:
+    """The settings the app was created with (``create_app``), not the environment now."""
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def get_hub(request: Request) -> Hub:
@@ -56,6 +64,7 @@ def current_principal(
     return principal
 
 
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 HubDep = Annotated[Hub, Depends(get_hub)]
 JobsDep = Annotated[LinkageJobs, Depends(get_jobs)]
 DbDep = Annotated[Session, Depends(get_db)]

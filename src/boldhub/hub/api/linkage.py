@@ -2,40 +2,66 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
 from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
 
 from boldhub.hub.access import require
 from boldhub.hub.api.deps import CurrentUser, HubDep, JobsDep
 from boldhub.hub.service import runs
+from boldhub.hub.store.models import LinkageRun
 
 router = APIRouter(prefix="/api/v1/linkage-runs", tags=["linkage"])
 
 
+class LinkageStarted(BaseModel):
+    status: Literal["running"] = Field(description="The run goes on in the background.")
+
+
+class LinkageRunPublic(BaseModel):
+    """A finished linkage run."""
+
+    id: str
+    finished_at: str = Field(description="ISO 8601 timestamp.")
+    records: int = Field(description="Records linked.")
+    persons: int = Field(description="Persons the records were clustered into.")
+    threshold: float = Field(description="Match probability the run clustered at.")
+    submissions: list[str] = Field(description="Ids of the submissions it linked, sorted.")
+
+    @classmethod
+    def of(cls, run: LinkageRun) -> LinkageRunPublic:
+        return cls(
+            id=run.id,
+            finished_at=run.finished_at.isoformat(),
+            records=run.records,
+            persons=run.persons,
+            threshold=run.threshold,
+            submissions=sorted(run.submissions),
+        )
+
+
+class LinkageRuns(BaseModel):
+    """The run in progress, if any, and the finished runs, newest first."""
+
+    running_since: str | None = Field(description="When the run in progress started.")
+    last_error: str | None = Field(description="Why the last background run failed, if it did.")
+    runs: list[LinkageRunPublic]
+
+
 @router.post("", status_code=202, summary="Start a linkage run over all current submissions")
-def start(response: Response, hub: HubDep, jobs: JobsDep, user: CurrentUser) -> dict[str, Any]:
+def start(response: Response, hub: HubDep, jobs: JobsDep, user: CurrentUser) -> LinkageStarted:
     require(user, "linkage.run")
     jobs.start(hub, user.actor)
     response.headers["Location"] = "/api/v1/linkage-runs"
-    return {"status": "running"}
+    return LinkageStarted(status="running")
 
 
 @router.get("", summary="Linkage runs, newest first")
-def list_runs(hub: HubDep, jobs: JobsDep, user: CurrentUser) -> dict[str, Any]:
+def list_runs(hub: HubDep, jobs: JobsDep, user: CurrentUser) -> LinkageRuns:
     require(user, "linkage.read")
-    return {
-        "running_since": jobs.running_since.isoformat() if jobs.running_since else None,
-        "last_error": jobs.last_error,
-        "runs": [
-            {
-                "id": r.id,
-                "finished_at": r.finished_at.isoformat(),
-                "records": r.records,
-                "persons": r.persons,
-                "threshold": r.threshold,
-                "submissions": sorted(r.submissions),
-            }
-            for r in runs(hub)
-        ],
-    }
+    return LinkageRuns(
+        running_since=jobs.running_since.isoformat() if jobs.running_since else None,
+        last_error=jobs.last_error,
+        runs=[LinkageRunPublic.of(r) for r in runs(hub)],
+    )

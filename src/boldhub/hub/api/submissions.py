@@ -3,19 +3,48 @@
 from __future__ import annotations
 
 import shutil
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from boldhub.config import get_settings
 from boldhub.hub.access import require
-from boldhub.hub.api.deps import CurrentUser, HubDep
+from boldhub.hub.api.deps import CurrentUser, HubDep, SettingsDep
 from boldhub.hub.api.problems import Problem
 from boldhub.hub.service import submissions_for
 from boldhub.hub.upload import TooLarge, ingest_upload, staging_dir, unpack_tar
 
 router = APIRouter(prefix="/api/v1/submissions", tags=["submissions"])
+
+
+class UploadReceipt(BaseModel):
+    """The submission an uploaded package became."""
+
+    id: str = Field(description="The submission's id.")
+    source: str = Field(description="dataset:organisation, e.g. homelessness:E08000025.")
+    records: int = Field(description="Records the package holds.")
+    created: bool = Field(description="False when this package was received before.")
+    supersedes: str | None = Field(
+        description="The submission it replaces (same source and period), if any."
+    )
+
+
+class SubmissionPublic(BaseModel):
+    """A submission as its organisation (and the hub's staff) see it: no record data."""
+
+    id: str
+    source: str = Field(description="dataset:organisation, e.g. homelessness:E08000025.")
+    dataset: str
+    organisation: str = Field(description="The submitting organisation's code.")
+    period: str = Field(description="The period the export covers, start/end.")
+    records: int
+    status: str = Field(description="current or superseded.")
+    state: str = Field(description="Where it stands, in words (e.g. linked in run <id>).")
+    received_at: str = Field(description="ISO 8601 timestamp.")
+    linked_in: str | None = Field(description="The latest linkage run that linked it.")
+    quality: dict[str, float] = Field(
+        description="Per key field, the percentage of records that carry it."
+    )
 
 
 @router.post(
@@ -29,10 +58,10 @@ router = APIRouter(prefix="/api/v1/submissions", tags=["submissions"])
     ),
 )
 async def upload(
-    request: Request, response: Response, hub: HubDep, user: CurrentUser
-) -> dict[str, Any]:
+    request: Request, response: Response, hub: HubDep, settings: SettingsDep, user: CurrentUser
+) -> UploadReceipt:
     require(user, "submission.create", user.organisation)
-    limit = get_settings().max_upload_bytes
+    limit = settings.max_upload_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"the upload is larger than the hub's limit of {limit:,} bytes")
@@ -62,24 +91,24 @@ async def upload(
     if not result.created:
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/submissions/{result.submission_id}"
-    return {
-        "id": result.submission_id,
-        "source": result.source,
-        "records": result.records,
-        "created": result.created,
-        "supersedes": result.superseded,
-    }
+    return UploadReceipt(
+        id=result.submission_id,
+        source=result.source,
+        records=result.records,
+        created=result.created,
+        supersedes=result.superseded,
+    )
 
 
 @router.get("", summary="Submissions you may see")
-def list_submissions(hub: HubDep, user: CurrentUser) -> list[dict[str, Any]]:
-    return [s.as_dict() for s in submissions_for(hub, user)]
+def list_submissions(hub: HubDep, user: CurrentUser) -> list[SubmissionPublic]:
+    return [SubmissionPublic.model_validate(s.as_dict()) for s in submissions_for(hub, user)]
 
 
 @router.get("/{submission_id}", summary="One submission")
-def get_submission(submission_id: str, hub: HubDep, user: CurrentUser) -> dict[str, Any]:
+def get_submission(submission_id: str, hub: HubDep, user: CurrentUser) -> SubmissionPublic:
     for s in submissions_for(hub, user):
         if s.id == submission_id:
-            return s.as_dict()
+            return SubmissionPublic.model_validate(s.as_dict())
     # Not found and not yours look the same: existence is not disclosed across organisations.
     raise Problem(404, "Not found", f"no submission {submission_id} that you may see")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from boldhub.hub.access import require
@@ -18,39 +16,41 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 
 class RoleChange(BaseModel):
-    role: str
+    """The body of a role change (input)."""
+
+    role: str = Field(description=f"One of: {', '.join(ROLES)}.")
 
 
-def _out(u: User) -> dict[str, Any]:
-    return {
-        "id": u.id,
-        "email": u.email,
-        "name": u.name,
-        "organisation": u.organisation,
-        "role": u.role,
-        "active": u.active,
-    }
+class UserPublic(BaseModel):
+    """A user as the API shows them (output): never a password hash or token."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    name: str
+    organisation: str = Field(description="The organisation's code (GSS code, body, HUB).")
+    role: str = Field(description=f"One of: {', '.join(ROLES)}.")
+    active: bool
 
 
 @router.get("/me", summary="Who you are signed in as")
-def me(db: DbDep, user: CurrentUser) -> dict[str, Any]:
+def me(db: DbDep, user: CurrentUser) -> UserPublic:
     row = db.get(User, user.user_id)
     assert row is not None
-    return _out(row)
+    return UserPublic.model_validate(row)
 
 
 @router.get("", summary="Users of an organisation you administer")
-def list_users(
-    db: DbDep, user: CurrentUser, organisation: str | None = None
-) -> list[dict[str, Any]]:
+def list_users(db: DbDep, user: CurrentUser, organisation: str | None = None) -> list[UserPublic]:
     org = organisation or user.organisation
     require(user, "users.manage", org)
     rows = db.execute(select(User).where(User.organisation == org).order_by(User.id)).scalars()
-    return [_out(u) for u in rows]
+    return [UserPublic.model_validate(u) for u in rows]
 
 
 @router.patch("/{user_id}/role", summary="Change a user's role")
-def set_role(user_id: int, body: RoleChange, db: DbDep, user: CurrentUser) -> dict[str, Any]:
+def set_role(user_id: int, body: RoleChange, db: DbDep, user: CurrentUser) -> UserPublic:
     target = db.get(User, user_id)
     if target is None:
         raise Problem(404, "Not found", f"no user {user_id} that you may manage")
@@ -60,4 +60,4 @@ def set_role(user_id: int, body: RoleChange, db: DbDep, user: CurrentUser) -> di
     with db.begin_nested():
         change_role(db, user_id, body.role, actor=user.actor)
     db.commit()
-    return _out(target)
+    return UserPublic.model_validate(target)

@@ -3,6 +3,7 @@ Parquet files under the hub's home."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,13 +12,23 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from boldhub.config import get_settings
 from boldhub.errors import HubStateError
-from boldhub.hub.store.models import Base as Base  # the tables are made by migrations
-from boldhub.hub.store.trust import Agreement as Agreement  # creates its tables too
+from boldhub.hub.store.models import Base as Base
+
+# Importing the trust models registers their tables on Base.metadata, which the
+# migrations are checked against; the tables themselves come from the migrations.
+from boldhub.hub.store.trust import Agreement as Agreement
 
 ENCODINGS_DIR = "store/encodings"
 ATTRIBUTES_DIR = "store/attributes"
 MANIFESTS_DIR = "store/manifests"
 RUNS_DIR = "runs"
+
+
+class _Default(enum.Enum):
+    FROM_SETTINGS = enum.auto()
+
+
+FROM_SETTINGS = _Default.FROM_SETTINGS
 
 
 @dataclass
@@ -32,22 +43,25 @@ class Hub:
         return self.home.joinpath(*parts)
 
 
-def open_hub(home: Path, *, create: bool = False) -> Hub:
-    if not home.exists():
-        if not create:
-            raise HubStateError(
-                f"hub home {home} does not exist; ingest a package first with `boldhub ingest`"
-            )
-        home.mkdir(parents=True)
-    elif not home.is_dir():
-        raise HubStateError(f"hub home {home} is a file; give a folder with --home")
-    elif not create and not (home / "hub.sqlite").exists() and not get_settings().database_url:
-        raise HubStateError(f"{home} is not a BOLD Hub home (no hub.sqlite); check --home")
-    for d in (ENCODINGS_DIR, ATTRIBUTES_DIR, MANIFESTS_DIR, RUNS_DIR):
-        if create:
+def open_hub(
+    home: Path,
+    *,
+    create: bool = False,
+    database_url: str | _Default | None = FROM_SETTINGS,
+) -> Hub:
+    """Open (or with ``create``, make) the hub home and bring its database up to date.
+
+    ``database_url`` is the ``database_url`` setting, passed down by the command or app
+    that read the settings; None means SQLite at HOME/hub.sqlite. Callers that do not
+    pass it get the setting read here.
+    """
+    if database_url is FROM_SETTINGS:
+        database_url = get_settings().database_url
+    _check_home(home, create=create, external_database=bool(database_url))
+    if create:
+        for d in (ENCODINGS_DIR, ATTRIBUTES_DIR, MANIFESTS_DIR, RUNS_DIR):
             (home / d).mkdir(parents=True, exist_ok=True)
-    url = get_settings().database_url or f"sqlite:///{home / 'hub.sqlite'}"
-    engine = create_engine(url)
+    engine = create_engine(database_url or f"sqlite:///{home / 'hub.sqlite'}")
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -59,6 +73,21 @@ def open_hub(home: Path, *, create: bool = False) -> Hub:
 
     migrate(engine)
     return Hub(home=home, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
+
+
+def _check_home(home: Path, *, create: bool, external_database: bool) -> None:
+    if not home.exists():
+        if not create:
+            raise HubStateError(
+                f"hub home {home} does not exist; ingest a package first with `boldhub ingest`"
+            )
+        home.mkdir(parents=True)
+    elif not home.is_dir():
+        raise HubStateError(f"hub home {home} is a file; give a folder with --home")
+    elif not create and not external_database and not (home / "hub.sqlite").exists():
+        # With a database elsewhere the home may hold no file yet; with SQLite, a missing
+        # hub.sqlite means --home points at the wrong folder, and opening would make one.
+        raise HubStateError(f"{home} is not a BOLD Hub home (no hub.sqlite); check --home")
 
 
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -1,5 +1,9 @@
 """The hub's metadata tables (SQLAlchemy 2). Record-level data never goes here: it lives
-in Parquet files under the hub's home, encodings and attributes in separate folders."""
+in Parquet files under the hub's home, encodings and attributes in separate folders.
+
+The tables themselves are made by the Alembic migrations (``migrations/versions``);
+tests/unit/test_migrations.py fails when these models and the migrations disagree.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
+    # Manifests, run summaries and audit details are documents: JSON on SQLite and PostgreSQL.
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON}
 
 
 class HubState(Base):
-    """Single facts about this hub, e.g. the linkage key fingerprint all packages share."""
+    """Single named facts about this hub. ``audit_head`` holds the audit log's last
+    sequence number and hash apart from the chain, so that dropping the newest entries is
+    noticed; appends lock it, so that two writers cannot take the same number."""
 
     __tablename__ = "hub_state"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -87,8 +94,9 @@ class User(Base):
 
 
 class ApiToken(Base):
-    """A bearer token for the CLI: only its SHA-256 is stored (tokens are 256 random bits,
-    so a slow hash adds nothing; passwords, which are guessable, get Argon2)."""
+    """A bearer token for the API (`boldhub submit`, scripts): only its SHA-256 is stored
+    (tokens are 256 random bits, so a slow hash adds nothing; passwords, which are
+    guessable, get Argon2)."""
 
     __tablename__ = "api_tokens"
 
@@ -117,6 +125,8 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # Text, not DateTime: the hash covers the timestamp as written, and SQLite would drop
+    # its UTC offset on the way back.
     at: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(64))

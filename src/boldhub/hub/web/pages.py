@@ -19,11 +19,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
-from boldhub.config import get_settings
+from boldhub.config import Settings
 from boldhub.errors import UserError
 from boldhub.hub.access import Denied, allowed, require
 from boldhub.hub.accounts import SESSION_HOURS, Principal, sign_in, sign_out
-from boldhub.hub.api.deps import SESSION_COOKIE, DbDep, HubDep, JobsDep, MaybeUser
+from boldhub.hub.api.deps import (
+    SESSION_COOKIE,
+    DbDep,
+    HubDep,
+    JobsDep,
+    MaybeUser,
+    SettingsDep,
+)
 from boldhub.hub.service import (
     agreements,
     audit_trail,
@@ -67,7 +74,11 @@ def _check_csrf(request: Request, token: str) -> None:
 
 
 def _sign_in_form(
-    request: Request, next: str, errors: list[tuple[str, str]], email: str = ""
+    request: Request,
+    settings: Settings,
+    next: str,
+    errors: list[tuple[str, str]],
+    email: str = "",
 ) -> HTMLResponse:
     """The sign-in page with a fresh double-submit CSRF token (cookie + hidden field)."""
     token = secrets.token_urlsafe(32)
@@ -86,7 +97,7 @@ def _sign_in_form(
         token,
         httponly=True,
         samesite="strict",
-        secure=get_settings().cookie_secure,
+        secure=settings.cookie_secure,
     )
     return response
 
@@ -97,16 +108,19 @@ def _safe_next(next: str) -> str:
 
 
 @router.get("/sign-in")
-def sign_in_page(request: Request, user: MaybeUser, next: str = "/") -> Response:
+def sign_in_page(
+    request: Request, settings: SettingsDep, user: MaybeUser, next: str = "/"
+) -> Response:
     if user is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
-    return _sign_in_form(request, next, [])
+    return _sign_in_form(request, settings, next, [])
 
 
 @router.post("/sign-in")
 def sign_in_submit(
     request: Request,
     db: DbDep,
+    settings: SettingsDep,
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
@@ -127,7 +141,7 @@ def sign_in_submit(
         if started is None:
             errors.append(("email", "The email address or password is not right"))
     if started is None:
-        return _sign_in_form(request, next, errors, email)
+        return _sign_in_form(request, settings, next, errors, email)
     session_id, _csrf = started
     redirect = RedirectResponse(_safe_next(next), status_code=303)
     redirect.set_cookie(
@@ -135,7 +149,7 @@ def sign_in_submit(
         session_id,
         httponly=True,
         samesite="lax",
-        secure=get_settings().cookie_secure,
+        secure=settings.cookie_secure,
         max_age=SESSION_HOURS * 3600,
     )
     redirect.delete_cookie(LOGIN_CSRF_COOKIE)
@@ -193,6 +207,7 @@ def submissions_page(request: Request, hub: HubDep, user: MaybeUser, message: st
 async def upload_page(
     request: Request,
     hub: HubDep,
+    settings: SettingsDep,
     user: MaybeUser,
     files: list[UploadFile],
     csrf_token: Annotated[str, Form()] = "",
@@ -204,7 +219,7 @@ async def upload_page(
     folder = staging_dir(hub)
     try:
         contents = [(f.filename or "", await f.read()) for f in files]
-        write_files(contents, folder, get_settings().max_upload_bytes)
+        write_files(contents, folder, settings.max_upload_bytes)
         result = await run_in_threadpool(
             ingest_upload, hub, folder, organisation=user.organisation, actor=user.actor
         )
