@@ -11,9 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
 
+from boldhub.config import get_settings
 from boldhub.errors import PackageError
 from boldhub.hub.ingest import ingest
-from boldhub.hub.linking import links_path, run_linkage
+from boldhub.hub.linking import links_path, options_from, run_linkage
 from boldhub.hub.store import Hub, open_hub
 from boldhub.hub.store.models import AuditEvent, LinkageRun
 from boldhub.linkage.evaluate import pairwise_scores
@@ -25,6 +26,9 @@ from boldhub.privacy.package import FORMAT_VERSION, read_manifest
 from boldhub.schemas.datasets import SEX
 from tests.support.hubworld import Packages, as_format_2, build_packages, manifest
 from tests.support.linkage import LinkageWorld, build_linkage_world, split_inputs
+
+# The hub's settings as the CLI passes them down to a run.
+OPTIONS = options_from(get_settings())
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +78,10 @@ def three_runs(
     packages.register_agreement(hub)
     for source in sources[:-1]:
         ingest(hub, packages.by_source[source])
-    runs = [run_linkage(hub, actor="test")]
+    runs = [run_linkage(hub, actor="test", options=OPTIONS)]
     ingest(hub, packages.by_source[sources[-1]])
-    runs.append(run_linkage(hub, actor="test"))
-    runs.append(run_linkage(hub, actor="test", full=True))
+    runs.append(run_linkage(hub, actor="test", options=OPTIONS))
+    runs.append(run_linkage(hub, actor="test", options=OPTIONS, full=True))
     return hub, packages, runs
 
 
@@ -120,7 +124,7 @@ def test_every_run_writes_a_disclosure_controlled_quality_report(tmp_path: Path)
     packages.register_agreement(hub)
     for package in packages.by_source.values():
         ingest(hub, package)
-    run_id, _result = run_linkage(hub, actor="test")
+    run_id, _result = run_linkage(hub, actor="test", options=OPTIONS)
     folder = links_path(hub, run_id).parent
     report = json.loads((folder / "quality.json").read_text())
     assert 0.9 <= report["model"]["estimated_precision"] <= 1.0
@@ -158,7 +162,7 @@ def test_version_2_packages_without_sex_are_still_accepted(tmp_path: Path) -> No
             assert "sex" not in pq.read_schema(package / "attributes.parquet").names
         ingest(hub, package)
     old_records = counts[old_source]
-    run_id, _result = run_linkage(hub, actor="test")
+    run_id, _result = run_linkage(hub, actor="test", options=OPTIONS)
     report = json.loads((links_path(hub, run_id).parent / "quality.json").read_text())
     sexes = {row["group"]: row for row in report["match_rates"]["sex"]}
     assert {"Female", "Male", "not recorded"} <= set(sexes) <= {*SEX, "not recorded"}

@@ -77,10 +77,13 @@ def test_one_to_one_source_never_holds_two_records_of_a_person(
 
 
 def test_hub_applies_the_agreements_linkage_terms(tmp_path: Path) -> None:
+    from boldhub.config import get_settings
     from boldhub.hub.ingest import ingest
-    from boldhub.hub.linking import links_path, run_linkage
+    from boldhub.hub.linking import links_path, options_from, run_linkage
     from boldhub.hub.store import open_hub
     from tests.support.hubworld import build_packages
+
+    options = options_from(get_settings())
 
     packages = build_packages(tmp_path / "packages", persons=300, seed=4)
     packages.trust.agreement.document["linkage"] = {
@@ -90,7 +93,7 @@ def test_hub_applies_the_agreements_linkage_terms(tmp_path: Path) -> None:
     packages.register_agreement(hub)
     for package in packages.by_source.values():
         ingest(hub, package)
-    run_id, _result = run_linkage(hub, actor="test")
+    run_id, _result = run_linkage(hub, actor="test", options=options)
     links = pq.read_table(links_path(hub, run_id))
     datasets: dict[str, set[str]] = defaultdict(set)
     for source, person in zip(

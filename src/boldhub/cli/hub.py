@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from boldhub.cli.options import HOME
 from boldhub.cli.progress import stdout, steps
 from boldhub.config import get_settings
 from boldhub.errors import UserError
@@ -17,8 +18,6 @@ from boldhub.hub.store import open_hub
 
 links_app = typer.Typer(no_args_is_help=True)
 audit_app = typer.Typer(no_args_is_help=True)
-
-HOME = typer.Option(..., "--home", envvar="BOLDHUB_HOME", help="The hub's home folder.")
 
 
 def ingest(

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from boldhub import clock
-from boldhub.config import Settings, get_settings
+from boldhub.config import Settings
 from boldhub.errors import HubStateError, UserError
 from boldhub.hub import audit
 from boldhub.hub.ingest import current_submissions
@@ -96,8 +96,8 @@ def run_linkage(
     *,
     actor: str = "cli",
     on_step: Step | None = None,
+    options: LinkOptions,
     full: bool = False,
-    options: LinkOptions | None = None,
 ) -> tuple[str, LinkResult]:
     """Link the current submissions (linkage.run decides: incremental when only new
     submissions arrived since the latest run, otherwise full with the agreement's saved
@@ -106,7 +106,6 @@ def run_linkage(
     subs = current_submissions(hub)
     if not subs:
         raise HubStateError("the hub holds no submissions to link; ingest packages first")
-    options = options or options_from(get_settings())
     agreement_id = _agreement_of(subs)
     terms = _linkage_terms(hub, subs)
     previous_row = _previous_run(hub)

@@ -23,6 +23,7 @@ from boldhub.hub.reports import release_reports
 from boldhub.hub.store import ENCODINGS_DIR, Hub
 from boldhub.hub.store.models import AuditEvent, LinkageRun, Organisation, Submission
 from boldhub.hub.store.trust import Agreement, AgreementParty
+from boldhub.linkage.run import LinkOptions
 
 log = logging.getLogger("boldhub.hub")
 REPORTS_DIR = "reports"
@@ -177,9 +178,11 @@ def participation(hub: Hub) -> list[dict[str, Any]]:
 
 
 class LinkageJobs:
-    """At most one linkage run at a time per hub, in a background thread."""
+    """At most one linkage run at a time per hub, in a background thread, run with the
+    options the service was configured with."""
 
-    def __init__(self) -> None:
+    def __init__(self, options: LinkOptions) -> None:
+        self.options = options
         self._lock = threading.Lock()
         self.running_since: datetime | None = None
         self.last_error: str | None = None
@@ -194,7 +197,7 @@ class LinkageJobs:
 
     def _run(self, hub: Hub, actor: str) -> None:
         try:
-            run_id, _ = run_linkage(hub, actor=actor)
+            run_id, _ = run_linkage(hub, actor=actor, options=self.options)
             release_reports(hub, hub.path(REPORTS_DIR, run_id), actor=actor)
         except UserError as exc:
             self.last_error = str(exc)

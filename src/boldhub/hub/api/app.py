@@ -12,6 +12,7 @@ from boldhub import __version__
 from boldhub.config import Settings, get_settings
 from boldhub.hub.accounts import ensure_organisations
 from boldhub.hub.api import audit, health, linkage, problems, reports, submissions, users
+from boldhub.hub.linking import options_from
 from boldhub.hub.service import LinkageJobs
 from boldhub.hub.store import open_hub
 
@@ -37,7 +38,7 @@ def create_app(home: Path, settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.hub = hub
-    app.state.jobs = LinkageJobs()
+    app.state.jobs = LinkageJobs(options_from(settings))
     problems.install(app)
     for module in (health, submissions, linkage, reports, audit, users):
         app.include_router(module.router)
