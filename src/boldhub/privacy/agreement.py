@@ -111,13 +111,12 @@ def linkage_terms(document: dict[str, Any]) -> LinkageTerms:
             names = _names(
                 pair,
                 f"allowed_source_pairs[{i}]",
-                'a pair of two dataset or source names, such as ["homelessness", "probation"]',
+                'two dataset or source names, such as ["homelessness", "probation"]',
             )
             if len(names) != 2:
                 raise SchemaError(
-                    f"linkage.allowed_source_pairs[{i}] has {len(names)} names, not 2: each "
-                    f'pair is two dataset or source names, such as ["homelessness", '
-                    f'"probation"]; {_FIX}'
+                    f"linkage.allowed_source_pairs[{i}] must be two dataset or source names, "
+                    f'such as ["homelessness", "probation"], not {len(names)}; {_FIX}'
                 )
             first, second = sorted(names)
             found.append((first, second))
