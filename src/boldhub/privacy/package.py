@@ -11,6 +11,8 @@ A package is a folder of four files::
     manifest.sig        the organisation's Ed25519 signature of manifest.json's bytes
 
 The two data files are kept apart all the way into the hub's storage (split-file design).
+The manifest is a typed ``Manifest``, parsed once where it enters: ``read_manifest`` for
+a folder, ``Manifest.from_stored`` for the hub's stored copy.
 ``verify_package`` is what the hub runs before it accepts anything; the hub tells it, in
 ``Expectations``, what the agreement the manifest names requires. Every refusal names the
 check that failed: signature, agreement, parameter, key, hash, count, schema, record key.
