@@ -10,7 +10,10 @@ import pytest
 
 from boldhub.council.prepare import prepare
 from boldhub.demo import create_trust
-from boldhub.privacy.keys import load_key
+from boldhub.errors import SchemaError
+from boldhub.hub.agreements import register
+from boldhub.hub.store import open_hub
+from boldhub.privacy.keys import create_key, load_key
 from boldhub.privacy.signing import load_signing_key, public_key_text
 from boldhub.synth import generate
 from tests.support.cli import assert_one_line_error, boldhub
@@ -95,6 +98,11 @@ def test_agreement_register_is_audited_and_idempotent(tmp_path: Path) -> None:
             {"parties": [{"organisation": "E08000025", "signing_key": "rsa:xyz"}]},
             "ed25519:<base64>",
         ),
+        (
+            {"linkage": {"allowed_source_pairs": [["homelessness"]]}},
+            "linkage.allowed_source_pairs[0] must be two dataset or source names",
+        ),
+        ({"linkage": {"one_to_one_sources": "probation"}}, "linkage.one_to_one_sources must be"),
     ],
 )
 def test_agreement_file_mistakes(tmp_path: Path, change: dict[str, object], needle: str) -> None:
@@ -106,6 +114,16 @@ def test_agreement_file_mistakes(tmp_path: Path, change: dict[str, object], need
         "agreement", "register", str(trust.agreement_file), "--home", str(tmp_path / "h")
     )
     assert_one_line_error(proc, needle)
+
+
+def test_register_refuses_a_document_whose_linkage_terms_do_not_parse(tmp_path: Path) -> None:
+    """A term that does not parse is refused when registered, never dropped at link time."""
+    trust = create_trust(tmp_path / "t", create_key(tmp_path / "l.key"), ["E08000025"])
+    trust.agreement.document["linkage"] = {"allowed_source_pairs": [["a", "b", "c"]]}
+    hub = open_hub(tmp_path / "hub", create=True)
+    with pytest.raises(SchemaError, match=r"agreement bold-demo: linkage\.allowed_source_pairs"):
+        register(hub, trust.agreement)
+    assert [a for a, _ in _audit(tmp_path / "hub")] == []
 
 
 def test_key_rotation_refuses_old_packages_and_accepts_the_new_key(tmp_path: Path) -> None:

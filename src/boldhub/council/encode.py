@@ -160,22 +160,11 @@ def check_against_agreement(
     organisation: str,
     dataset: str,
 ) -> None:
-    """Refuse, before encoding, what the hub would refuse after upload."""
-    if key.fingerprint != agreement.key_fingerprint:
-        raise UserError(
-            f"the linkage key (fingerprint {key.fingerprint[:8]}...) is not agreement "
-            f"{agreement.id}'s (fingerprint {agreement.key_fingerprint[:8]}...); use the key "
-            "the agreement's parties share"
-        )
-    party = agreement.party(organisation)
-    if party is None:
-        raise UserError(f"{organisation} is not a party to agreement {agreement.id}")
-    if party.datasets and dataset not in party.datasets:
-        raise UserError(
-            f"agreement {agreement.id} does not let {organisation} submit {dataset} data"
-        )
-    if public_key_text(signing_key.public_key()) != party.signing_key:
-        raise UserError(
-            f"this signing key is not the one {organisation} registered in agreement "
-            f"{agreement.id}; use that key, or have the agreement updated"
-        )
+    """Refuse, before encoding, what the hub would refuse after upload (the same rule:
+    ``AgreementSpec.admit``)."""
+    agreement.admit(
+        organisation,
+        dataset,
+        key_fingerprint=key.fingerprint,
+        signing_key=public_key_text(signing_key.public_key()),
+    )

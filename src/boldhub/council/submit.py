@@ -20,6 +20,7 @@ from typing import Protocol
 import httpx
 
 from boldhub.errors import UserError
+from boldhub.privacy.package import MANIFEST_FILE
 
 NOT_AVAILABLE = (
     "Submitting to the hub from this page is not set up: start the page with --hub and an "
@@ -61,9 +62,9 @@ class NoHubClient:
 
 def tar_package(package: Path) -> bytes:
     """The package folder's files as an uncompressed tar, the hub's upload format."""
-    if not package.is_dir() or not (package / "manifest.json").is_file():
+    if not package.is_dir() or not (package / MANIFEST_FILE).is_file():
         raise UserError(
-            f"{package} is not a package folder (no manifest.json); give the folder "
+            f"{package} is not a package folder (no {MANIFEST_FILE}); give the folder "
             "`boldhub encode` wrote"
         )
     buffer = io.BytesIO()

@@ -14,13 +14,19 @@ from typing import Any
 from sqlalchemy import select
 
 from boldhub import clock
-from boldhub.errors import HubStateError, PackageError, UserError
+from boldhub.errors import HubStateError, PackageError, SchemaError, UserError
 from boldhub.hub import audit
 from boldhub.hub.store import Hub
 from boldhub.hub.store.models import Submission
 from boldhub.hub.store.trust import Agreement, AgreementParty
-from boldhub.privacy.agreement import FINGERPRINT_RE, AgreementSpec
-from boldhub.privacy.package import Expect, Expectations
+from boldhub.privacy.agreement import (
+    FINGERPRINT_RE,
+    AgreementSpec,
+    NotAdmitted,
+    admit,
+    linkage_terms,
+)
+from boldhub.privacy.package import Expect, Expectations, Manifest
 from boldhub.privacy.signing import key_id, parse_public_key
 
 
@@ -32,7 +38,14 @@ class RegisterResult:
 
 
 def register(hub: Hub, spec: AgreementSpec, *, actor: str = "cli") -> RegisterResult:
-    """Register an agreement; registering the identical agreement again changes nothing."""
+    """Register an agreement; registering the identical agreement again changes nothing.
+
+    The document is stored as given, so its linkage terms are checked again here: the
+    spec may have been parsed before its document was last changed."""
+    try:
+        linkage_terms(spec.document)
+    except SchemaError as exc:
+        raise SchemaError(f"agreement {spec.id}: {exc}") from None
     encoding = spec.encoding.as_dict()
     with hub.sessions() as session, session.begin():
         existing = session.get(Agreement, spec.id)
@@ -112,7 +125,8 @@ def rotate_key(
         for sub in session.execute(
             select(Submission).where(Submission.status == "current")
         ).scalars():
-            if sub.manifest.get("agreement_id") == agreement_id and sub.key_fingerprint == old:
+            under = Manifest.from_stored(sub.manifest).agreement_id
+            if under == agreement_id and sub.key_fingerprint == old:
                 sub.status = "retired"
                 retired.append(sub.id)
         audit.append(
@@ -154,10 +168,9 @@ def describe(hub: Hub, agreement_id: str) -> dict[str, Any]:
 def expectations(hub: Hub) -> Expect:
     """What ingest checks a manifest against: its agreement and its signer's key."""
 
-    def expect(manifest: dict[str, Any]) -> Expectations:
-        aid = manifest.get("agreement_id")
-        org = str(manifest.get("organisation"))
-        if not isinstance(aid, str) or not aid:
+    def expect(manifest: Manifest) -> Expectations:
+        aid, org = manifest.agreement_id, manifest.organisation
+        if not aid:
             raise PackageError(
                 "agreement check failed: the manifest names no agreement; encode again with "
                 "--agreement"
@@ -169,18 +182,11 @@ def expectations(hub: Hub) -> Expect:
                     f"agreement check failed: agreement {aid!r} is not registered at this hub; "
                     "ask the hub to register it first"
                 )
-            party = session.get(AgreementParty, (aid, org))
-            if party is None:
-                raise PackageError(
-                    f"agreement check failed: {org} is not a party to agreement {aid}; nothing "
-                    "it signs is accepted under it"
-                )
-            dataset = str(manifest.get("dataset"))
-            if party.datasets and dataset not in party.datasets:
-                raise PackageError(
-                    f"agreement check failed: agreement {aid} does not let {org} submit "
-                    f"{dataset} data (only {', '.join(party.datasets)})"
-                )
+            row = session.get(AgreementParty, (aid, org))
+            try:
+                party = admit(aid, None if row is None else row.party(), org, manifest.dataset)
+            except NotAdmitted as exc:
+                raise PackageError(f"{exc.check} check failed: {exc}") from None
             return Expectations(
                 agreement_id=aid,
                 public_key=parse_public_key(party.signing_key),

@@ -64,7 +64,7 @@ def ingest(hub: Hub, package: Path, actor: str = "cli") -> IngestResult:
             earlier = session.execute(
                 select(Submission).where(
                     Submission.source == pkg.source,
-                    Submission.period == m["period"],
+                    Submission.period == m.period,
                     Submission.status == "current",
                 )
             ).scalar_one_or_none()
@@ -72,15 +72,15 @@ def ingest(hub: Hub, package: Path, actor: str = "cli") -> IngestResult:
                 Submission(
                     id=sub_id,
                     source=pkg.source,
-                    dataset=m["dataset"],
-                    organisation=m["organisation"],
-                    period=m["period"],
-                    record_count=m["record_count"],
+                    dataset=m.dataset,
+                    organisation=m.organisation,
+                    period=m.period,
+                    record_count=m.record_count,
                     manifest_sha256=pkg.manifest_sha256,
-                    key_fingerprint=m["key_fingerprint"],
+                    key_fingerprint=m.key_fingerprint,
                     status="current",
                     received_at=clock.now(),
-                    manifest=m,
+                    manifest=m.to_stored(),
                 )
             )
             session.flush()
@@ -93,14 +93,14 @@ def ingest(hub: Hub, package: Path, actor: str = "cli") -> IngestResult:
                 actor=actor,
                 action="submission.accepted",
                 subject=sub_id,
-                organisation=m["organisation"],
+                organisation=m.organisation,
                 details={
                     "source": pkg.source,
-                    "records": m["record_count"],
-                    "period": m["period"],
+                    "records": m.record_count,
+                    "period": m.period,
                     "manifest_sha256": pkg.manifest_sha256,
-                    "agreement_id": m["agreement_id"],
-                    "signing_key_id": m["signing_key_id"],
+                    "agreement_id": m.agreement_id,
+                    "signing_key_id": m.signing_key_id,
                     "supersedes": superseded,
                 },
             )
@@ -110,7 +110,7 @@ def ingest(hub: Hub, package: Path, actor: str = "cli") -> IngestResult:
         for p in (*temps.values(), *finals.values()):
             p.unlink(missing_ok=True)
         raise
-    return IngestResult(sub_id, pkg.source, int(m["record_count"]), True, superseded)
+    return IngestResult(sub_id, pkg.source, m.record_count, True, superseded)
 
 
 def current_submissions(hub: Hub) -> list[Submission]:

@@ -10,7 +10,6 @@ anything.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import tarfile
@@ -22,6 +21,7 @@ from typing import IO
 from boldhub.errors import PackageError, UserError
 from boldhub.hub.ingest import IngestResult, ingest
 from boldhub.hub.store import Hub
+from boldhub.privacy.package import MANIFEST_FILE, ManifestUnreadable, read_manifest
 
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}\.(json|parquet|sig|pub)$")
 MAX_FILES = 16
@@ -88,11 +88,11 @@ def write_files(files: Iterable[tuple[str, bytes]], dest: Path, limit: int) -> N
 
 def package_organisation(folder: Path) -> str:
     try:
-        manifest = json.loads((folder / "manifest.json").read_text())
-        return str(manifest["organisation"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return read_manifest(folder).organisation
+    except ManifestUnreadable:
+        # The folder is the hub's private staging folder: its path stays out of the answer.
         raise PackageError(
-            "upload check failed: no readable manifest.json; send the whole package folder"
+            f"upload check failed: no readable {MANIFEST_FILE}; send the whole package folder"
         ) from None
 
 

@@ -14,23 +14,33 @@ fuller agreements-as-code to come)::
       "parties": [
         {"organisation": "E08000025", "signing_key": "ed25519:...",
          "datasets": ["homelessness"]}
-      ]
+      ],
+      "linkage": {
+        "allowed_source_pairs": [["homelessness", "probation"]],
+        "one_to_one_sources": ["probation:MOJ-PROBATION"]
+      }
     }
 
 ``encoding`` lists only the parameters that differ from the defaults of this version
-(``EncodingParams``); ``datasets`` is optional (any dataset when absent). Fields not
-known here are kept, so the record can grow.
+(``EncodingParams``); ``datasets`` is optional (any dataset when absent); ``linkage`` is
+optional (any two sources may link, none is one-to-one). Fields not known here are kept,
+so the record can grow.
+
+Who may submit what under an agreement is decided here, once, by :func:`admit`: the
+council runs it before encoding and the hub again before it accepts a package, so that a
+package the hub would refuse is never made.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from boldhub.errors import InputFileError, UserError
+from boldhub.errors import InputFileError, SchemaError, UserError
 from boldhub.privacy.encoding import EncodingParams
 from boldhub.privacy.signing import parse_public_key
 from boldhub.schemas import get_dataset, get_organisation
@@ -43,7 +53,134 @@ FINGERPRINT_RE = re.compile(r"^[0-9a-f]{32}$")
 class Party:
     organisation: str
     signing_key: str
+    # Empty: the party may submit any dataset.
     datasets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LinkageTerms:
+    """Which sources the hub may link, and which hold one record per person.
+
+    ``allowed_source_pairs``: pairs of dataset or source names (each pair sorted) whose
+    records may be linked; None lets every pair link. ``one_to_one_sources``: sources
+    holding at most one record per person, sorted.
+    """
+
+    allowed_source_pairs: frozenset[tuple[str, str]] | None = None
+    one_to_one_sources: tuple[str, ...] = ()
+
+    def summary(self) -> dict[str, Any]:
+        """The terms as a linkage run records them (and compares them between runs)."""
+        pairs = self.allowed_source_pairs
+        return {
+            "allowed_source_pairs": None if pairs is None else [list(p) for p in sorted(pairs)],
+            "one_to_one_sources": list(self.one_to_one_sources),
+        }
+
+
+_FIX = "fix the agreement file and register it under a new id"
+
+
+def _names(value: Any, term: str, shape: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise SchemaError(f"linkage.{term} must be {shape}; {_FIX}")
+    return tuple(value)
+
+
+def linkage_terms(document: dict[str, Any]) -> LinkageTerms:
+    """The ``linkage`` terms of an agreement document; a term that does not parse is
+    refused (SchemaError naming it), never dropped, so that the hub never links more
+    than the agreement allows."""
+    terms = document.get("linkage")
+    if terms is None:
+        return LinkageTerms()
+    if not isinstance(terms, dict):
+        raise SchemaError(
+            "linkage must be an object with allowed_source_pairs and one_to_one_sources; " + _FIX
+        )
+    pairs: frozenset[tuple[str, str]] | None = None
+    raw_pairs = terms.get("allowed_source_pairs")
+    if raw_pairs is not None:
+        if not isinstance(raw_pairs, list):
+            raise SchemaError(
+                "linkage.allowed_source_pairs must be a list of pairs of dataset or source "
+                f"names, or absent to let every pair link; {_FIX}"
+            )
+        found = []
+        for i, pair in enumerate(raw_pairs):
+            names = _names(
+                pair,
+                f"allowed_source_pairs[{i}]",
+                'two dataset or source names, such as ["homelessness", "probation"]',
+            )
+            if len(names) != 2:
+                raise SchemaError(
+                    f"linkage.allowed_source_pairs[{i}] must be two dataset or source names, "
+                    f'such as ["homelessness", "probation"], not {len(names)}; {_FIX}'
+                )
+            first, second = sorted(names)
+            found.append((first, second))
+        pairs = frozenset(found)
+    one_to_one = _names(
+        terms.get("one_to_one_sources", []),
+        "one_to_one_sources",
+        'a list of source names, such as ["probation:MOJ-PROBATION"]',
+    )
+    return LinkageTerms(pairs, tuple(sorted(one_to_one)))
+
+
+class NotAdmitted(UserError):
+    """What an agreement does not let an organisation submit. ``check`` names the rule:
+    ``agreement`` (party, dataset, signing key) or ``key`` (the linkage key)."""
+
+    def __init__(self, check: Literal["agreement", "key"], message: str) -> None:
+        super().__init__(message)
+        self.check = check
+
+
+def admit(
+    agreement_id: str,
+    party: Party | None,
+    organisation: str,
+    dataset: str,
+    *,
+    signing_key: str | None = None,
+) -> Party:
+    """The one rule of who may submit under an agreement: ``organisation`` must be a party
+    (``party`` is its entry, None when the agreement has none), ``dataset`` one the party
+    may submit and, when given, ``signing_key`` (public key text) the one it registered.
+    Raises NotAdmitted; returns the party."""
+    if party is None or party.organisation != organisation:
+        raise NotAdmitted(
+            "agreement",
+            f"{organisation} is not a party to agreement {agreement_id}; nothing it signs is "
+            "accepted under it",
+        )
+    if party.datasets and dataset not in party.datasets:
+        raise NotAdmitted(
+            "agreement",
+            f"agreement {agreement_id} does not let {organisation} submit {dataset} data "
+            f"(only {', '.join(party.datasets)})",
+        )
+    if signing_key is not None and signing_key != party.signing_key:
+        raise NotAdmitted(
+            "agreement",
+            f"this signing key is not the one {organisation} registered in agreement "
+            f"{agreement_id}; use that key, or have the agreement updated",
+        )
+    return party
+
+
+def admit_linkage_key(agreement_id: str, agreement_fingerprint: str, fingerprint: str) -> None:
+    """The linkage key rule: every package under an agreement is encoded with the key
+    whose fingerprint the agreement (after any rotation) names. Raises NotAdmitted."""
+    if fingerprint != agreement_fingerprint:
+        raise NotAdmitted(
+            "key",
+            f"a different linkage key (fingerprint {fingerprint[:8]}...) is not agreement "
+            f"{agreement_id}'s (fingerprint {agreement_fingerprint[:8]}...); encode with the "
+            "key the agreement's parties share",
+        )
 
 
 @dataclass(frozen=True)
@@ -53,9 +190,44 @@ class AgreementSpec:
     encoding: EncodingParams
     parties: tuple[Party, ...]
     document: dict[str, Any]
+    linkage: LinkageTerms = LinkageTerms()
 
     def party(self, organisation: str) -> Party | None:
         return next((p for p in self.parties if p.organisation == organisation), None)
+
+    def admit(
+        self, organisation: str, dataset: str, *, key_fingerprint: str, signing_key: str
+    ) -> Party:
+        """:func:`admit_linkage_key` then :func:`admit` under this agreement."""
+        admit_linkage_key(self.id, self.key_fingerprint, key_fingerprint)
+        return admit(
+            self.id, self.party(organisation), organisation, dataset, signing_key=signing_key
+        )
+
+
+def _parties(raw_parties: Any, bad: Callable[[str], UserError]) -> tuple[Party, ...]:
+    if not isinstance(raw_parties, list) or not raw_parties:
+        raise bad("parties must be a non-empty list")
+    parties = []
+    for i, item in enumerate(raw_parties):
+        if not isinstance(item, dict):
+            raise bad(f"parties[{i}] must be an object with organisation and signing_key")
+        org = item.get("organisation")
+        try:
+            get_organisation(str(org))
+            parse_public_key(item.get("signing_key"))  # type: ignore[arg-type]
+            datasets = item.get("datasets") or []
+            if not isinstance(datasets, list):
+                raise UserError("datasets must be a list of dataset names")
+            for name in datasets:
+                get_dataset(str(name))
+        except UserError as exc:
+            raise bad(f"parties[{i}]: {exc}") from None
+        parties.append(Party(str(org), str(item["signing_key"]), tuple(map(str, datasets))))
+    orgs = [p.organisation for p in parties]
+    if len(set(orgs)) != len(orgs):
+        raise bad("an organisation appears twice in parties")
+    return tuple(parties)
 
 
 def parse_agreement(doc: Any, where: str = "the agreement") -> AgreementSpec:
@@ -81,29 +253,12 @@ def parse_agreement(doc: Any, where: str = "the agreement") -> AgreementSpec:
         params = EncodingParams.from_dict({**EncodingParams().as_dict(), **overrides})
     except UserError as exc:
         raise bad(str(exc)) from None
-    raw_parties = doc.get("parties")
-    if not isinstance(raw_parties, list) or not raw_parties:
-        raise bad("parties must be a non-empty list")
-    parties = []
-    for i, item in enumerate(raw_parties):
-        if not isinstance(item, dict):
-            raise bad(f"parties[{i}] must be an object with organisation and signing_key")
-        org = item.get("organisation")
-        try:
-            get_organisation(str(org))
-            parse_public_key(item.get("signing_key"))  # type: ignore[arg-type]
-            datasets = item.get("datasets") or []
-            if not isinstance(datasets, list):
-                raise UserError("datasets must be a list of dataset names")
-            for name in datasets:
-                get_dataset(str(name))
-        except UserError as exc:
-            raise bad(f"parties[{i}]: {exc}") from None
-        parties.append(Party(str(org), str(item["signing_key"]), tuple(map(str, datasets))))
-    orgs = [p.organisation for p in parties]
-    if len(set(orgs)) != len(orgs):
-        raise bad("an organisation appears twice in parties")
-    return AgreementSpec(aid, fp, params, tuple(parties), doc)
+    parties = _parties(doc.get("parties"), bad)
+    try:
+        terms = linkage_terms(doc)
+    except SchemaError as exc:
+        raise SchemaError(f"{where}: {exc}") from None
+    return AgreementSpec(aid, fp, params, parties, doc, terms)
 
 
 def load_agreement(path: Path) -> AgreementSpec:

@@ -11,6 +11,8 @@ A package is a folder of four files::
     manifest.sig        the organisation's Ed25519 signature of manifest.json's bytes
 
 The two data files are kept apart all the way into the hub's storage (split-file design).
+The manifest is a typed ``Manifest``, parsed once where it enters: ``read_manifest`` for
+a folder, ``Manifest.from_stored`` for the hub's stored copy.
 ``verify_package`` is what the hub runs before it accepts anything; the hub tells it, in
 ``Expectations``, what the agreement the manifest names requires. Every refusal names the
 check that failed: signature, agreement, parameter, key, hash, count, schema, record key.
@@ -21,6 +23,7 @@ reads version 2 packages, whose attributes stop at ``age_band``.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -32,10 +35,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from boldhub import __version__
 from boldhub.errors import PackageError
 from boldhub.privacy import signing
+from boldhub.privacy.agreement import FINGERPRINT_RE, NotAdmitted, admit_linkage_key
 from boldhub.privacy.encoding import ENCODING_SCHEMA, EncodingParams
 from boldhub.schemas import SCHEMA_VERSION, Dataset, get_dataset, get_organisation
 
@@ -51,6 +56,10 @@ SIGNATURE_FILE = "manifest.sig"
 DATA_FILES = (ENCODINGS_FILE, ATTRIBUTES_FILE)
 PACKAGE_FILES = (*DATA_FILES, MANIFEST_FILE, SIGNATURE_FILE)
 RECORD_KEY_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+class ManifestUnreadable(PackageError):
+    """The folder has no manifest, or one that is not JSON at all."""
 
 
 def sha256_file(path: Path) -> str:
@@ -88,6 +97,84 @@ def write_encodings(table: pa.Table, path: Path) -> None:
     )
 
 
+class PackageFile(BaseModel):
+    """A data file as the manifest declares it."""
+
+    model_config = ConfigDict(strict=True, frozen=True)
+
+    sha256: str
+    rows: int
+
+
+class Manifest(BaseModel):
+    """A package's ``manifest.json``, typed. Parse it once, at the edge: a package folder
+    with :func:`read_manifest`, a hub's stored copy with :meth:`from_stored`.
+
+    Only shape is checked here (fields present, of their JSON types, no coercion: a count
+    written as text stays a refusal). What the values must be (dataset known, hashes,
+    agreement terms) is for :func:`verify_package`, in its order of checks.
+    """
+
+    model_config = ConfigDict(strict=True, frozen=True)
+
+    format: str
+    format_version: int
+    schema_version: str
+    dataset: str
+    organisation: str
+    source: str
+    period: str
+    record_count: int
+    files: dict[str, PackageFile]
+    agreement_id: str
+    # Compared as written with the agreement's parameters, so kept as the JSON object.
+    encoding: dict[str, Any]
+    key_fingerprint: str
+    signing_key_id: str
+    created_at: str
+    created_by: str
+    # The document this was parsed from: stored and re-serialised exactly as received,
+    # unknown fields included, so that the hub's copy is what was signed.
+    _document: dict[str, Any] | None = PrivateAttr(default=None)
+
+    @classmethod
+    def from_stored(cls, document: dict[str, Any], where: str = MANIFEST_FILE) -> Manifest:
+        """The manifest of a parsed ``manifest.json`` (or the hub's stored copy of one);
+        PackageError naming the first field that is missing or of the wrong type."""
+        try:
+            manifest = cls.model_validate(document)
+        except ValidationError as exc:
+            raise PackageError(_field_problem(exc, where)) from None
+        manifest._document = copy.deepcopy(document)
+        return manifest
+
+    def to_stored(self) -> dict[str, Any]:
+        """The manifest as JSON data: the document it was parsed from, unchanged."""
+        if self._document is not None:
+            return copy.deepcopy(self._document)
+        return self.model_dump()
+
+    def to_json_bytes(self) -> bytes:
+        """The bytes of ``manifest.json`` as the encoder writes them (what is signed)."""
+        return (json.dumps(self.to_stored(), indent=2, sort_keys=True) + "\n").encode()
+
+
+def _field_problem(exc: ValidationError, where: str) -> str:
+    error = exc.errors()[0]
+    loc = error["loc"]
+    field = ".".join(map(str, loc))
+    if loc == ("key_fingerprint",):
+        return "manifest check failed: key_fingerprint is missing or malformed"
+    if loc == ("agreement_id",):
+        return (
+            "agreement check failed: the manifest names no agreement; encode again with --agreement"
+        )
+    if loc == ("files",):
+        return f"manifest check failed: files must be exactly {', '.join(DATA_FILES)}"
+    problem = "is missing" if error["type"] == "missing" else f"is malformed ({error['msg']})"
+    return f"manifest check failed: {field} in {where} {problem}; re-run `boldhub encode`"
+
+
 def write_package(
     out: Path,
     *,
@@ -101,35 +188,35 @@ def write_package(
     agreement_id: str,
     signing_key: Ed25519PrivateKey,
     created_at: str,
-) -> dict[str, Any]:
+) -> Manifest:
     """Write the four files into ``out`` (which must be empty or absent)."""
     out.mkdir(parents=True, exist_ok=True)
-    files: dict[str, Any] = {}
+    files: dict[str, PackageFile] = {}
     for name, table in ((ENCODINGS_FILE, encodings), (ATTRIBUTES_FILE, attributes)):
         path = out / name
         if name == ENCODINGS_FILE:
             write_encodings(table, path)
         else:
             pq.write_table(table, path, compression="zstd")
-        files[name] = {"sha256": sha256_file(path), "rows": table.num_rows}
-    manifest: dict[str, Any] = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "schema_version": SCHEMA_VERSION,
-        "dataset": dataset,
-        "organisation": organisation,
-        "source": f"{dataset}:{organisation}",
-        "period": period,
-        "record_count": encodings.num_rows,
-        "files": files,
-        "agreement_id": agreement_id,
-        "encoding": params.as_dict(),
-        "key_fingerprint": key_fingerprint,
-        "signing_key_id": signing.key_id(signing_key.public_key()),
-        "created_at": created_at,
-        "created_by": f"boldhub {__version__}",
-    }
-    raw = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+        files[name] = PackageFile(sha256=sha256_file(path), rows=table.num_rows)
+    manifest = Manifest(
+        format=FORMAT,
+        format_version=FORMAT_VERSION,
+        schema_version=SCHEMA_VERSION,
+        dataset=dataset,
+        organisation=organisation,
+        source=f"{dataset}:{organisation}",
+        period=period,
+        record_count=encodings.num_rows,
+        files=files,
+        agreement_id=agreement_id,
+        encoding=params.as_dict(),
+        key_fingerprint=key_fingerprint,
+        signing_key_id=signing.key_id(signing_key.public_key()),
+        created_at=created_at,
+        created_by=f"boldhub {__version__}",
+    )
+    raw = manifest.to_json_bytes()
     (out / MANIFEST_FILE).write_bytes(raw)
     # The signature covers the manifest's exact bytes, and the manifest holds the sha256
     # of each data file: one signature vouches for the whole package.
@@ -147,13 +234,13 @@ class Expectations:
     encoding: dict[str, Any]
 
 
-Expect = Callable[[dict[str, Any]], Expectations]
+Expect = Callable[[Manifest], Expectations]
 
 
 @dataclass(frozen=True)
 class VerifiedPackage:
     path: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     manifest_bytes: bytes
     signature: str
     manifest_sha256: str
@@ -162,7 +249,7 @@ class VerifiedPackage:
 
     @property
     def source(self) -> str:
-        return str(self.manifest["source"])
+        return self.manifest.source
 
 
 def attribute_columns(dataset: Dataset, format_version: int) -> tuple[str, ...]:
@@ -171,7 +258,7 @@ def attribute_columns(dataset: Dataset, format_version: int) -> tuple[str, ...]:
     return tuple(n for n in names if n != "sex") if format_version < 3 else names
 
 
-def read_manifest(path: Path) -> tuple[dict[str, Any], bytes]:
+def load_manifest(path: Path) -> tuple[Manifest, bytes]:
     """The manifest of a package folder and its raw bytes (not yet verified)."""
     if not path.exists():
         raise PackageError(f"package {path} not found; give the folder `boldhub encode` wrote")
@@ -181,30 +268,35 @@ def read_manifest(path: Path) -> tuple[dict[str, Any], bytes]:
         )
     manifest_path = path / MANIFEST_FILE
     if not manifest_path.is_file():
-        raise PackageError(
+        raise ManifestUnreadable(
             f"manifest check failed: {path} has no {MANIFEST_FILE}, so it is not a BOLD Hub "
             "package; re-run `boldhub encode`"
         )
     raw = manifest_path.read_bytes()
     try:
-        manifest = json.loads(raw)
+        document = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise PackageError(
+        raise ManifestUnreadable(
             f"manifest check failed: {manifest_path} is not valid JSON "
             f"({exc.__class__.__name__}); re-run `boldhub encode`"
         ) from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise PackageError(
             f"manifest check failed: {manifest_path} is not a BOLD Hub manifest; "
             "re-run `boldhub encode`"
         )
-    if manifest.get("format_version") not in READABLE_FORMAT_VERSIONS:
+    if document.get("format_version") not in READABLE_FORMAT_VERSIONS:
         readable = ", ".join(map(str, READABLE_FORMAT_VERSIONS))
         raise PackageError(
-            f"package format version {manifest.get('format_version')!r} is not supported "
+            f"package format version {document.get('format_version')!r} is not supported "
             f"(this hub reads {readable}); encode again with this version of boldhub"
         )
-    return manifest, raw
+    return Manifest.from_stored(document), raw
+
+
+def read_manifest(path: Path) -> Manifest:
+    """The manifest of a package folder (not yet verified: see :func:`verify_package`)."""
+    return load_manifest(path)[0]
 
 
 def verify_package(path: Path, expect: Expect) -> VerifiedPackage:
@@ -213,15 +305,33 @@ def verify_package(path: Path, expect: Expect) -> VerifiedPackage:
     ``expect`` looks up the agreement the manifest names and the submitting
     organisation's registered signing key (and refuses an unknown agreement or party).
     """
-    manifest, raw = read_manifest(path)
+    manifest, raw = load_manifest(path)
     sig_path = path / SIGNATURE_FILE
     if not sig_path.is_file():
         raise PackageError(
             f"signature check failed: {path} has no {SIGNATURE_FILE}; encode again with "
             "--signing-key and send the whole package folder"
         )
-    org = str(manifest.get("organisation"))
     agreement = expect(manifest)
+    signature = check_signature(sig_path, raw, manifest, agreement)
+    dataset = check_manifest(manifest)
+    check_agreement_terms(manifest, agreement)
+    enc, attrs = check_data_files(path, manifest)
+    check_schemas(enc, attrs, dataset, manifest.format_version)
+    check_record_keys(enc, attrs)
+    return VerifiedPackage(
+        path=path,
+        manifest=manifest,
+        manifest_bytes=raw,
+        signature=signature,
+        manifest_sha256=hashlib.sha256(raw).hexdigest(),
+        encodings=enc,
+        attributes=attrs,
+    )
+
+
+def check_signature(sig_path: Path, raw: bytes, manifest: Manifest, agreement: Expectations) -> str:
+    """The signature file's text, when it signs ``raw`` with the organisation's key."""
     try:
         sig_text = sig_path.read_text(encoding="ascii")
     except (UnicodeDecodeError, OSError):
@@ -229,48 +339,62 @@ def verify_package(path: Path, expect: Expect) -> VerifiedPackage:
     if not signing.verify(agreement.public_key, raw, sig_text):
         raise PackageError(
             f"signature check failed: {SIGNATURE_FILE} is not a valid signature of "
-            f"{MANIFEST_FILE} by the signing key registered for {org} in agreement "
-            f"{agreement.agreement_id} (key id {signing.key_id(agreement.public_key)}); "
-            "the package was changed after signing, or signed with another key"
+            f"{MANIFEST_FILE} by the signing key registered for {manifest.organisation} in "
+            f"agreement {agreement.agreement_id} (key id "
+            f"{signing.key_id(agreement.public_key)}); the package was changed after "
+            "signing, or signed with another key"
         )
-    if manifest.get("schema_version") != SCHEMA_VERSION:
+    return sig_text
+
+
+def check_manifest(manifest: Manifest) -> Dataset:
+    """The schema version, dataset, organisation and source; the package's dataset."""
+    if manifest.schema_version != SCHEMA_VERSION:
         raise PackageError(
-            f"schema version {manifest.get('schema_version')!r} does not match the hub's "
+            f"schema version {manifest.schema_version!r} does not match the hub's "
             f"{SCHEMA_VERSION}; prepare and encode again with this version of boldhub"
         )
-    dataset = get_dataset(str(manifest.get("dataset")))
-    get_organisation(str(manifest.get("organisation")))
-    if manifest.get("source") != f"{dataset.name}:{manifest['organisation']}":
+    dataset = get_dataset(manifest.dataset)
+    get_organisation(manifest.organisation)
+    if manifest.source != f"{dataset.name}:{manifest.organisation}":
         raise PackageError("manifest check failed: source does not match dataset and organisation")
-    if manifest.get("encoding") != agreement.encoding:
+    return dataset
+
+
+def check_agreement_terms(manifest: Manifest, agreement: Expectations) -> None:
+    """The encoding parameters and linkage key the agreement requires."""
+    if manifest.encoding != agreement.encoding:
         differ = sorted(
             k
-            for k in set(agreement.encoding) | set(manifest.get("encoding") or {})
-            if (manifest.get("encoding") or {}).get(k) != agreement.encoding.get(k)
+            for k in set(agreement.encoding) | set(manifest.encoding)
+            if manifest.encoding.get(k) != agreement.encoding.get(k)
         )
         raise PackageError(
             "parameter check failed: the package's encoding parameters differ from agreement "
             f"{agreement.agreement_id}'s ({', '.join(differ)}); encode again with "
             "--agreement set to the agreement's file"
         )
-    fp = manifest.get("key_fingerprint")
-    if not isinstance(fp, str) or not re.fullmatch(r"[0-9a-f]{32}", fp):
+    if not FINGERPRINT_RE.match(manifest.key_fingerprint):
         raise PackageError("manifest check failed: key_fingerprint is missing or malformed")
-    if fp != agreement.key_fingerprint:
-        raise PackageError(
-            "key check failed: the package was encoded with a different linkage key "
-            f"(fingerprint {fp[:8]}..., agreement {agreement.agreement_id} uses "
-            f"{agreement.key_fingerprint[:8]}...); encode again with the agreement's key"
+    try:
+        admit_linkage_key(
+            agreement.agreement_id, agreement.key_fingerprint, manifest.key_fingerprint
         )
-    files = manifest.get("files")
-    if not isinstance(files, dict) or set(files) != set(DATA_FILES):
+    except NotAdmitted as exc:
+        raise PackageError(f"key check failed: {exc}") from None
+
+
+def check_data_files(path: Path, manifest: Manifest) -> tuple[pa.Table, pa.Table]:
+    """The encodings and attributes tables, each present, unchanged and fully counted."""
+    files = manifest.files
+    if set(files) != set(DATA_FILES):
         raise PackageError(f"manifest check failed: files must be exactly {', '.join(DATA_FILES)}")
     tables: dict[str, pa.Table] = {}
     for name in DATA_FILES:
         file_path = path / name
         if not file_path.is_file():
             raise PackageError(f"{name} is missing from {path}; copy the whole package folder")
-        if sha256_file(file_path) != files[name].get("sha256"):
+        if sha256_file(file_path) != files[name].sha256:
             raise PackageError(
                 f"hash check failed: {name} does not match its sha256 in the manifest "
                 "(the file was changed or damaged in transit); send the package again"
@@ -281,20 +405,22 @@ def verify_package(path: Path, expect: Expect) -> VerifiedPackage:
             raise PackageError(
                 f"{name} is not a readable Parquet file ({exc.__class__.__name__})"
             ) from None
-        if table.num_rows != files[name].get("rows") or table.num_rows != manifest.get(
-            "record_count"
-        ):
+        if table.num_rows != files[name].rows or table.num_rows != manifest.record_count:
             raise PackageError(
                 f"count check failed: {name} has {table.num_rows} rows but the manifest says "
-                f"{files[name].get('rows')} (record_count {manifest.get('record_count')})"
+                f"{files[name].rows} (record_count {manifest.record_count})"
             )
         tables[name] = table
-    enc, attrs = tables[ENCODINGS_FILE], tables[ATTRIBUTES_FILE]
+    return tables[ENCODINGS_FILE], tables[ATTRIBUTES_FILE]
+
+
+def check_schemas(enc: pa.Table, attrs: pa.Table, dataset: Dataset, format_version: int) -> None:
+    """The encoding columns, and the dataset's attributes kept apart from them."""
     if not enc.schema.equals(ENCODING_SCHEMA, check_metadata=False):
         raise PackageError(
             "schema check failed: encodings.parquet does not have the encoding columns"
         )
-    expected_attrs = ["record_key", *attribute_columns(dataset, manifest["format_version"])]
+    expected_attrs = ["record_key", *attribute_columns(dataset, format_version)]
     if enc_cols_overlap := (set(attrs.column_names) & (set(enc.column_names) - {"record_key"})):
         raise PackageError(
             f"split-file check failed: attributes carry encoding columns {sorted(enc_cols_overlap)}"
@@ -304,6 +430,10 @@ def verify_package(path: Path, expect: Expect) -> VerifiedPackage:
             f"schema check failed: attributes.parquet columns differ from the {dataset.name} "
             f"schema {SCHEMA_VERSION}"
         )
+
+
+def check_record_keys(enc: pa.Table, attrs: pa.Table) -> None:
+    """Well-formed, unique record keys, the same records in both files."""
     keys = enc.column("record_key").to_pylist()
     if any(k is None or not RECORD_KEY_RE.match(k) for k in keys):
         raise PackageError("record key check failed: every record_key must be 32 hex digits")
@@ -313,12 +443,3 @@ def verify_package(path: Path, expect: Expect) -> VerifiedPackage:
         raise PackageError(
             "record key check failed: encodings and attributes hold different records"
         )
-    return VerifiedPackage(
-        path=path,
-        manifest=manifest,
-        manifest_bytes=raw,
-        signature=sig_text,
-        manifest_sha256=hashlib.sha256(raw).hexdigest(),
-        encodings=enc,
-        attributes=attrs,
-    )

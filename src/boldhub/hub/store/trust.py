@@ -1,8 +1,9 @@
 """The hub's trust records: agreements, their parties and the parties' signing keys.
 
-Defined on the shared ``Base``; ``hub.store`` imports this module so the tables are
-created with the others. The full registered document is kept (``document``) so that the
-agreement record can grow into agreements-as-code without a new table.
+Defined on the shared ``Base``; ``hub.store`` imports this module so that the tables are
+created with the others. The registered document is kept whole (``document``): terms the
+columns do not hold, such as ``linkage``, are read from it (``privacy.agreement``), so the
+agreement can grow into agreements-as-code without a new table.
 """
 
 from __future__ import annotations
@@ -14,15 +15,19 @@ from sqlalchemy import JSON, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from boldhub.hub.store.models import Base
+from boldhub.privacy.agreement import Party
 
 
 class Agreement(Base):
-    """One agreement's linkage terms: the key fingerprint and encoding all packages share."""
+    """An agreement as registered, with what every package under it must share."""
 
     __tablename__ = "agreements"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The current key's: after `agreement rotate-key` it differs from the document's.
     key_fingerprint: Mapped[str] = mapped_column(String(32))
+    # Every encoding parameter as this version had it at registration, not just the
+    # document's overrides: a later version's new defaults must not change the terms.
     encoding: Mapped[dict[str, Any]]
     document: Mapped[dict[str, Any]]
     registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -39,3 +44,7 @@ class AgreementParty(Base):
     signing_key: Mapped[str] = mapped_column(String(80))
     signing_key_id: Mapped[str] = mapped_column(String(16))
     datasets: Mapped[list[str]] = mapped_column(JSON)
+
+    def party(self) -> Party:
+        """The party as the agreement rule (``privacy.agreement.admit``) takes it."""
+        return Party(self.organisation, self.signing_key, tuple(self.datasets))
