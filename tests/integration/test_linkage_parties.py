@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from boldhub.linkage import model
+from boldhub.errors import ModelMismatch
 from boldhub.linkage.evaluate import pairwise_scores
 from boldhub.linkage.full import link
 from boldhub.linkage.links import LinkResult, person_keys
@@ -152,5 +152,5 @@ def test_a_saved_model_scores_as_the_run_that_trained_it(world: LinkageWorld) ->
 def test_a_saved_model_with_other_comparisons_is_refused(world: LinkageWorld) -> None:
     trained = link(world.inputs[:1], threshold=0.7).model_json
     trained["comparisons"] = [c for c in trained["comparisons"] if c["output_column_name"] != "dob"]
-    with pytest.raises(model.ModelMismatch, match="dob"):
+    with pytest.raises(ModelMismatch, match="dob"):
         link(world.inputs[:1], threshold=0.7, trained=trained)

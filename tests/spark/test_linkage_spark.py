@@ -9,7 +9,8 @@ import pytest
 from boldhub.linkage.evaluate import pairwise_scores
 from boldhub.linkage.full import link
 from boldhub.linkage.links import person_keys
-from boldhub.linkage.run import LinkageTerms, LinkOptions, PreviousRun, run
+from boldhub.linkage.run import LinkOptions, PreviousRun, run
+from boldhub.privacy.agreement import LinkageTerms
 from tests.support.linkage import build_linkage_world, split_inputs
 
 # About 80 seconds on two cores, most of it Spark's start-up and EM iterations.

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from boldhub.errors import UserError
+from boldhub.errors import ModelMismatch, UserError
 from boldhub.linkage import model
 from boldhub.linkage.backends import open_backend
 from boldhub.linkage.records import filter_words
@@ -110,5 +110,5 @@ def test_a_saved_model_is_matched_by_label_and_refused_when_levels_differ() -> N
     assert "bit_count((fn_bf_w0_l ^ fn_bf_w0_r))" in str(out["comparisons"]).replace('"', "")
     surname = next(c for c in saved["comparisons"] if c["output_column_name"] == "surname")
     surname["comparison_levels"].pop()
-    with pytest.raises(model.ModelMismatch, match="surname"):
+    with pytest.raises(ModelMismatch, match="surname"):
         model.with_parameters(model.settings_dict(8, "duckdb"), saved)

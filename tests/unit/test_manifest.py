@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from boldhub.errors import PackageError, SchemaError
+from boldhub.errors import ManifestUnreadable, PackageError, SchemaError
 from boldhub.privacy.agreement import (
     LinkageTerms,
     NotAdmitted,
@@ -17,7 +17,7 @@ from boldhub.privacy.agreement import (
     admit_linkage_key,
     linkage_terms,
 )
-from boldhub.privacy.package import MANIFEST_FILE, Manifest, ManifestUnreadable, read_manifest
+from boldhub.privacy.package import MANIFEST_FILE, Manifest, read_manifest
 
 DOC: dict[str, Any] = {
     "agreement_id": "bold-demo",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from boldhub.cli.hub import HOME
+from boldhub.cli.options import HOME
 from boldhub.cli.progress import stdout
 from boldhub.hub import agreements
 from boldhub.hub.store import open_hub

@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import typer
 
+from boldhub.cli.options import AGREEMENT_FILE, LINKAGE_KEY, SIGNING_KEY
 from boldhub.cli.progress import bar, stdout
 from boldhub.council import encode as encode_mod
 from boldhub.council import prepare as prepare_mod
@@ -23,14 +24,10 @@ keys_app = typer.Typer(no_args_is_help=True)
 
 def encode(
     prepared_dir: Path = typer.Argument(..., help="A folder written by `boldhub prepare`."),
-    key: Path = typer.Option(..., "--key", help="The agreement's linkage key file."),
+    key: Path = LINKAGE_KEY,
     out: Path = typer.Option(..., "--out", help="New folder for the submission package."),
-    signing_key: Path = typer.Option(
-        ..., "--signing-key", help="Your organisation's Ed25519 signing key file."
-    ),
-    agreement: Path = typer.Option(
-        ..., "--agreement", help="The agreement file (JSON) the hub registered."
-    ),
+    signing_key: Path = SIGNING_KEY,
+    agreement: Path = AGREEMENT_FILE,
 ) -> None:
     """Encode identifiers with the linkage key and write a signed package for the hub."""
     linkage_key = keys_mod.load_key(key)

@@ -22,6 +22,7 @@ from typing import Literal
 from stdnum.gb import nhs
 
 from boldhub import clock
+from boldhub.errors import DateError
 
 Result = tuple[str | None, str | None]
 DateOrder = Literal["dmy", "mdy"]
@@ -107,14 +108,6 @@ _MONTH_NAME = re.compile(r"^(\d{1,2})[ \-/]?([A-Za-z]{3,9})\.?[ \-/,]*(\d{4}|\d{
 # as a date in 1905, and five digits cover 1927 to 2173.
 _SERIAL = re.compile(r"^(\d{5})(?:\.\d+)?$")
 _EXCEL_EPOCH = date(1899, 12, 30)
-
-
-class DateError(ValueError):
-    """A cell that is not a date; ``impossible`` when its parts just do not form one."""
-
-    def __init__(self, impossible: bool) -> None:
-        super().__init__("impossible" if impossible else "unrecognised")
-        self.impossible = impossible
 
 
 def _make(year: int, month: int, day: int) -> date:

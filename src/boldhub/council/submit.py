@@ -19,17 +19,13 @@ from typing import Protocol
 
 import httpx
 
-from boldhub.errors import UserError
+from boldhub.errors import HubUnavailable, UserError
 from boldhub.privacy.package import MANIFEST_FILE
 
 NOT_AVAILABLE = (
     "Submitting to the hub from this page is not set up: start the page with --hub and an "
     "API token in BOLDHUB_TOKEN, or save the package and send it with `boldhub submit`."
 )
-
-
-class HubSubmissionUnavailable(UserError):
-    """No hub client is configured for this page."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +53,7 @@ class NoHubClient:
         return False
 
     def submit(self, package: Path) -> SubmissionReceipt:
-        raise HubSubmissionUnavailable(NOT_AVAILABLE)
+        raise HubUnavailable(NOT_AVAILABLE)
 
 
 def tar_package(package: Path) -> bytes:

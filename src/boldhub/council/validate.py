@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 from boldhub.council import standardise as std
 from boldhub.council.export import Export
 from boldhub.council.mapping import ROW_ID, CanonicalField, ResolvedMapping, canonical_fields
+from boldhub.errors import DateError
 from boldhub.schemas import AttributeField, Dataset
 from boldhub.schemas.identifiers import IDENTIFIER_NAMES
 
@@ -209,7 +210,7 @@ def _attribute_fn(
                 return empty(text)
             try:
                 parsed = std.parse_date(text, order, today)
-            except std.DateError as exc:
+            except DateError as exc:
                 return None, std.date_problem(exc)
             return (parsed.isoformat() if parsed else None), None
 

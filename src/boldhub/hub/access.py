@@ -9,6 +9,7 @@ check every report, admins administer).
 
 from __future__ import annotations
 
+from boldhub.errors import Denied
 from boldhub.hub.accounts import Principal
 
 # action -> roles allowed for their own organisation's resources
@@ -30,14 +31,6 @@ _HUB_WIDE: dict[str, frozenset[str]] = {
     "users.manage": frozenset({"admin"}),
 }
 NATIONAL = "national"
-
-
-class Denied(Exception):
-    """A refusal: its message names what would be needed."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
 
 
 def allowed(p: Principal, action: str, organisation: str | None = None) -> bool:

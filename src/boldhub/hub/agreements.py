@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from boldhub import clock
-from boldhub.errors import HubStateError, PackageError, SchemaError, UserError
+from boldhub.errors import HubStateError, NotAdmitted, PackageError, SchemaError, UserError
 from boldhub.hub import audit
 from boldhub.hub.store import Hub
 from boldhub.hub.store.models import Submission
@@ -22,7 +22,6 @@ from boldhub.hub.store.trust import Agreement, AgreementParty
 from boldhub.privacy.agreement import (
     FINGERPRINT_RE,
     AgreementSpec,
-    NotAdmitted,
     admit,
     linkage_terms,
 )

@@ -32,9 +32,11 @@ from boldhub.hub.store.trust import Agreement
 from boldhub.linkage import model_report, quality
 from boldhub.linkage.links import LinkResult, Step
 from boldhub.linkage.records import LinkInput
-from boldhub.linkage.run import LinkageTerms, LinkOptions, PreviousRun
+from boldhub.linkage.run import LinkOptions, PreviousRun
 from boldhub.linkage.run import run as link_run
 from boldhub.outcomes import linkage_quality
+from boldhub.privacy.agreement import LinkageTerms, linkage_terms
+from boldhub.privacy.package import Manifest
 from boldhub.safecsv import write_csv
 
 log = logging.getLogger("boldhub.linking")
@@ -69,7 +71,7 @@ class RunSummary(BaseModel):
     scorer: str | None = None
     seconds: dict[str, float] = {}
     key_changes: dict[str, Any] = {}
-    # The linkage terms the run used (rules_of); None before they were recorded.
+    # The linkage terms the run used (LinkageTerms.summary); None before they were recorded.
     rules: dict[str, Any] | None = None
 
     @classmethod
@@ -131,7 +133,7 @@ def run_linkage(
         scorer=result.scorer,
         seconds=result.seconds,
         key_changes=result.changes.summary(),
-        rules=rules_of(terms),
+        rules=terms.summary(),
     )
     if result.mode == "incremental" and previous_row is not None:
         summary.model_version = RunSummary.of(previous_row).model_version
@@ -244,12 +246,12 @@ def _previous(hub: Hub, run: LinkageRun | None) -> PreviousRun | None:
         threshold=run.threshold,
         # Runs before stable keys (no "rules" in their summary) hold a model over another
         # filter representation: such a run is never extended.
-        terms=terms_of(summary.rules) if summary.rules is not None else None,
+        terms=linkage_terms({"linkage": summary.rules}) if summary.rules is not None else None,
     )
 
 
 def _agreement_of(subs: list[Submission]) -> str:
-    return sorted({str(s.manifest.get("agreement_id")) for s in subs})[0]
+    return sorted({_manifest(s).agreement_id for s in subs})[0]
 
 
 def _newest_version(hub: Hub, agreement_id: str) -> int:
@@ -302,26 +304,13 @@ def _attributes(hub: Hub, submission_ids: list[str]) -> pa.Table | None:
 
 
 def _linkage_terms(hub: Hub, subs: list[Submission]) -> LinkageTerms:
-    """The agreement's linkage terms: ``linkage.allowed_source_pairs`` (pairs of datasets
-    or sources that may be linked; absent: all) and ``linkage.one_to_one_sources``
-    (sources holding one record per person). The current submissions' agreements must
-    agree on them."""
+    """The agreement's linkage terms (privacy.agreement.linkage_terms). The current
+    submissions' agreements must agree on them."""
     found: list[LinkageTerms] = []
     with hub.sessions() as session:
-        for aid in sorted({str(s.manifest.get("agreement_id")) for s in subs}):
+        for aid in sorted({_manifest(s).agreement_id for s in subs}):
             agreement = session.get(Agreement, aid)
-            terms = (agreement.document.get("linkage") if agreement else None) or {}
-            pairs = terms.get("allowed_source_pairs")
-            found.append(
-                LinkageTerms(
-                    allowed_source_pairs=frozenset(
-                        (p[0], p[1]) for p in (sorted(map(str, p)) for p in pairs) if len(p) == 2
-                    )
-                    if pairs is not None
-                    else None,
-                    one_to_one_sources=tuple(sorted(map(str, terms.get("one_to_one_sources", [])))),
-                )
-            )
+            found.append(linkage_terms(agreement.document) if agreement else LinkageTerms())
     if any(f != found[0] for f in found):
         raise HubStateError(
             "the current submissions come under agreements with different linkage terms "
@@ -330,24 +319,8 @@ def _linkage_terms(hub: Hub, subs: list[Submission]) -> LinkageTerms:
     return found[0] if found else LinkageTerms()
 
 
-def rules_of(terms: LinkageTerms) -> dict[str, Any]:
-    """Linkage terms as a run's summary stores them."""
-    pairs = terms.allowed_source_pairs
-    return {
-        "allowed_source_pairs": sorted(sorted(p) for p in pairs) if pairs is not None else None,
-        "one_to_one_sources": sorted(terms.one_to_one_sources),
-    }
-
-
-def terms_of(rules: dict[str, Any]) -> LinkageTerms:
-    """A run summary's stored terms (rules_of), read back."""
-    pairs = rules.get("allowed_source_pairs")
-    return LinkageTerms(
-        allowed_source_pairs=frozenset((str(a), str(b)) for a, b in pairs)
-        if pairs is not None
-        else None,
-        one_to_one_sources=tuple(sorted(map(str, rules.get("one_to_one_sources", [])))),
-    )
+def _manifest(sub: Submission) -> Manifest:
+    return Manifest.from_stored(sub.manifest)
 
 
 def _previous_run(hub: Hub) -> LinkageRun | None:

@@ -18,21 +18,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
-from boldhub.errors import PackageError, UserError
+from boldhub.errors import ManifestUnreadable, NotYours, PackageError, UploadTooLarge
 from boldhub.hub.ingest import IngestResult, ingest
 from boldhub.hub.store import Hub
-from boldhub.privacy.package import MANIFEST_FILE, ManifestUnreadable, read_manifest
+from boldhub.privacy.package import MANIFEST_FILE, read_manifest
 
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}\.(json|parquet|sig|pub)$")
 MAX_FILES = 16
-
-
-class TooLarge(UserError):
-    """The upload exceeds the hub's size limit."""
-
-
-class NotYours(UserError):
-    """The package names another organisation than the uploader's."""
 
 
 def staging_dir(hub: Hub) -> Path:
@@ -62,7 +54,9 @@ def unpack_tar(data: IO[bytes], dest: Path, limit: int) -> None:
                 if count > MAX_FILES:
                     raise PackageError("upload check failed: too many files for a package")
                 if total > limit:
-                    raise TooLarge(f"the upload is larger than the hub's limit of {limit:,} bytes")
+                    raise UploadTooLarge(
+                        f"the upload is larger than the hub's limit of {limit:,} bytes"
+                    )
                 src = tar.extractfile(member)
                 assert src is not None
                 with (dest / name).open("xb") as out:
@@ -78,7 +72,7 @@ def write_files(files: Iterable[tuple[str, bytes]], dest: Path, limit: int) -> N
     for name, content in files:
         total += len(content)
         if total > limit:
-            raise TooLarge(f"the upload is larger than the hub's limit of {limit:,} bytes")
+            raise UploadTooLarge(f"the upload is larger than the hub's limit of {limit:,} bytes")
         try:
             with (dest / _check_name(name)).open("xb") as out:
                 out.write(content)

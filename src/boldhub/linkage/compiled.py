@@ -49,6 +49,7 @@ from splink.internals.misc import prob_to_match_weight
 from sqlglot import exp
 
 from boldhub.arrowbuf import indices
+from boldhub.errors import NotCompilable
 
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
@@ -59,10 +60,6 @@ Floats = npt.NDArray[np.float64]
 # hold every pair at once (about 100 bytes a pair at the peak), where Splink's DuckDB
 # pipeline would spill to disk.
 MAX_PAIRS = 20_000_000
-
-
-class NotCompilable(ValueError):
-    """Settings whose SQL this module cannot evaluate exactly as the engine would."""
 
 
 # -- the model's weights -----------------------------------------------------------------

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from splink import Linker
 
+from boldhub.errors import NotCompilable
 from boldhub.linkage import compiled, dice, model, quality
 from boldhub.linkage.backends import RECORDS_TABLE, Backend, BackendName, open_backend
 from boldhub.linkage.clustering import (
@@ -87,7 +88,7 @@ def link(
                 one_to_one_threshold=one_to_one_threshold,
                 rng=rng,
             )
-        except compiled.NotCompilable as exc:
+        except NotCompilable as exc:
             log.warning("scoring through Splink", extra={"reason": str(exc)[:120]})
         else:
             result.seconds["load"] = result.seconds["load"] - t0

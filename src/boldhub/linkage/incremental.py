@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from splink import Linker
 
+from boldhub.errors import NotCompilable
 from boldhub.linkage import compiled, model
 from boldhub.linkage.backends import Backend, BackendName, open_backend
 from boldhub.linkage.keys import attach
@@ -50,7 +51,7 @@ def link_incremental(
 
     The model's parameters are carried into the current settings in the engine's dialect
     (model.with_parameters), as a full run with a saved model does: a model trained on
-    DuckDB scores on Spark. It raises model.ModelMismatch when they no longer fit."""
+    DuckDB scores on Spark. It raises ModelMismatch when they no longer fit."""
     t0 = time.perf_counter()
     old_table, words = load_records(existing)
     new_table, _ = load_records(new)
@@ -63,7 +64,7 @@ def link_incremental(
                 model.settings_dict(words, "duckdb", allowed_pairs), dict(model_json)
             )
             pairs = _compiled_pairs(old_table, new_table, settings)
-        except compiled.NotCompilable as exc:
+        except NotCompilable as exc:
             log.warning("scoring through Splink", extra={"reason": str(exc)[:120]})
     load = time.perf_counter() - t0
     t = time.perf_counter()

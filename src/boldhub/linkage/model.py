@@ -19,6 +19,7 @@ from splink import SettingsCreator
 from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
+from boldhub.errors import ModelMismatch
 from boldhub.linkage import splink_compat
 
 splink_compat.install()
@@ -388,10 +389,6 @@ def block_on_sql(rule: str, explode: list[str] | None = None) -> BlockingRuleCre
     """A blocking rule written as SQL over ``l.`` and ``r.`` columns (``explode``: list
     columns to explode first)."""
     return CustomRule(rule, arrays_to_explode=explode)
-
-
-class ModelMismatch(ValueError):
-    """A saved model whose comparisons are not those of the current model."""
 
 
 _TRAINED_KEYS = ("m_probability", "u_probability", "tf_minimum_u_value")

@@ -23,24 +23,16 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from boldhub.linkage import model
+from boldhub.errors import ModelMismatch
 from boldhub.linkage.backends import BackendName
 from boldhub.linkage.full import link
 from boldhub.linkage.incremental import link_incremental
 from boldhub.linkage.keys import carry_keys
 from boldhub.linkage.links import LinkResult, Step
 from boldhub.linkage.records import LinkInput
+from boldhub.privacy.agreement import LinkageTerms
 
 log = logging.getLogger("boldhub.linkage")
-
-
-@dataclass(frozen=True)
-class LinkageTerms:
-    """An agreement's linkage terms: which pairs of sources may be linked (None: all),
-    and which sources hold at most one record per person."""
-
-    allowed_source_pairs: model.SourcePairs | None = None
-    one_to_one_sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,7 +122,7 @@ def run(
         (on_step or (lambda _name: None))("linking new records into known persons")
         try:
             return _incremental(inputs, chosen, terms, options, previous, rng)
-        except model.ModelMismatch as exc:
+        except ModelMismatch as exc:
             log.info("previous model does not fit; linking in full", extra={"reason": str(exc)})
     result = _full(
         list(inputs.values()), terms, options, None if full else saved_model, on_step, rng
@@ -192,6 +184,6 @@ def _full(
         return attempt(None)
     try:
         return attempt(saved_model)
-    except model.ModelMismatch as exc:
+    except ModelMismatch as exc:
         log.info("saved model does not fit; training", extra={"reason": str(exc)})
         return attempt(None)

@@ -38,9 +38,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from boldhub.errors import InputFileError, SchemaError, UserError
+from boldhub.errors import InputFileError, NotAdmitted, SchemaError, UserError
 from boldhub.privacy.encoding import EncodingParams
 from boldhub.privacy.signing import parse_public_key
 from boldhub.schemas import get_dataset, get_organisation
@@ -127,15 +127,6 @@ def linkage_terms(document: dict[str, Any]) -> LinkageTerms:
         'a list of source names, such as ["probation:MOJ-PROBATION"]',
     )
     return LinkageTerms(pairs, tuple(sorted(one_to_one)))
-
-
-class NotAdmitted(UserError):
-    """What an agreement does not let an organisation submit. ``check`` names the rule:
-    ``agreement`` (party, dataset, signing key) or ``key`` (the linkage key)."""
-
-    def __init__(self, check: Literal["agreement", "key"], message: str) -> None:
-        super().__init__(message)
-        self.check = check
 
 
 def admit(

@@ -38,9 +38,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from boldhub import __version__
-from boldhub.errors import PackageError
+from boldhub.errors import ManifestUnreadable, NotAdmitted, PackageError
 from boldhub.privacy import signing
-from boldhub.privacy.agreement import FINGERPRINT_RE, NotAdmitted, admit_linkage_key
+from boldhub.privacy.agreement import FINGERPRINT_RE, admit_linkage_key
 from boldhub.privacy.encoding import ENCODING_SCHEMA, EncodingParams
 from boldhub.schemas import SCHEMA_VERSION, Dataset, get_dataset, get_organisation
 
@@ -56,10 +56,6 @@ SIGNATURE_FILE = "manifest.sig"
 DATA_FILES = (ENCODINGS_FILE, ATTRIBUTES_FILE)
 PACKAGE_FILES = (*DATA_FILES, MANIFEST_FILE, SIGNATURE_FILE)
 RECORD_KEY_RE = re.compile(r"^[0-9a-f]{32}$")
-
-
-class ManifestUnreadable(PackageError):
-    """The folder has no manifest, or one that is not JSON at all."""
 
 
 def sha256_file(path: Path) -> str:

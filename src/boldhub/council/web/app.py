@@ -34,13 +34,14 @@ from boldhub.council.report import STATIC, environment
 from boldhub.council.submit import HubClient, NoHubClient
 from boldhub.council.web import dataset, mapping, package, report, tasks, upload
 from boldhub.council.web.deps import page_for
-from boldhub.council.web.security import CSRFError, LimitBody, security_headers
+from boldhub.council.web.security import LimitBody, security_headers
 from boldhub.council.web.state import (
     DEFAULT_MAX_UPLOAD,
     CouncilSettings,
     CouncilState,
     PackageWriter,
 )
+from boldhub.errors import CSRFError
 
 # The command line and the tests build the app from here.
 __all__ = ["DEFAULT_MAX_UPLOAD", "CouncilSettings", "PackageWriter", "create_app"]

@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from boldhub.council.submit import NOT_AVAILABLE
-from boldhub.council.web.security import CSRFError
 from boldhub.council.web.state import CouncilSettings, CouncilState, Job, Session
+from boldhub.errors import CSRFError
 from boldhub.schemas import DATASETS
 
 SESSION_COOKIE = "boldhub_council_session"

@@ -8,18 +8,12 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
+from boldhub.errors import BodyTooLarge
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-class CSRFError(Exception):
-    """A form post without this session's token: refused with 403."""
 
 
 class LimitBody:

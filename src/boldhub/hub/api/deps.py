@@ -10,8 +10,8 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from boldhub.config import Settings
+from boldhub.errors import Problem
 from boldhub.hub.accounts import Principal, principal_for_session, principal_for_token
-from boldhub.hub.api.problems import Problem
 from boldhub.hub.service import LinkageJobs
 from boldhub.hub.store import Hub
 

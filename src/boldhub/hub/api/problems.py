@@ -12,17 +12,19 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from boldhub.errors import HubStateError, PackageError, SchemaError, UserError
-from boldhub.hub.access import Denied
-from boldhub.hub.upload import NotYours, TooLarge
+from boldhub.errors import (
+    Denied,
+    HubStateError,
+    NotYours,
+    PackageError,
+    Problem,
+    SchemaError,
+    UploadTooLarge,
+    UserError,
+)
 
 log = logging.getLogger("boldhub.hub")
 PROBLEM = "application/problem+json"
-
-
-class Problem(Exception):
-    def __init__(self, status: int, title: str, detail: str) -> None:
-        self.status, self.title, self.detail = status, title, detail
 
 
 _PAGES = Environment(
@@ -52,7 +54,7 @@ def problem_response(
 
 
 def _status_for(exc: UserError) -> tuple[int, str]:
-    if isinstance(exc, TooLarge):
+    if isinstance(exc, UploadTooLarge):
         return 413, "Upload too large"
     if isinstance(exc, NotYours):
         return 403, "Forbidden"

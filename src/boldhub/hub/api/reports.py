@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from boldhub.errors import Problem
 from boldhub.hub.access import require
 from boldhub.hub.api.deps import CurrentUser, HubDep
-from boldhub.hub.api.problems import Problem
 from boldhub.hub.service import report_html, visible_reports
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from boldhub.errors import Problem, UploadTooLarge
 from boldhub.hub.access import require
 from boldhub.hub.api.deps import CurrentUser, HubDep, SettingsDep
-from boldhub.hub.api.problems import Problem
 from boldhub.hub.service import submissions_for
-from boldhub.hub.upload import TooLarge, ingest_upload, staging_dir, unpack_tar
+from boldhub.hub.upload import ingest_upload, staging_dir, unpack_tar
 
 router = APIRouter(prefix="/api/v1/submissions", tags=["submissions"])
 
@@ -64,7 +64,7 @@ async def upload(
     limit = settings.max_upload_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"the upload is larger than the hub's limit of {limit:,} bytes")
+        raise UploadTooLarge(f"the upload is larger than the hub's limit of {limit:,} bytes")
     folder = staging_dir(hub)
     buffer = folder / "upload.tar.partial"
     received = 0
@@ -73,7 +73,9 @@ async def upload(
             async for chunk in request.stream():
                 received += len(chunk)
                 if received > limit:
-                    raise TooLarge(f"the upload is larger than the hub's limit of {limit:,} bytes")
+                    raise UploadTooLarge(
+                        f"the upload is larger than the hub's limit of {limit:,} bytes"
+                    )
                 fh.write(chunk)
         if received == 0:
             raise Problem(

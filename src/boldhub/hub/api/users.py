@@ -6,10 +6,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from boldhub.errors import Problem
 from boldhub.hub.access import require
 from boldhub.hub.accounts import change_role
 from boldhub.hub.api.deps import CurrentUser, DbDep
-from boldhub.hub.api.problems import Problem
 from boldhub.hub.store.models import ROLES, User
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])

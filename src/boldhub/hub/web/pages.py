@@ -20,8 +20,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from boldhub.config import Settings
-from boldhub.errors import UserError
-from boldhub.hub.access import Denied, allowed, require
+from boldhub.errors import Denied, UserError
+from boldhub.hub.access import allowed, require
 from boldhub.hub.accounts import SESSION_HOURS, Principal, sign_in, sign_out
 from boldhub.hub.api.deps import (
     SESSION_COOKIE,
