@@ -44,26 +44,55 @@ def allowed(p: Principal, action: str, organisation: str | None = None) -> bool:
     return organisation == p.organisation and p.role in _OWN.get(action, frozenset())
 
 
+# What each action lets a person do, and each role's name, as a refusal says them.
+_DOING = {
+    "submission.create": "send packages",
+    "submission.read": "see submissions",
+    "report.read": "read outcome reports",
+    "audit.read": "read the audit trail",
+    "users.manage": "manage accounts",
+    "linkage.run": "start linkage runs",
+    "linkage.read": "see linkage runs",
+    "links.export": "export links",
+}
+_ROLE_NAMES = {
+    "submitter": "submitter",
+    "dpo": "data protection officer",
+    "analyst": "analyst",
+    "linkage_operator": "linkage operator",
+    "output_checker": "output checker",
+    "admin": "admin",
+}
+
+
+def _roles(roles: frozenset[str]) -> str:
+    order = list(_ROLE_NAMES)
+    names = [_ROLE_NAMES.get(r, r) for r in sorted(roles, key=order.index)]
+    names = [f"{'an' if n[0] in 'aeiou' else 'a'} {n}" for n in names]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 def require(p: Principal, action: str, organisation: str | None = None) -> None:
     if allowed(p, action, organisation):
         return
-    own = sorted(_OWN.get(action, frozenset()))
-    hub = sorted(_HUB_WIDE.get(action, frozenset()))
+    doing = _DOING.get(action, "do this")
     if (
         organisation is not None
         and organisation not in (p.organisation, NATIONAL)
         and p.org_kind != "hub"
     ):
         raise Denied(
-            f"{action} is refused: this belongs to organisation {organisation}, and users of "
-            f"{p.organisation} can only reach their own organisation's data"
+            f"This belongs to another organisation. Your account can {doing} only for "
+            "your own organisation."
         )
-    needs = []
+    own, hub = _OWN.get(action, frozenset()), _HUB_WIDE.get(action, frozenset())
+    who = []
     if own:
-        needs.append(f"one of the roles {', '.join(own)} in the organisation concerned")
+        who.append(f"{_roles(own)} of the organisation concerned")
     if hub:
-        needs.append(f"one of the hub team roles {', '.join(hub)}")
+        who.append(f"{_roles(hub)} on the hub's team")
+    role = _ROLE_NAMES.get(p.role, p.role)
     raise Denied(
-        f"{action} is refused for role {p.role}: it needs {' or '.join(needs) or 'a role that does not exist'}; "
-        "ask your organisation's admin"
+        f"Your role ({role}) cannot {doing}. Only {', or '.join(who) or 'nobody'} can. "
+        "If you need to, ask your organisation's admin to change your role."
     )

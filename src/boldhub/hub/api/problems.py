@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from boldhub.errors import (
@@ -22,26 +20,18 @@ from boldhub.errors import (
     UploadTooLarge,
     UserError,
 )
+from boldhub.hub.web.render import error_page
 
 log = logging.getLogger("boldhub.hub")
 PROBLEM = "application/problem+json"
-
-
-_PAGES = Environment(
-    loader=FileSystemLoader(Path(__file__).parents[1] / "web" / "templates"),
-    autoescape=select_autoescape(["html"]),
-)
 
 
 def problem_response(
     request: Request, status: int, title: str, detail: str, **extra: Any
 ) -> Response:
     if not request.url.path.startswith("/api") and "text/html" in request.headers.get("accept", ""):
-        # A person in a browser gets a page, in the same words.
-        html = _PAGES.get_template("problem.html").render(
-            user=None, title=title, detail=detail, errors=[]
-        )
-        return HTMLResponse(html, status_code=status)
+        # A person in a browser gets a page, in the same words, with the navigation.
+        return error_page(request, status, title, detail)
     body = {
         "type": "about:blank",
         "title": title,

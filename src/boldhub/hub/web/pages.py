@@ -10,14 +10,13 @@ from __future__ import annotations
 import hmac
 import secrets
 import shutil
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from boldhub.config import Settings
 from boldhub.errors import Denied, UserError
@@ -33,43 +32,31 @@ from boldhub.hub.api.deps import (
 )
 from boldhub.hub.service import (
     agreements,
-    audit_trail,
     organisations,
     participation,
+    quality,
     report_html,
     runs,
     submissions_for,
     visible_reports,
 )
+from boldhub.hub.store import Hub
 from boldhub.hub.upload import ingest_upload, staging_dir, write_files
+from boldhub.hub.web import audit_pages, info
+from boldhub.hub.web.queries import overlapping, submission, submission_detail
+from boldhub.hub.web.render import render, to_sign_in
+from boldhub.hub.web.wording import MESSAGES, sentence
 from boldhub.outcomes.render import area_name
 
 router = APIRouter(include_in_schema=False)
-_ENV = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-)
 LOGIN_CSRF_COOKIE = "boldhub_login_csrf"
-
-
-def _render(
-    request: Request, template: str, user: Principal | None, status: int = 200, **ctx: Any
-) -> HTMLResponse:
-    html = _ENV.get_template(template).render(
-        request=request, user=user, csrf=getattr(request.state, "csrf", ""), allowed=allowed, **ctx
-    )
-    return HTMLResponse(html, status_code=status)
-
-
-def _to_sign_in(request: Request) -> RedirectResponse:
-    return RedirectResponse(f"/sign-in?next={quote(request.url.path)}", status_code=303)
 
 
 def _check_csrf(request: Request, token: str) -> None:
     expected = getattr(request.state, "csrf", "")
     if not expected or not hmac.compare_digest(expected, token):
         raise Denied(
-            "the form has expired or did not come from this site; reload the page and try again"
+            "The form has expired or did not come from this site. Reload the page and try again."
         )
 
 
@@ -82,7 +69,7 @@ def _sign_in_form(
 ) -> HTMLResponse:
     """The sign-in page with a fresh double-submit CSRF token (cookie + hidden field)."""
     token = secrets.token_urlsafe(32)
-    response = _render(
+    response = render(
         request,
         "sign_in.html",
         None,
@@ -172,9 +159,9 @@ def sign_out_submit(
 @router.get("/")
 def overview(request: Request, hub: HubDep, user: MaybeUser) -> Response:
     if user is None:
-        return _to_sign_in(request)
+        return to_sign_in(request)
     names = {o.code: o.name for o in organisations(hub)}
-    return _render(
+    return render(
         request,
         "overview.html",
         user,
@@ -188,19 +175,43 @@ def overview(request: Request, hub: HubDep, user: MaybeUser) -> Response:
     )
 
 
-@router.get("/submissions")
-def submissions_page(request: Request, hub: HubDep, user: MaybeUser, message: str = "") -> Response:
-    if user is None:
-        return _to_sign_in(request)
-    return _render(
+def _submissions_view(
+    request: Request,
+    hub: Hub,
+    user: Principal,
+    status: int = 200,
+    message: str = "",
+    errors: list[tuple[str, str]] | None = None,
+) -> HTMLResponse:
+    subs = submissions_for(hub, user)
+    return render(
         request,
         "submissions.html",
         user,
-        submissions=submissions_for(hub, user),
+        status,
+        submissions=subs,
+        overlaps=overlapping(subs),
         can_upload=allowed(user, "submission.create", user.organisation),
         message=message,
-        errors=[],
+        errors=errors or [],
     )
+
+
+def _message(code: str, submission_id: str, visible: set[str]) -> str:
+    # Only a fixed text, and only about a submission this reader may see.
+    if code not in MESSAGES or submission_id not in visible:
+        return ""
+    return MESSAGES[code].format(id=submission_id)
+
+
+@router.get("/submissions")
+def submissions_page(
+    request: Request, hub: HubDep, user: MaybeUser, message: str = "", submission: str = ""
+) -> Response:
+    if user is None:
+        return to_sign_in(request)
+    visible = {s.id for s in submissions_for(hub, user)}
+    return _submissions_view(request, hub, user, message=_message(message, submission, visible))
 
 
 @router.post("/submissions")
@@ -209,45 +220,61 @@ async def upload_page(
     hub: HubDep,
     settings: SettingsDep,
     user: MaybeUser,
-    files: list[UploadFile],
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     if user is None:
-        return _to_sign_in(request)
+        return to_sign_in(request)
     _check_csrf(request, csrf_token)
     require(user, "submission.create", user.organisation)
+    # Read here rather than declared: a form sent with no file chosen carries one part with
+    # an empty name, which would fail validation as "body.files" before this could answer.
+    form = await request.form()
+    chosen = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
+    if not chosen:
+        return _submissions_view(
+            request, hub, user, 400, errors=[("files", "Choose the package files")]
+        )
     folder = staging_dir(hub)
     try:
-        contents = [(f.filename or "", await f.read()) for f in files]
+        contents = [(f.filename or "", await f.read()) for f in chosen]
         write_files(contents, folder, settings.max_upload_bytes)
         result = await run_in_threadpool(
             ingest_upload, hub, folder, organisation=user.organisation, actor=user.actor
         )
     except UserError as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        return _render(
-            request,
-            "submissions.html",
-            user,
-            400,
-            submissions=submissions_for(hub, user),
-            can_upload=True,
-            message="",
-            errors=[("files", str(exc))],
-        )
-    note = "already received" if not result.created else "accepted"
+        return _submissions_view(request, hub, user, 400, errors=[("files", sentence(str(exc)))])
+    code = "accepted" if result.created else "already"
     return RedirectResponse(
-        f"/submissions?message={quote(f'Submission {result.submission_id} {note}')}",
-        status_code=303,
+        f"/submissions?message={code}&submission={quote(result.submission_id)}", status_code=303
+    )
+
+
+@router.get("/submissions/{submission_id}")
+def submission_page(request: Request, submission_id: str, hub: HubDep, user: MaybeUser) -> Response:
+    if user is None:
+        return to_sign_in(request)
+    sub = submission(hub, submission_id)
+    # Another organisation's submission reads as absent: its existence is not for this reader.
+    if sub is None or not allowed(user, "submission.read", sub.organisation):
+        return render(request, "not_found.html", user, 404, what="submission at this address")
+    names = {o.code: o.name for o in organisations(hub)}
+    return render(
+        request,
+        "submission.html",
+        user,
+        detail=submission_detail(hub, sub),
+        quality=quality(hub, sub.id),
+        organisation=names.get(sub.organisation, sub.organisation),
     )
 
 
 @router.get("/linkage")
 def linkage_page(request: Request, hub: HubDep, jobs: JobsDep, user: MaybeUser) -> Response:
     if user is None:
-        return _to_sign_in(request)
+        return to_sign_in(request)
     require(user, "linkage.read")
-    return _render(
+    return render(
         request,
         "linkage.html",
         user,
@@ -267,7 +294,7 @@ def start_linkage(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     if user is None:
-        return _to_sign_in(request)
+        return to_sign_in(request)
     _check_csrf(request, csrf_token)
     require(user, "linkage.run")
     jobs.start(hub, user.actor)
@@ -277,26 +304,22 @@ def start_linkage(
 @router.get("/reports")
 def reports_page(request: Request, hub: HubDep, user: MaybeUser) -> Response:
     if user is None:
-        return _to_sign_in(request)
+        return to_sign_in(request)
     areas = visible_reports(hub, user)
-    return _render(request, "reports.html", user, areas=[(a, area_name(a)) for a in areas])
+    return render(request, "reports.html", user, areas=[(a, area_name(a)) for a in areas])
 
 
 @router.get("/reports/{area}")
 def report_page(request: Request, area: str, hub: HubDep, user: MaybeUser) -> Response:
     if user is None:
-        return _to_sign_in(request)
+        return to_sign_in(request)
     require(user, "report.read", area)
     html = report_html(hub, area)
     if html is None:
-        return _render(request, "not_found.html", user, 404, what=f"a report for {area}")
+        return render(request, "not_found.html", user, 404, what=f"a report for {area}")
     # The released files link to each other as files; inside the hub, the list is /reports.
     return HTMLResponse(html.replace('href="index.html"', 'href="/reports"'))
 
 
-@router.get("/audit")
-def audit_page(request: Request, hub: HubDep, user: MaybeUser) -> Response:
-    if user is None:
-        return _to_sign_in(request)
-    require(user, "audit.read", user.organisation)
-    return _render(request, "audit.html", user, events=audit_trail(hub, user, user.organisation))
+router.include_router(audit_pages.router)
+router.include_router(info.router)

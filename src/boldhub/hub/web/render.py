@@ -1,0 +1,109 @@
+"""One template environment and one way to render a page, so that every page, error
+pages included, carries the same header, navigation and footer."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from boldhub.hub.access import allowed
+from boldhub.hub.accounts import Principal, principal_for_session
+from boldhub.hub.api.deps import SESSION_COOKIE
+from boldhub.hub.store import Hub
+from boldhub.hub.web.wording import period_words, sentence
+
+ENV = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+)
+ENV.filters["sentence"] = sentence
+ENV.filters["period"] = period_words
+
+
+def nav_items(user: Principal | None) -> list[tuple[str, str]]:
+    """The navigation a user's role may follow, as (address, label)."""
+    if user is None:
+        return []
+    items = [("/", "Overview")]
+    if allowed(user, "submission.read", user.organisation) or allowed(user, "submission.read"):
+        items.append(("/submissions", "Submissions"))
+    if allowed(user, "linkage.read"):
+        items.append(("/linkage", "Linkage runs"))
+    items.append(("/reports", "Reports"))
+    if allowed(user, "audit.read", user.organisation):
+        items.append(("/audit", "Audit trail"))
+    return items
+
+
+def _current(path: str, items: list[tuple[str, str]]) -> str:
+    """The navigation item a page belongs to (a submission's page belongs to Submissions)."""
+    for href, _ in sorted(items, key=lambda item: -len(item[0])):
+        if path == href or (href != "/" and path.startswith(href + "/")):
+            return href
+    return ""
+
+
+def render(
+    request: Request, template: str, user: Principal | None, status: int = 200, **ctx: Any
+) -> HTMLResponse:
+    items = nav_items(user)
+    html = ENV.get_template(template).render(
+        request=request,
+        user=user,
+        csrf=getattr(request.state, "csrf", ""),
+        allowed=allowed,
+        nav=items,
+        current=_current(request.url.path, items),
+        **{"errors": [], **ctx},
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def to_sign_in(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"/sign-in?next={quote(request.url.path)}", status_code=303)
+
+
+def _signed_in(request: Request) -> Principal | None:
+    """The signed-in user for an error page: exception handlers run without dependencies,
+    and a page that loses its navigation strands the user."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    hub: Hub | None = getattr(request.app.state, "hub", None)
+    if not cookie or hub is None:
+        return None
+    try:
+        with hub.sessions() as session:
+            found = principal_for_session(session, cookie)
+    except Exception:  # an error page must render even when the database is the problem
+        return None
+    if found is None:
+        return None
+    request.state.csrf = found[1]
+    return found[0]
+
+
+_PLAIN = {
+    404: "There is no page at this address. Check the address, or start from the overview.",
+    405: "This page cannot be used that way. Start again from the overview.",
+}
+
+
+def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
+    """A problem as a page, in the same words as the API's problem detail."""
+    user = _signed_in(request)
+    if status in _PLAIN and detail == HTTPStatus(status).phrase:
+        detail = _PLAIN[status]
+    titles = {403: "You cannot see this page", 404: "Page not found"}
+    return render(
+        request,
+        "problem.html",
+        user,
+        status,
+        title=titles.get(status, title),
+        detail=sentence(detail),
+    )
