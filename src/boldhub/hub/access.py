@@ -65,6 +65,11 @@ _ROLE_NAMES = {
 }
 
 
+def role_name(role: str) -> str:
+    """A role as people say it ("data protection officer", not "dpo")."""
+    return _ROLE_NAMES.get(role, role.replace("_", " "))
+
+
 def _roles(roles: frozenset[str]) -> str:
     order = list(_ROLE_NAMES)
     names = [_ROLE_NAMES.get(r, r) for r in sorted(roles, key=order.index)]
@@ -91,7 +96,7 @@ def require(p: Principal, action: str, organisation: str | None = None) -> None:
         who.append(f"{_roles(own)} of the organisation concerned")
     if hub:
         who.append(f"{_roles(hub)} on the hub's team")
-    role = _ROLE_NAMES.get(p.role, p.role)
+    role = role_name(p.role)
     raise Denied(
         f"Your role ({role}) cannot {doing}. Only {', or '.join(who) or 'nobody'} can. "
         "If you need to, ask your organisation's admin to change your role."

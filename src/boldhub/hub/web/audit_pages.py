@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from boldhub.hub.access import require
 from boldhub.hub.api.deps import HubDep, MaybeUser
+from boldhub.hub.service import organisations
 from boldhub.hub.store import Hub
 from boldhub.hub.store.models import AuditEvent
 from boldhub.hub.web.queries import (
@@ -104,6 +105,9 @@ def audit_page(
         rows=_rows(hub, events),
         actions=[(a, action_words(a)) for a in audit_actions(hub, user.organisation)],
         chain=chain_check(hub),
+        organisation=next(
+            (o.name for o in organisations(hub) if o.code == user.organisation), user.organisation
+        ),
         form=form,
         query=urlencode({k: v for k, v in form.items() if v}),
         errors=errors,

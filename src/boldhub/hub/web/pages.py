@@ -44,7 +44,7 @@ from boldhub.hub.store import Hub
 from boldhub.hub.upload import ingest_upload, staging_dir, write_files
 from boldhub.hub.web import audit_pages, info
 from boldhub.hub.web.queries import overlapping, submission, submission_detail
-from boldhub.hub.web.render import render, to_sign_in
+from boldhub.hub.web.render import render, report_content, to_sign_in
 from boldhub.hub.web.wording import MESSAGES, sentence
 from boldhub.outcomes.render import area_name
 
@@ -191,6 +191,7 @@ def _submissions_view(
         status,
         submissions=subs,
         overlaps=overlapping(subs),
+        names={o.code: o.name for o in organisations(hub)},
         can_upload=allowed(user, "submission.create", user.organisation),
         message=message,
         errors=errors or [],
@@ -317,8 +318,8 @@ def report_page(request: Request, area: str, hub: HubDep, user: MaybeUser) -> Re
     html = report_html(hub, area)
     if html is None:
         return render(request, "not_found.html", user, 404, what=f"a report for {area}")
-    # The released files link to each other as files; inside the hub, the list is /reports.
-    return HTMLResponse(html.replace('href="index.html"', 'href="/reports"'))
+    title, body = report_content(html)
+    return render(request, "report.html", user, title=title, body=body)
 
 
 router.include_router(audit_pages.router)

@@ -3,6 +3,7 @@ pages included, carries the same header, navigation and footer."""
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,9 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
-from boldhub.hub.access import allowed
+from boldhub.hub.access import allowed, role_name
 from boldhub.hub.accounts import Principal, principal_for_session
 from boldhub.hub.api.deps import SESSION_COOKIE
 from boldhub.hub.store import Hub
@@ -24,6 +26,7 @@ ENV = Environment(
 )
 ENV.filters["sentence"] = sentence
 ENV.filters["period"] = period_words
+ENV.filters["role"] = role_name
 
 
 def nav_items(user: Principal | None) -> list[tuple[str, str]]:
@@ -107,3 +110,19 @@ def error_page(request: Request, status: int, title: str, detail: str) -> HTMLRe
         title=titles.get(status, title),
         detail=sentence(detail),
     )
+
+
+def report_content(html: str) -> tuple[str, Markup]:
+    """A released report's title and the inside of its <main>, to show in the hub's frame.
+
+    The released file stands alone (its own header, inline style); inside the hub it gets
+    the hub's navigation, footer and stylesheet, which a strict CSP allows. Its text was
+    escaped when the report was rendered, so it is kept as markup.
+    """
+    title = html[html.find("<title>") + 7 : html.find("</title>")] if "<title>" in html else ""
+    start, end = html.find("<main>"), html.rfind("</main>")
+    body = html[start + 6 : end] if start >= 0 and end > start else ""
+    # The released files link to each other as files; inside the hub, the list is /reports.
+    body = body.replace('href="index.html"', 'href="/reports"')
+    body = re.sub(r"<th(?![^>]*\bscope=)", '<th scope="col"', body)
+    return Markup(title).striptags(), Markup(body)  # noqa: S704

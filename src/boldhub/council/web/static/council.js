@@ -5,6 +5,17 @@
   var summary = document.querySelector("[data-module='govuk-error-summary']");
   if (summary) { summary.focus(); }
 
+  // A table wider than its box scrolls inside it: the keyboard must reach the box to
+  // scroll it, and a screen reader needs its name (the heading above it).
+  Array.prototype.forEach.call(document.querySelectorAll(".bh-table-scroll"), function (box) {
+    if (box.hasAttribute("tabindex")) { return; }
+    var heading = box.previousElementSibling;
+    while (heading && !/^H[1-6]$/.test(heading.tagName)) { heading = heading.previousElementSibling; }
+    box.setAttribute("tabindex", "0");
+    box.setAttribute("role", "region");
+    box.setAttribute("aria-label", heading ? heading.textContent : "Table");
+  });
+
   // Drop zone: dropping a file anywhere on the zone fills the file input.
   var zones = document.querySelectorAll("[data-drop-zone]");
   Array.prototype.forEach.call(zones, function (zone) {
