@@ -257,7 +257,7 @@ def test_roles_without_upload_rights_cannot_upload(world: World) -> None:
     for role in ("dpo", "analyst"):
         r = _upload(world, f"homelessness:{COUNCIL_A}", COUNCIL_A, role=role)
         assert r.status_code == 403, role
-        assert "submission.create" in r.json()["detail"]
+        assert "cannot send packages" in r.json()["detail"]
 
 
 def test_resubmission_for_the_same_period_supersedes(world: World) -> None:

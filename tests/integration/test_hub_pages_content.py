@@ -54,7 +54,7 @@ def _upload(client: TestClient, package: Path) -> str:
     files = [("files", (p.name, p.read_bytes())) for p in sorted(package.iterdir())]
     r = client.post("/submissions", data={"csrf_token": _csrf(page)}, files=files)
     assert r.status_code == 200, r.text
-    found = re.search(r"submission ([0-9a-f]{16})", r.text)
+    found = re.search(r"(?i)submission ([0-9a-f]{16})", r.text)
     assert found, r.text
     return found.group(1)
 
@@ -245,27 +245,43 @@ def test_a_submission_has_its_own_page_for_those_who_may_see_it(
     assert site.client("operator").get(f"/submissions/{sent['long']}").status_code == 200
 
 
-def test_a_submission_page_says_what_it_replaced_and_which_run_linked_it(
-    site: Site, sent: dict[str, str]
-) -> None:
+@pytest.fixture(scope="module")
+def linked(site: Site, sent: dict[str, str]) -> dict[str, str]:
+    """Bristol sends its period again (replacing the first), probation arrives, and a
+    linkage run links the current submissions and releases the reports."""
     packages = site.world.packages
     again = packages.reencode(f"homelessness:{COUNCIL_B}", "bristol-again")
     newer = _upload(site.client("b_submitter"), again)
-    client = site.client("b_submitter")
-    text = client.get(f"/submissions/{newer}").text
-    assert f'<a href="/submissions/{sent["bristol"]}">Submission {sent["bristol"]}</a>' in text
-    old = client.get(f"/submissions/{sent['bristol']}").text
-    assert f'Replaced by <a href="/submissions/{newer}">' in old
-    # A linkage run links the current submissions; the page names it.
     _upload(site.client("central"), packages.package("probation:MOJ-PROBATION"))
     jobs = site.app.state.jobs  # type: ignore[attr-defined]
-    hub = site.app.state.hub  # type: ignore[attr-defined]
-    jobs.start(hub, "test")
+    jobs.start(site.app.state.hub, "test")  # type: ignore[attr-defined]
     jobs.wait()
     assert jobs.last_error is None, jobs.last_error
-    linked = client.get(f"/submissions/{newer}").text
-    run = re.search(r'id="linked-in">Run ([0-9A-Za-z_-]+),', linked)
-    assert run, linked
+    return {**sent, "bristol_again": newer}
+
+
+def test_a_submission_page_says_what_it_replaced_and_which_run_linked_it(
+    site: Site, linked: dict[str, str]
+) -> None:
+    client = site.client("b_submitter")
+    newer, older = linked["bristol_again"], linked["bristol"]
+    text = client.get(f"/submissions/{newer}").text
+    assert f'<a href="/submissions/{older}">Submission {older}</a>' in text
+    assert re.search(r'id="linked-in">Run [0-9A-Za-z_-]+, finished', text), text
+    old = client.get(f"/submissions/{older}").text
+    assert f'Replaced by <a href="/submissions/{newer}">' in old
+
+
+def test_a_report_is_shown_inside_the_hubs_frame(site: Site, linked: dict[str, str]) -> None:
+    r = site.client("analyst").get(f"/reports/{COUNCIL_A}")
+    assert r.status_code == 200
+    text = r.text
+    assert "Birmingham City Council" in text and 'id="treatment_after"' in text
+    assert '<a href="/reports" aria-current="page">' in text and 'class="skip-link"' in text
+    assert "<style>" not in text and "<thead>" in text
+    headers = re.findall(r"<th\b[^>]*>", text)
+    assert headers and all('scope="' in h for h in headers), headers
+    assert 'href="index.html"' not in text
 
 
 # -- the DPO's audit trail ---------------------------------------------------------------

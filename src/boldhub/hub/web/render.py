@@ -124,5 +124,5 @@ def report_content(html: str) -> tuple[str, Markup]:
     body = html[start + 6 : end] if start >= 0 and end > start else ""
     # The released files link to each other as files; inside the hub, the list is /reports.
     body = body.replace('href="index.html"', 'href="/reports"')
-    body = re.sub(r"<th(?![^>]*\bscope=)", '<th scope="col"', body)
+    body = re.sub(r"<th(?=[\s>])(?![^>]*\bscope=)", '<th scope="col"', body)
     return Markup(title).striptags(), Markup(body)  # noqa: S704
