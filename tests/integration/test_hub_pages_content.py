@@ -143,6 +143,11 @@ def test_error_pages_keep_the_navigation(site: Site) -> None:
     forbidden = client.get("/audit")
     assert forbidden.status_code == 403
     assert 'aria-label="Menu"' in forbidden.text
+    assert "<h1>You cannot do this</h1>" in forbidden.text
+    # A form from elsewhere (no session token) says so, with the navigation kept.
+    expired = client.post("/linkage", data={"csrf_token": "forged"})
+    assert expired.status_code == 403 and "<h1>The form has expired</h1>" in expired.text
+    assert 'aria-label="Menu"' in expired.text
 
 
 def test_a_forbidden_page_says_what_is_missing_in_plain_words(site: Site) -> None:

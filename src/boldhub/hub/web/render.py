@@ -90,6 +90,7 @@ def _signed_in(request: Request) -> Principal | None:
     return found[0]
 
 
+_EXPIRED = "The form has expired"
 _PLAIN = {
     404: "There is no page at this address. Check the address, or start from the overview.",
     405: "This page cannot be used that way. Start again from the overview.",
@@ -101,14 +102,12 @@ def error_page(request: Request, status: int, title: str, detail: str) -> HTMLRe
     user = _signed_in(request)
     if status in _PLAIN and detail == HTTPStatus(status).phrase:
         detail = _PLAIN[status]
-    titles = {403: "You cannot see this page", 404: "Page not found"}
+    detail = sentence(detail)
+    titles = {403: "You cannot do this", 404: "Page not found"}
+    if detail.startswith(_EXPIRED):
+        titles[status] = _EXPIRED
     return render(
-        request,
-        "problem.html",
-        user,
-        status,
-        title=titles.get(status, title),
-        detail=sentence(detail),
+        request, "problem.html", user, status, title=titles.get(status, title), detail=detail
     )
 
 
