@@ -19,6 +19,7 @@ from boldhub.hub.store import Hub
 from boldhub.hub.store.models import AuditEvent
 from boldhub.hub.web.queries import (
     AUDIT_EXPORT_LIMIT,
+    AUDIT_PAGE_LIMIT,
     AuditFilter,
     audit_actions,
     audit_entries,
@@ -103,6 +104,8 @@ def audit_page(
         user,
         400 if errors else 200,
         rows=_rows(hub, events),
+        limited=len(events) >= AUDIT_PAGE_LIMIT,
+        limit=AUDIT_PAGE_LIMIT,
         actions=[(a, action_words(a)) for a in audit_actions(hub, user.organisation)],
         chain=chain_check(hub),
         organisation=next(
