@@ -27,3 +27,34 @@ def test_default_demo_meets_its_targets(tmp_path: Path) -> None:
     for sub in ("council", "hub", "reports"):
         assert (tmp_path / "demo" / sub).is_dir()
     assert (tmp_path / "demo" / "reports" / "national.html").is_file()
+
+
+def _normalised(html: str) -> str:
+    """A report with its run id and generation date taken out: the two runs of one seed
+    are different runs, made at different times."""
+    html = re.sub(r"\d{8}T\d{6}-[0-9a-f]{6}", "RUN", html)
+    return re.sub(r"Generated [^.<]+", "Generated DATE", html)
+
+
+@pytest.mark.slow
+def test_one_seed_gives_one_output(tmp_path: Path) -> None:
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        proc = boldhub(
+            "demo", "--out", str(out), "--persons", "1500", "--councils", "2", "--seed", "7"
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        lines = [
+            line for line in proc.stdout.splitlines() if "linked" in line or "linkage:" in line
+        ]
+        runs.append((out, lines))
+    (a, lines_a), (b, lines_b) = runs
+    assert lines_a == lines_b
+    assert (a / "links.csv").read_bytes() == (b / "links.csv").read_bytes()
+    reports = sorted(p.name for p in (a / "reports").glob("*.html"))
+    assert reports == sorted(p.name for p in (b / "reports").glob("*.html"))
+    for name in reports:
+        assert _normalised((a / "reports" / name).read_text()) == _normalised(
+            (b / "reports" / name).read_text()
+        ), name
