@@ -63,7 +63,7 @@ def reason_tally(validation: Validation) -> list[tuple[str, int]]:
     tally: Counter[str] = Counter()
     for _n, _id, reasons, _raw in validation.quarantined:
         # dict.fromkeys, not set: reasons of equal count keep one order in every process.
-        tally.update(dict.fromkeys(reasons.split("; ")))
+        tally.update(list(dict.fromkeys(reasons.split("; "))))
     return tally.most_common()
 
 
