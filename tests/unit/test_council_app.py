@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from boldhub.council.submit import SubmissionReceipt
 from boldhub.council.web.app import CouncilSettings, create_app
 from tests import corpus
 from tests.support.council_page import make_keys
@@ -204,3 +205,48 @@ def test_the_wrong_organisation_for_a_dataset_is_an_error(client: TestClient) ->
 def test_unknown_files_are_not_served(client: TestClient) -> None:
     assert client.get("/files/prepared.parquet").status_code == 404
     assert client.get("/files/..%2Fmeta.json").status_code == 404
+
+
+class RecordingHub:
+    """A hub client that is available and records what the page hands it."""
+
+    def __init__(self) -> None:
+        self.submitted: list[Path] = []
+
+    def available(self) -> bool:
+        return True
+
+    def submit(self, package: Path) -> SubmissionReceipt:
+        self.submitted.append(package)
+        return SubmissionReceipt("S1", f"homelessness:{corpus.ORG}", 7, True)
+
+
+def test_a_package_folder_holding_a_stray_file_is_not_submitted(tmp_path: Path) -> None:
+    """Issue 12 #1: the page refuses, before the client gets it, a folder holding more than
+    the signed package (here the clear-text export), and says what to do."""
+    keys = make_keys(tmp_path / "keys")
+    write, fingerprint = keys.writer()
+    hub = RecordingHub()
+    app = create_app(CouncilSettings(tmp_path / "work", write, fingerprint, 256 * 1024), hub)
+    with TestClient(app, base_url=URL) as client:
+        token = _csrf(client)
+        _choose_homelessness(client, token)
+        export = corpus.write_delimited(tmp_path / "e.csv", "utf-8", ",")
+        client.post(
+            "/upload", data={"csrf_token": token}, files={"export": ("e.csv", export.read_bytes())}
+        )
+        client.post(
+            "/mapping", data={"csrf_token": token, **_selected(client.get("/mapping").text)}
+        )
+        client.post("/encode", data={"csrf_token": token, "action": "save"})
+        (package,) = (tmp_path / "work" / "packages").iterdir()
+        (package / "e.csv").write_bytes(export.read_bytes())
+        r = client.post("/encode", data={"csrf_token": token, "action": "submit"})
+        assert r.status_code == 400
+        (error,) = _errors(r.text)
+        assert "e.csv" in error and "does not list" in error and "move it out" in error
+        assert str(tmp_path) not in r.text.split("<main", 1)[1]
+        assert hub.submitted == []
+        (package / "e.csv").unlink()
+        r = client.post("/encode", data={"csrf_token": token, "action": "submit"})
+        assert r.status_code == 200 and hub.submitted == [package]
