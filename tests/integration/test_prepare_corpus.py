@@ -96,7 +96,13 @@ def test_corpus_is_prepared_field_by_field(variant: str, tmp_path: Path) -> None
     with (out / "quarantine.csv").open(newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     header, body = rows[0], rows[1:]
-    assert header[:3] == ["row_number", mapping.columns["source_row_id"], "reasons"]
+    id_header = mapping.columns["source_row_id"]
+    assert header[:3] == ["row_number", id_header, "reasons"]
+    # Issue 12 #10: each column once; the row id is not repeated among the raw cells.
+    assert len(header) == len(set(header)), header
+    assert header[3:] == [
+        h for h in read_export(file, options, personal=personal).header if h != id_header
+    ]
     reasons = {int(r[0]): r[2] for r in body}
     assert reasons.keys() == {_row_number(variant, p) for p in corpus.QUARANTINED}
     for position, words in corpus.QUARANTINED.items():

@@ -3,7 +3,8 @@
 Writes into the output folder, all or nothing:
 
     prepared.parquet   one row per accepted record: standardised identifiers + attributes
-    quarantine.csv     every rejected row: its row number, plain-English reasons, raw cells
+    quarantine.csv     every rejected row: its row number, row id, plain-English reasons,
+                       then its other raw cells
     report.html        completeness and validity per field, duplicates, the first rows
     meta.json          dataset, organisation, period, counts, warnings per field, mapping
 
@@ -200,12 +201,7 @@ def write_prepared(
     tmp = Path(tempfile.mkdtemp(prefix=".boldhub-prepare-", dir=out.parent))
     try:
         write_parquet(validation.accepted, tmp / PREPARED_FILE)
-        row_id_header = header[indices["source_row_id"]]
-        write_csv(
-            tmp / QUARANTINE_FILE,
-            ["row_number", row_id_header, "reasons", *header],
-            ([n, rid, reasons, *raw] for n, rid, reasons, raw in validation.quarantined),
-        )
+        write_quarantine(tmp / QUARANTINE_FILE, header, indices["source_row_id"], validation)
         (tmp / REPORT_FILE).write_text(report_html, encoding="utf-8")
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         out.mkdir(parents=True, exist_ok=True)
@@ -213,6 +209,20 @@ def write_prepared(
             (tmp / name).replace(out / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_quarantine(path: Path, header: list[str], id_index: int, validation: Validation) -> None:
+    """quarantine.csv: row number, the row id (trimmed), reasons, then the row's other raw
+    cells, so that each of the export's columns appears once and the id comes first."""
+
+    def without_id(cells: list[str]) -> list[str]:
+        return cells[:id_index] + cells[id_index + 1 :]
+
+    write_csv(
+        path,
+        ["row_number", header[id_index], "reasons", *without_id(header)],
+        ([n, rid, reasons, *without_id(raw)] for n, rid, reasons, raw in validation.quarantined),
+    )
 
 
 def write_parquet(table: pa.Table, path: Path, rows_per_group: int = 262_144) -> None:
