@@ -250,3 +250,36 @@ def test_a_package_folder_holding_a_stray_file_is_not_submitted(tmp_path: Path) 
         (package / "e.csv").unlink()
         r = client.post("/encode", data={"csrf_token": token, "action": "submit"})
         assert r.status_code == 200 and hub.submitted == [package]
+
+
+def _field_row(report: str, field: str) -> str:
+    match = re.search(rf'<tr data-field="{field}">(.*?)</tr>', report, re.S)
+    assert match, field
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(1)))
+
+
+def test_the_report_says_what_happened_to_rows_with_a_problem(
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12 #15: a field whose bad values are cleared is not called required, and each
+    problem says what became of the row; warnings are listed in warnings.csv."""
+    monkeypatch.setenv("BOLDHUB_NOW", corpus.TODAY)
+    token = _csrf(client)
+    _choose_homelessness(client, token)
+    export = corpus.write_delimited(tmp_path / "e.csv", "utf-8", ",")
+    client.post(
+        "/upload", data={"csrf_token": token}, files={"export": ("e.csv", export.read_bytes())}
+    )
+    client.post("/mapping", data={"csrf_token": token, **_selected(client.get("/mapping").text)})
+    report = client.get("/report").text
+    dob = _field_row(report, "dob")
+    assert "required" not in dob
+    assert "is not a real calendar date: 1 (the value is cleared; the row is kept)" in dob
+    postcode = _field_row(report, "postcode")
+    assert "is not a valid UK postcode: 1 (the value is cleared; the row is kept)" in postcode
+    applied = _field_row(report, "application_date")
+    assert "required" in applied and "is empty but required: 1 (the row is quarantined)" in applied
+    warnings = client.get("/files/warnings.csv")
+    assert warnings.status_code == 200
+    assert warnings.text.splitlines()[0] == "row_number,field,reason"
+    assert 'href="/files/warnings.csv"' in report
