@@ -153,9 +153,11 @@ class RowWarnings:
 
     def lines(self) -> Iterator[tuple[int, str, str]]:
         """(row number, field, reason) in row order, fields in the order the page shows."""
-        for i in np.lexsort((self.kind, self.rows)):
-            k = self.kinds[int(self.kind[i])]
-            yield int(self.rows[i]), k.label, k.reason
+        order = np.lexsort((self.kind, self.rows))
+        words = [(k.label, k.reason) for k in self.kinds]
+        # Plain Python ints from one tolist(): a million warnings take a third of the time.
+        for row, kind in zip(self.rows[order].tolist(), self.kind[order].tolist(), strict=True):
+            yield (row, *words[kind])
 
 
 @dataclass
