@@ -14,6 +14,8 @@ from starlette.testclient import TestClient
 
 from boldhub.council.submit import SubmissionReceipt
 from boldhub.council.web.app import CouncilSettings, create_app
+from boldhub.privacy.agreement import load_agreement
+from boldhub.privacy.signing import create_signing_key, load_signing_key
 from tests import corpus
 from tests.support.council_page import make_keys
 
@@ -283,3 +285,43 @@ def test_the_report_says_what_happened_to_rows_with_a_problem(
     assert warnings.status_code == 200
     assert warnings.text.splitlines()[0] == "row_number,field,reason"
     assert 'href="/files/warnings.csv"' in report
+
+
+def test_page_titles_name_the_service_once(client: TestClient) -> None:
+    """Issue 12 #14: the task list is the service's page; its title does not repeat it."""
+    title = re.compile(r"<title>(.*?)</title>", re.S)
+    assert title.findall(client.get("/").text) == ["Prepare a submission – BOLD Hub"]
+    assert title.findall(client.get("/dataset").text) == [
+        "Which dataset is in the export? – Prepare a submission – BOLD Hub"
+    ]
+
+
+def test_the_page_offers_only_the_organisations_its_signing_key_is_for(tmp_path: Path) -> None:
+    """Issue 12 #14: not every organisation in the register, only the user's own (the
+    agreement's parties that registered the page's signing key)."""
+    from boldhub.council.encode import signing_organisations
+
+    keys = make_keys(tmp_path / "keys")
+    spec = load_agreement(keys.agreement)
+    assert signing_organisations(spec, load_signing_key(keys.signing_key)) == (corpus.ORG,)
+    assert signing_organisations(spec, create_signing_key(tmp_path / "other.key")) == ()
+    write, fingerprint = keys.writer()
+    settings = CouncilSettings(tmp_path / "work", write, fingerprint, 256 * 1024, (corpus.ORG,))
+    with TestClient(create_app(settings), base_url=URL) as client:
+        page = client.get("/dataset").text
+        options = re.findall(r'<option value="([^"]+)"( selected)?>', page)
+        assert options == [(corpus.ORG, " selected")]
+        token = _csrf(client)
+        r = client.post(
+            "/dataset",
+            data={"csrf_token": token, "dataset": "homelessness", "organisation": "E06000023"},
+        )
+        assert r.status_code == 400
+        assert _errors(r.text) == ["Select your organisation from the list"]
+        r = client.post(
+            "/dataset",
+            data={"csrf_token": token, "dataset": "homelessness"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303 and r.headers["location"] == "/upload"
+        assert f"Homelessness case (after H-CLIC), {corpus.ORG}" in client.get("/").text

@@ -168,3 +168,12 @@ def check_against_agreement(
         key_fingerprint=key.fingerprint,
         signing_key=public_key_text(signing_key.public_key()),
     )
+
+
+def signing_organisations(
+    agreement: AgreementSpec, signing_key: Ed25519PrivateKey
+) -> tuple[str, ...]:
+    """The organisations that registered this signing key in the agreement: the only ones
+    whose packages it can sign (the council page offers just these)."""
+    text = public_key_text(signing_key.public_key())
+    return tuple(p.organisation for p in agreement.parties if p.signing_key == text)
