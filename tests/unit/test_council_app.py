@@ -17,6 +17,7 @@ from boldhub.council.web.app import CouncilSettings, create_app
 from boldhub.privacy.agreement import load_agreement
 from boldhub.privacy.signing import create_signing_key, load_signing_key
 from tests import corpus
+from tests.support.cli import assert_one_line_error, boldhub
 from tests.support.council_page import make_keys
 
 URL = "http://127.0.0.1:8765"
@@ -325,3 +326,12 @@ def test_the_page_offers_only_the_organisations_its_signing_key_is_for(tmp_path:
         )
         assert r.status_code == 303 and r.headers["location"] == "/upload"
         assert f"Homelessness case (after H-CLIC), {corpus.ORG}" in client.get("/").text
+
+
+def test_a_signing_key_no_party_registered_stops_the_page_at_the_start(tmp_path: Path) -> None:
+    keys = make_keys(tmp_path / "keys")
+    create_signing_key(tmp_path / "someone-else.key")
+    args = keys.args()
+    args[args.index("--signing-key") + 1] = str(tmp_path / "someone-else.key")
+    proc = boldhub("council", *args, "--workdir", str(tmp_path / "work"), "--no-open")
+    assert_one_line_error(proc, "someone-else.key is not the signing key of any party")
