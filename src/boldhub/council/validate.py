@@ -6,7 +6,7 @@ results are spread back over the rows with Arrow's ``take``. Problems travel the
 as small integer codes per row. Only quarantined rows, usually few, are put together row
 by row, to spell out their reasons.
 
-Errors quarantine a row; warnings keep it and are counted:
+Errors quarantine a row; warnings keep it and are listed, row by row, in warnings.csv:
 
 ===========================================  =========  ================================
 check                                        severity   reason (names the column)
