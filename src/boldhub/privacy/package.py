@@ -295,6 +295,46 @@ def read_manifest(path: Path) -> Manifest:
     return load_manifest(path)[0]
 
 
+def package_files(folder: Path) -> list[Path]:
+    """The files of a package folder that may leave for the hub: the data files its
+    manifest lists, then the manifest and its signature.
+
+    Refuses (PackageError, before anything is sent) a folder that holds anything else, or
+    lacks a listed file, or one whose sha256 is not the manifest's: what leaves the council
+    is exactly what was signed. The signature itself is the hub's to check.
+    """
+    manifest = read_manifest(folder)
+    name = folder.name
+    listed = [*sorted(manifest.files), MANIFEST_FILE, SIGNATURE_FILE]
+    if any(Path(f).name != f or f in (MANIFEST_FILE, SIGNATURE_FILE) for f in manifest.files):
+        raise PackageError(
+            f"manifest check failed: the manifest in the package folder {name} lists a file "
+            "that cannot be part of a package; encode again"
+        )
+    others = sorted(p.name for p in folder.iterdir() if p.name not in listed)
+    if others:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        raise PackageError(
+            f"the package folder {name} holds {shown}, which the signed manifest does not "
+            "list; move it out of the folder and submit again (nothing was sent)"
+        )
+    for f in listed:
+        path = folder / f
+        if path.is_symlink() or not path.is_file():
+            raise PackageError(
+                f"{f} is missing from the package folder {name}; copy the whole folder "
+                "`boldhub encode` wrote, or encode again (nothing was sent)"
+            )
+    for f, declared in sorted(manifest.files.items()):
+        if sha256_file(folder / f) != declared.sha256:
+            raise PackageError(
+                f"hash check failed: {f} in the package folder {name} is not the file the "
+                "manifest was signed for (it was changed after encoding); encode again and "
+                "submit the new folder (nothing was sent)"
+            )
+    return [folder / f for f in listed]
+
+
 def verify_package(path: Path, expect: Expect) -> VerifiedPackage:
     """Check a package completely; raise PackageError naming the first check that fails.
 
