@@ -11,7 +11,16 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from boldhub import __version__
 from boldhub.config import Settings, get_settings
 from boldhub.hub.accounts import ensure_organisations
-from boldhub.hub.api import audit, health, linkage, problems, reports, submissions, users
+from boldhub.hub.api import (
+    audit,
+    health,
+    linkage,
+    organisations,
+    problems,
+    reports,
+    submissions,
+    users,
+)
 from boldhub.hub.linking import options_from
 from boldhub.hub.service import LinkageJobs
 from boldhub.hub.store import open_hub
@@ -40,7 +49,7 @@ def create_app(home: Path, settings: Settings | None = None) -> FastAPI:
     app.state.hub = hub
     app.state.jobs = LinkageJobs(options_from(settings))
     problems.install(app)
-    for module in (health, submissions, linkage, reports, audit, users):
+    for module in (health, submissions, linkage, reports, audit, users, organisations):
         app.include_router(module.router)
     from boldhub.hub.web import pages
 
