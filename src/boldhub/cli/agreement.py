@@ -39,7 +39,7 @@ def amend(
     supersedes: str = typer.Option(
         None,
         "--supersedes",
-        help="The id of the version it replaces (default: the file's \"supersedes\" field).",
+        help='The id of the version it replaces (default: the file\'s "supersedes" field).',
     ),
     home: Path = HOME,
 ) -> None:
@@ -49,7 +49,7 @@ def amend(
     old = supersedes or spec.document.get("supersedes")
     if not isinstance(old, str) or not old:
         raise UserError(
-            "say which agreement this version replaces: --supersedes ID, or a \"supersedes\" "
+            'say which agreement this version replaces: --supersedes ID, or a "supersedes" '
             "field in the file"
         )
     hub = open_hub(home)
