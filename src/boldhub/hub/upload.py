@@ -58,15 +58,20 @@ def _check_complete(data: IO[bytes]) -> None:
     dropped connection, a proxy's limit) does not, even when it stops between files."""
     if not data.seekable():
         return
+    head = data.read(_BLOCK)
+    if len(head) < _BLOCK or head[257:262] != b"ustar":
+        raise PackageError(_NOT_TAR)
     size = data.seek(0, 2)
-    if size < 2 * _BLOCK or size % _BLOCK:
-        raise PackageError(_CUT_SHORT)
-    data.seek(size - 2 * _BLOCK)
-    if data.read(2 * _BLOCK).strip(b"\0"):
+    data.seek(max(size - 2 * _BLOCK, 0))
+    if size % _BLOCK or size < 3 * _BLOCK or data.read(2 * _BLOCK).strip(b"\0"):
         raise PackageError(_CUT_SHORT)
     data.seek(0)
 
 
+_NOT_TAR = (
+    "upload check failed: the body is not an uncompressed tar archive of a package folder; "
+    "send it with `boldhub submit`"
+)
 _CUT_SHORT = (
     "upload check failed: the archive ends early, so it was cut short on the way to the hub "
     "(a dropped connection or a proxy's size limit); send the package again"
@@ -99,10 +104,7 @@ def unpack_tar(data: IO[bytes], dest: Path, limit: int) -> None:
     except tarfile.ReadError as exc:
         if str(exc) in ("unexpected end of data", "truncated header"):
             raise PackageError(_CUT_SHORT) from None
-        raise PackageError(
-            "upload check failed: the body is not an uncompressed tar archive of a package "
-            "folder; send it with `boldhub submit`"
-        ) from None
+        raise PackageError(_NOT_TAR) from None
     except tarfile.TarError:
         raise PackageError(
             "upload check failed: the archive is damaged; send the package again with "
