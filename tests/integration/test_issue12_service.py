@@ -30,6 +30,7 @@ from boldhub.hub.api.logs import JsonFormatter
 from boldhub.hub.ingest import ingest
 from boldhub.hub.store import Hub, open_hub
 from boldhub.hub.store.models import AuditEvent
+from boldhub.hub.store.models import Organisation as OrganisationRow
 from boldhub.privacy.agreement import parse_agreement
 from boldhub.privacy.keys import LinkageKey, create_key
 from boldhub.privacy.signing import public_key_text
@@ -105,8 +106,12 @@ def test_a_council_outside_the_synthetic_ten_prepares_encodes_and_is_accepted(
         agreement=world.trust.agreement,
         signing_key=world.trust.signing_keys[NEW_COUNCIL],
     )
-    result = ingest(_hub(tmp_path, world), tmp_path / "package")
+    hub = _hub(tmp_path, world)
+    result = ingest(hub, tmp_path / "package")
     assert result.created and result.source == f"homelessness:{NEW_COUNCIL}"
+    # The hub's pages name it from its row.
+    with hub.sessions() as s:
+        assert s.get(OrganisationRow, NEW_COUNCIL).name == "Hartlepool Borough Council"  # type: ignore[union-attr]
 
 
 def test_admin_registers_a_provider_by_command_and_it_can_join(

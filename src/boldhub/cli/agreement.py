@@ -36,7 +36,7 @@ def register(
 @agreement_app.command("amend")
 def amend(
     file: Path = typer.Argument(..., help="The new version's agreement file (JSON), own id."),
-    supersedes: str = typer.Option(
+    supersedes: str | None = typer.Option(
         None,
         "--supersedes",
         help='The id of the version it replaces (default: the file\'s "supersedes" field).',

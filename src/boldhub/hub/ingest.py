@@ -85,6 +85,9 @@ def ingest(hub: Hub, package: Path, actor: str = "cli") -> IngestResult:
                     manifest=m.to_stored(),
                 )
             )
+            # The pages name organisations from their rows: a council's first package
+            # gives it one.
+            organisations.ensure_row(session, m.organisation)
             session.flush()
             if earlier is not None:
                 earlier.status = "superseded"
