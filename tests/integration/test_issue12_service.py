@@ -376,3 +376,37 @@ def test_metrics_count_the_hubs_work_and_refusals(service: Service, world: World
         "process_",
     ):
         assert name in text, name
+
+
+def test_hub_admins_register_bodies_through_the_api(service: Service) -> None:
+    tokens = {}
+    with service.hub.sessions() as session, session.begin():
+        for org in ("HUB", "E08000025"):
+            user = create_user(
+                session, email=f"admin@{org.lower()}.example", name="A", organisation=org,
+                role="admin", password=None, actor="test",
+            )  # fmt: skip
+            tokens[org] = {"Authorization": f"Bearer {create_token(session, user, 'test')}"}
+    body = {"code": "PROVIDER-SHELTER", "name": "Shelter", "kind": "provider"}
+    r = service.client.post("/api/v1/organisations", json=body, headers=tokens["E08000025"])
+    assert r.status_code == 403, r.text
+    r = service.client.post("/api/v1/organisations", json=body, headers=tokens["HUB"])
+    assert r.status_code == 201, r.text
+    r = service.client.post("/api/v1/organisations", json=body, headers=tokens["HUB"])
+    assert r.status_code == 400 and "already registered" in r.json()["detail"]
+    bad = {**body, "code": "E0800025"}
+    r = service.client.post("/api/v1/organisations", json=bad, headers=tokens["HUB"])
+    assert r.status_code == 400 and "upper-case letters" in r.json()["detail"]
+    listed = service.client.get("/api/v1/organisations", headers=tokens["E08000025"]).json()
+    assert [o["code"] for o in listed] == [
+        "DHSC-NDTMS",
+        "MOJ-PROBATION",
+        "MOJ-VICTIMS",
+        "PROVIDER-SHELTER",
+    ]
+    assert body in listed
+    with service.hub.sessions() as s:
+        event = s.execute(
+            select(AuditEvent).where(AuditEvent.action == "organisation.registered")
+        ).scalar_one()
+    assert event.subject == "PROVIDER-SHELTER" and event.actor.startswith("user:")

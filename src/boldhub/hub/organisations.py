@@ -26,8 +26,13 @@ KINDS = ("central", "provider")
 
 
 def registered(session: Session) -> dict[str, Organisation]:
-    """The bodies registered at this hub (besides the shipped register), by code."""
-    rows = session.execute(select(OrganisationRow).where(OrganisationRow.kind.in_(KINDS))).scalars()
+    """The bodies other than councils that this hub has rows for (the built-in central
+    bodies and those its admins registered), by code, in code order."""
+    rows = session.execute(
+        select(OrganisationRow)
+        .where(OrganisationRow.kind.in_(KINDS))
+        .order_by(OrganisationRow.code)
+    ).scalars()
     return {r.code: Organisation(r.code, r.name, r.kind) for r in rows}
 
 

@@ -34,7 +34,7 @@ class OrganisationOut(BaseModel):
     kind: str
 
 
-@router.get("", summary="Bodies registered at this hub (councils come from the register)")
+@router.get("", summary="Bodies other than councils: built in, and registered at this hub")
 def list_organisations(db: DbDep, user: CurrentUser) -> list[OrganisationOut]:
     found = organisations.registered(db)
     return [OrganisationOut(code=o.code, name=o.name, kind=o.kind) for o in found.values()]
