@@ -308,8 +308,8 @@ def verify_package(
     sig_path = path / SIGNATURE_FILE
     if not sig_path.is_file():
         raise PackageError(
-            f"signature check failed: {path} has no {SIGNATURE_FILE}; encode again with "
-            "--signing-key and send the whole package folder"
+            f"signature check failed: {path} has no {SIGNATURE_FILE}; `boldhub encode` "
+            f"writes it beside {MANIFEST_FILE}, so copy or send the whole package folder"
         )
     agreement = expect(manifest)
     signature = check_signature(sig_path, raw, manifest, agreement)
