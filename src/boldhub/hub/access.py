@@ -30,6 +30,7 @@ _HUB_WIDE: dict[str, frozenset[str]] = {
     "report.read": frozenset({"output_checker", "admin"}),
     "audit.read": frozenset({"admin"}),
     "users.manage": frozenset({"admin"}),
+    "organisations.manage": frozenset({"admin"}),
 }
 NATIONAL = "national"
 
