@@ -98,3 +98,35 @@ def test_the_report_command_releases_into_the_hubs_home(hub_of_two, tmp_path: Pa
     # The pages show what the command released.
     assert latest_reports(hub) == (run_id, released)
     assert str(hub.home) not in proc.stdout
+
+
+def test_the_api_starts_a_run_of_the_agreement_it_is_given(hub_of_two) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from boldhub.hub.accounts import create_token, create_user
+    from boldhub.hub.api.app import create_app
+
+    hub, _packages, _probation = hub_of_two
+    with hub.sessions() as session, session.begin():
+        user = create_user(
+            session,
+            email="operator@hub.example",
+            name="Operator",
+            organisation="HUB",
+            role="linkage_operator",
+            password=None,
+            actor="test",
+        )
+        token = create_token(session, user, "test")
+    app = create_app(hub.home)
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(app) as client:
+        refused = client.post("/api/v1/linkage-runs", headers=headers)
+        assert refused.status_code == 409, refused.text
+        assert "2 agreements" in refused.json()["detail"]
+        started = client.post("/api/v1/linkage-runs?agreement=bold-demo", headers=headers)
+        assert started.status_code == 202, started.text
+        app.state.jobs.wait()
+        runs = client.get("/api/v1/linkage-runs", headers=headers).json()
+        assert runs["last_error"] is None, runs
+        assert runs["runs"][0]["agreement"] == "bold-demo"
