@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from boldhub.config import get_settings
@@ -134,7 +135,8 @@ def run_demo(
         exports_dir, persons=persons, councils=councils, seed=seed, progress=synth_progress
     )
     rep.done("synthesising people")
-    key = create_key(council_dir / "linkage.key")
+    # Synthetic data and keys that follow the seed: one seed gives one output.
+    key = create_key(council_dir / "linkage.key", secret=np.random.default_rng([seed, 0]).bytes(32))
     orgs = [source.split(":", 1)[1] for source in summary.files]
     trust = create_trust(council_dir, key, orgs, encoding=encoding)
 
@@ -142,7 +144,7 @@ def run_demo(
     prepared_dirs: dict[str, Path] = {}
     total_rows = sum(summary.records.values())
     advance = rep.bar("preparing and encoding exports", 2 * total_rows)
-    for source, export in summary.files.items():
+    for index, (source, export) in enumerate(summary.files.items()):
         dataset, org = source.split(":", 1)
         provider = council_dir / org / dataset
         prepared = prepare(export, dataset, provider / "prepared", org, progress=advance)
@@ -155,6 +157,7 @@ def run_demo(
             advance,
             agreement=trust.agreement,
             signing_key=trust.signing_keys[org],
+            seed=seed * 1000 + index,
         )
         packages.append(result.package)
         prepared_dirs[source] = provider / "prepared"

@@ -53,6 +53,9 @@ def _start(page: Any, url: str) -> None:
     page.goto(url + "/")
     page.click("text=Choose the dataset and organisation")
     page.check("#dataset-homelessness")
+    # Only the organisation the signing key is registered for, already chosen (issue 12 #14).
+    assert page.locator("#organisation option:not([value=''])").count() == 1
+    assert page.input_value("#organisation") == corpus.ORG
     page.select_option("#organisation", corpus.ORG)
     page.click("button:has-text('Continue')")
     page.wait_for_url(url + "/upload")
@@ -64,6 +67,7 @@ def test_a_data_officer_goes_from_export_to_saved_package(
     url, work = site
     page.goto(url + "/")
     assert page.locator("h1").inner_text() == "Prepare a submission"
+    assert page.title() == "Prepare a submission – BOLD Hub"
     assert page.locator(".govuk-task-list__item").count() == 5
     assert "Cannot start yet" in page.locator("#tasks").inner_text()
 

@@ -96,13 +96,42 @@ def test_corpus_is_prepared_field_by_field(variant: str, tmp_path: Path) -> None
     with (out / "quarantine.csv").open(newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     header, body = rows[0], rows[1:]
-    assert header[:3] == ["row_number", mapping.columns["source_row_id"], "reasons"]
+    id_header = mapping.columns["source_row_id"]
+    assert header[:3] == ["row_number", id_header, "reasons"]
+    # Issue 12 #10: each column once; the row id is not repeated among the raw cells.
+    assert len(header) == len(set(header)), header
+    assert header[3:] == [
+        h for h in read_export(file, options, personal=personal).header if h != id_header
+    ]
     reasons = {int(r[0]): r[2] for r in body}
     assert reasons.keys() == {_row_number(variant, p) for p in corpus.QUARANTINED}
     for position, words in corpus.QUARANTINED.items():
         assert words in reasons[_row_number(variant, position)]
     report = (out / "report.html").read_text()
     assert "Completeness and validity by field" in report and "SEAN" in report
+    _check_warnings(out, variant, report)
+
+
+def _check_warnings(out: Path, variant: str, report: str) -> None:
+    """Issue 12 #9: each warning on an accepted row is listed, by row number, field and
+    reason in plain words, without a value; the report names fields in plain words."""
+    with (out / "warnings.csv").open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["row_number", "field", "reason"]
+    assert len(rows) - 1 == sum(corpus.WARNINGS.values())
+    lines = [(int(r[0]), r[1], r[2]) for r in rows[1:]]
+    assert lines == sorted(lines, key=lambda line: line[0])
+    assert (_row_number(variant, 1), "NHS number", "missing") in lines
+    assert (
+        _row_number(variant, 5),
+        "Date of birth",
+        "is not a real calendar date; the value was left out",
+    ) in lines
+    cells = {c for row in corpus.ROWS for c in row if c.strip()}
+    assert not cells & {c for r in rows for c in r}  # no value of the export
+    counts = report.split('id="warning-counts"', 1)[1].split("</table>", 1)[0]
+    assert "NHS number missing" in counts and "Date of birth is in the future" in counts
+    assert "nhs_number" not in counts and "dob " not in counts
 
 
 def test_xlsx_default_sheet_is_the_first_with_rows_and_the_report_says_so(tmp_path: Path) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -55,9 +58,6 @@ def test_submit_refusals_are_one_line(
     served: tuple[str, Path, Packages, str], tmp_path: Path
 ) -> None:
     url, _, packages, token = served
-    bad = tampered_copy(packages.package(f"homelessness:{COUNCIL_A}"), tmp_path / "bad")
-    proc = boldhub("submit", str(bad), "--hub", url, env={"BOLDHUB_TOKEN": token})
-    assert_one_line_error(proc, "refused", "422", "hash check failed")
     other = boldhub(
         "submit",
         str(packages.package("probation:MOJ-PROBATION")),
@@ -66,8 +66,66 @@ def test_submit_refusals_are_one_line(
         env={"BOLDHUB_TOKEN": token},
     )
     assert_one_line_error(other, "403", "MOJ-PROBATION")
-    no_token = boldhub("submit", str(bad), "--hub", url, env={"BOLDHUB_TOKEN": "bh_wrong"})
+    good = packages.package(f"homelessness:{COUNCIL_A}")
+    no_token = boldhub("submit", str(good), "--hub", url, env={"BOLDHUB_TOKEN": "bh_wrong"})
     assert_one_line_error(no_token, "401")
+
+
+@pytest.fixture
+def recorder() -> Iterator[tuple[str, list[str]]]:
+    """A stand-in hub that records every request and accepts every upload."""
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen.append(self.path)
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            body = json.dumps({"id": "S1", "source": "x", "records": 1, "created": True})
+            self.send_response(201)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_clear_text_file_in_the_package_folder_is_never_sent(
+    served: tuple[str, Path, Packages, str], recorder: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    """Issue 12 #1: the folder is refused before any connection, naming the stray file."""
+    _, _, packages, token = served
+    url, seen = recorder
+    folder = Path(shutil.copytree(packages.package(f"homelessness:{COUNCIL_A}"), tmp_path / "p"))
+    export = next((packages.root / "exports").glob("homelessness*.csv"))
+    shutil.copy(export, folder / "other-file.csv")
+    proc = boldhub("submit", str(folder), "--hub", url, env={"BOLDHUB_TOKEN": token})
+    assert_one_line_error(proc, "other-file.csv", "does not list", "move it out of the folder")
+    assert seen == []
+    (folder / "other-file.csv").unlink()
+    sent = boldhub("submit", str(folder), "--hub", url, env={"BOLDHUB_TOKEN": token})
+    assert sent.returncode == 0, sent.stderr
+    assert seen == ["/api/v1/submissions"]  # the recorder does see what is sent
+
+
+def test_a_file_changed_after_encoding_is_never_sent(
+    served: tuple[str, Path, Packages, str], recorder: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    _, _, packages, token = served
+    url, seen = recorder
+    bad = tampered_copy(packages.package(f"homelessness:{COUNCIL_A}"), tmp_path / "bad")
+    proc = boldhub("submit", str(bad), "--hub", url, env={"BOLDHUB_TOKEN": token})
+    assert_one_line_error(proc, "hash check failed", "encodings.parquet", "encode again")
+    assert seen == []
 
 
 def test_submit_to_nowhere_says_so(served: tuple[str, Path, Packages, str]) -> None:

@@ -12,8 +12,12 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from boldhub.council.submit import SubmissionReceipt
 from boldhub.council.web.app import CouncilSettings, create_app
+from boldhub.privacy.agreement import load_agreement
+from boldhub.privacy.signing import create_signing_key, load_signing_key
 from tests import corpus
+from tests.support.cli import assert_one_line_error, boldhub
 from tests.support.council_page import make_keys
 
 URL = "http://127.0.0.1:8765"
@@ -204,3 +208,130 @@ def test_the_wrong_organisation_for_a_dataset_is_an_error(client: TestClient) ->
 def test_unknown_files_are_not_served(client: TestClient) -> None:
     assert client.get("/files/prepared.parquet").status_code == 404
     assert client.get("/files/..%2Fmeta.json").status_code == 404
+
+
+class RecordingHub:
+    """A hub client that is available and records what the page hands it."""
+
+    def __init__(self) -> None:
+        self.submitted: list[Path] = []
+
+    def available(self) -> bool:
+        return True
+
+    def submit(self, package: Path) -> SubmissionReceipt:
+        self.submitted.append(package)
+        return SubmissionReceipt("S1", f"homelessness:{corpus.ORG}", 7, True)
+
+
+def test_a_package_folder_holding_a_stray_file_is_not_submitted(tmp_path: Path) -> None:
+    """Issue 12 #1: the page refuses, before the client gets it, a folder holding more than
+    the signed package (here the clear-text export), and says what to do."""
+    keys = make_keys(tmp_path / "keys")
+    write, fingerprint = keys.writer()
+    hub = RecordingHub()
+    app = create_app(CouncilSettings(tmp_path / "work", write, fingerprint, 256 * 1024), hub)
+    with TestClient(app, base_url=URL) as client:
+        token = _csrf(client)
+        _choose_homelessness(client, token)
+        export = corpus.write_delimited(tmp_path / "e.csv", "utf-8", ",")
+        client.post(
+            "/upload", data={"csrf_token": token}, files={"export": ("e.csv", export.read_bytes())}
+        )
+        client.post(
+            "/mapping", data={"csrf_token": token, **_selected(client.get("/mapping").text)}
+        )
+        client.post("/encode", data={"csrf_token": token, "action": "save"})
+        (package,) = (tmp_path / "work" / "packages").iterdir()
+        (package / "e.csv").write_bytes(export.read_bytes())
+        r = client.post("/encode", data={"csrf_token": token, "action": "submit"})
+        assert r.status_code == 400
+        (error,) = _errors(r.text)
+        assert "e.csv" in error and "does not list" in error and "move it out" in error
+        assert str(tmp_path) not in r.text.split("<main", 1)[1]
+        assert hub.submitted == []
+        (package / "e.csv").unlink()
+        r = client.post("/encode", data={"csrf_token": token, "action": "submit"})
+        assert r.status_code == 200 and hub.submitted == [package]
+
+
+def _field_row(report: str, field: str) -> str:
+    match = re.search(rf'<tr data-field="{field}">(.*?)</tr>', report, re.S)
+    assert match, field
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(1)))
+
+
+def test_the_report_says_what_happened_to_rows_with_a_problem(
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12 #15: a field whose bad values are cleared is not called required, and each
+    problem says what became of the row; warnings are listed in warnings.csv."""
+    monkeypatch.setenv("BOLDHUB_NOW", corpus.TODAY)
+    token = _csrf(client)
+    _choose_homelessness(client, token)
+    export = corpus.write_delimited(tmp_path / "e.csv", "utf-8", ",")
+    client.post(
+        "/upload", data={"csrf_token": token}, files={"export": ("e.csv", export.read_bytes())}
+    )
+    client.post("/mapping", data={"csrf_token": token, **_selected(client.get("/mapping").text)})
+    report = client.get("/report").text
+    dob = _field_row(report, "dob")
+    assert "required" not in dob
+    assert "is not a real calendar date: 1 (the value is cleared; the row is kept)" in dob
+    postcode = _field_row(report, "postcode")
+    assert "is not a valid UK postcode: 1 (the value is cleared; the row is kept)" in postcode
+    applied = _field_row(report, "application_date")
+    assert "required" in applied and "is empty but required: 1 (the row is quarantined)" in applied
+    warnings = client.get("/files/warnings.csv")
+    assert warnings.status_code == 200
+    assert warnings.text.splitlines()[0] == "row_number,field,reason"
+    assert 'href="/files/warnings.csv"' in report
+
+
+def test_page_titles_name_the_service_once(client: TestClient) -> None:
+    """Issue 12 #14: the task list is the service's page; its title does not repeat it."""
+    title = re.compile(r"<title>(.*?)</title>", re.S)
+    assert title.findall(client.get("/").text) == ["Prepare a submission – BOLD Hub"]
+    assert title.findall(client.get("/dataset").text) == [
+        "Which dataset is in the export? – Prepare a submission – BOLD Hub"
+    ]
+
+
+def test_the_page_offers_only_the_organisations_its_signing_key_is_for(tmp_path: Path) -> None:
+    """Issue 12 #14: not every organisation in the register, only the user's own (the
+    agreement's parties that registered the page's signing key)."""
+    from boldhub.council.encode import signing_organisations
+
+    keys = make_keys(tmp_path / "keys")
+    spec = load_agreement(keys.agreement)
+    assert signing_organisations(spec, load_signing_key(keys.signing_key)) == (corpus.ORG,)
+    assert signing_organisations(spec, create_signing_key(tmp_path / "other.key")) == ()
+    write, fingerprint = keys.writer()
+    settings = CouncilSettings(tmp_path / "work", write, fingerprint, 256 * 1024, (corpus.ORG,))
+    with TestClient(create_app(settings), base_url=URL) as client:
+        page = client.get("/dataset").text
+        options = re.findall(r'<option value="([^"]+)"( selected)?>', page)
+        assert options == [(corpus.ORG, " selected")]
+        token = _csrf(client)
+        r = client.post(
+            "/dataset",
+            data={"csrf_token": token, "dataset": "homelessness", "organisation": "E06000023"},
+        )
+        assert r.status_code == 400
+        assert _errors(r.text) == ["Select your organisation from the list"]
+        r = client.post(
+            "/dataset",
+            data={"csrf_token": token, "dataset": "homelessness"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303 and r.headers["location"] == "/upload"
+        assert f"Homelessness case (after H-CLIC), {corpus.ORG}" in client.get("/").text
+
+
+def test_a_signing_key_no_party_registered_stops_the_page_at_the_start(tmp_path: Path) -> None:
+    keys = make_keys(tmp_path / "keys")
+    create_signing_key(tmp_path / "someone-else.key")
+    args = keys.args()
+    args[args.index("--signing-key") + 1] = str(tmp_path / "someone-else.key")
+    proc = boldhub("council", *args, "--workdir", str(tmp_path / "work"), "--no-open")
+    assert_one_line_error(proc, "someone-else.key is not the signing key of any party")

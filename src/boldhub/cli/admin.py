@@ -80,3 +80,24 @@ def set_role(
         user = accounts.user_by_email(session, email)
         accounts.change_role(session, user.id, role, actor="cli:admin")
     stdout.print(f"user: email={email.lower()} role={role}")
+
+
+@admin_app.command("add-organisation")
+def add_organisation(
+    home: Path = HOME,
+    code: str = typer.Option(
+        ..., "--code", help="The body's code, e.g. PROVIDER-STMUNGOS (councils need none)."
+    ),
+    name: str = typer.Option(..., "--name", help="The body's full name."),
+    kind: str = typer.Option(..., "--kind", help="central or provider."),
+) -> None:
+    """Register a central body or provider so that it can have users and join agreements
+    (audited). Councils need no registration: every English local authority is known."""
+    from boldhub.hub import organisations
+
+    hub = _open(home, create=True)
+    with hub.sessions() as session, session.begin():
+        org = organisations.add_organisation(
+            session, code=code, name=name, kind=kind, actor="cli:admin"
+        )
+    stdout.print(f"organisation: code={org.code} kind={org.kind} name={org.name}")

@@ -1,4 +1,5 @@
-"""`boldhub agreement`: register an agreement at the hub, rotate its key, show it."""
+"""`boldhub agreement`: register an agreement at the hub, amend it by a new version,
+rotate its key, show it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import typer
 
 from boldhub.cli.options import HOME
 from boldhub.cli.progress import stdout
+from boldhub.errors import UserError
 from boldhub.hub import agreements
 from boldhub.hub.store import open_hub
 from boldhub.privacy.agreement import load_agreement
@@ -29,6 +31,35 @@ def register(
         stdout.print(f"registered: agreement={result.agreement_id} parties={result.parties}")
     else:
         stdout.print(f"already registered: agreement={result.agreement_id} (nothing changed)")
+
+
+@agreement_app.command("amend")
+def amend(
+    file: Path = typer.Argument(..., help="The new version's agreement file (JSON), own id."),
+    supersedes: str | None = typer.Option(
+        None,
+        "--supersedes",
+        help='The id of the version it replaces (default: the file\'s "supersedes" field).',
+    ),
+    home: Path = HOME,
+) -> None:
+    """Register a new version of an agreement (a party added, a term amended). The old
+    version is kept for the record; packages encoded under it are refused from now on."""
+    spec = load_agreement(file)
+    old = supersedes or spec.document.get("supersedes")
+    if not isinstance(old, str) or not old:
+        raise UserError(
+            'say which agreement this version replaces: --supersedes ID, or a "supersedes" '
+            "field in the file"
+        )
+    hub = open_hub(home)
+    result = agreements.amend(hub, spec, old)
+    added = ", ".join(result.parties_added) or "none"
+    stdout.print(
+        f"amended: agreement={result.agreement_id} supersedes={result.supersedes} "
+        f"(new parties: {added}); packages under {result.supersedes} are refused from now "
+        f"on: parties encode again with the file of {result.agreement_id}"
+    )
 
 
 @agreement_app.command("rotate-key")

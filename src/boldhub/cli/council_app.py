@@ -10,7 +10,7 @@ import typer
 
 from boldhub.cli.options import AGREEMENT_FILE, LINKAGE_KEY, SIGNING_KEY
 from boldhub.cli.progress import stdout
-from boldhub.council.encode import encode
+from boldhub.council.encode import encode, signing_organisations
 from boldhub.council.submit import HttpHubClient
 from boldhub.errors import UserError
 from boldhub.privacy.agreement import load_agreement
@@ -67,11 +67,17 @@ def council(
         raise UserError(f"--workdir {workdir} is a file; give a folder")
     if hub and not token:
         raise UserError("--hub needs an API token: set BOLDHUB_TOKEN (or pass --token)")
+    organisations = signing_organisations(spec, signer)
+    if not organisations:
+        raise UserError(
+            f"{signing_key.name} is not the signing key of any party to agreement {spec.id}; "
+            "give your organisation's signing key, or have the agreement updated"
+        )
     client = HttpHubClient(hub, token) if hub and token else None
-    app = create_app(
-        CouncilSettings(workdir, write_package, linkage_key.fingerprint, max_upload_mb * 1024**2),
-        client,
+    settings = CouncilSettings(
+        workdir, write_package, linkage_key.fingerprint, max_upload_mb * 1024**2, organisations
     )
+    app = create_app(settings, client)
     sock = _loopback_socket(port)
     url = f"http://{HOST}:{sock.getsockname()[1]}/"
     stdout.print(f"BOLD Hub council page: {url} (work folder: {workdir}; Ctrl+C stops it)")

@@ -12,11 +12,23 @@ from boldhub.config import get_settings
 from boldhub.errors import UserError
 from boldhub.hub import audit as audit_mod
 from boldhub.hub.ingest import ingest as ingest_package
-from boldhub.hub.linking import RunSummary, export_links, latest_run, options_from, run_linkage
+from boldhub.hub.linking import (
+    export_links,
+    options_from,
+    run_linkage,
+    run_summary,
+)
 from boldhub.hub.reports import release_reports
 from boldhub.hub.store import open_hub
 
 links_app = typer.Typer(no_args_is_help=True)
+
+AGREEMENT = typer.Option(
+    None,
+    "--agreement",
+    help="The agreement whose submissions to use (needed when the hub holds submissions "
+    "under more than one).",
+)
 audit_app = typer.Typer(no_args_is_help=True)
 
 
@@ -45,17 +57,22 @@ def link(
         "--full",
         help="Re-train and re-link everything, even when only new submissions arrived.",
     ),
+    agreement: str | None = AGREEMENT,
 ) -> None:
-    """Link every current submission into persons (Splink 5). Only new submissions since
-    the last run: they are linked into the known persons (incremental); otherwise all
-    are re-linked with the agreement's saved model (trained on the first run). Person
-    keys carry over either way; merges and splits are recorded."""
+    """Link the current submissions of one agreement into persons (Splink 5). Only new
+    submissions since its last run: they are linked into the known persons (incremental);
+    otherwise all are re-linked with the agreement's saved model (trained on the first
+    run). Person keys carry over either way; merges and splits are recorded."""
     hub = open_hub(home)
     with steps("linking") as step:
         run_id, result = run_linkage(
-            hub, on_step=step, full=full, options=options_from(get_settings())
+            hub,
+            on_step=step,
+            full=full,
+            options=options_from(get_settings()),
+            agreement=agreement,
         )
-    summary = RunSummary.of(latest_run(hub))
+    summary = run_summary(hub, run_id)
     changes = summary.key_changes
     stdout.print(
         f"linkage run {run_id}: mode={summary.mode} records={result.records} "
@@ -69,25 +86,33 @@ def link(
 def links_export(
     home: Path = HOME,
     out: Path = typer.Option(..., "--out", help="File to write (.csv or .parquet)."),
+    agreement: str | None = AGREEMENT,
 ) -> None:
-    """Write (record_key, source, person_key, match_probability) of the latest run."""
+    """Write (record_key, source, person_key, match_probability) of the agreement's
+    latest run."""
     hub = open_hub(home)
-    run_id, rows = export_links(hub, out)
+    run_id, rows = export_links(hub, out, agreement=agreement)
     stdout.print(f"links: run={run_id} rows={rows} file={out}")
 
 
 def report(
     home: Path = HOME,
-    out: Path = typer.Option(..., "--out", help="Folder for the HTML reports."),
+    out: Path | None = typer.Option(
+        None, "--out", help="A folder to copy the released reports to, besides the hub's home."
+    ),
+    agreement: str | None = AGREEMENT,
 ) -> None:
-    """Compute the outcome indicators and write one HTML report per council and a national one."""
-    if out.exists() and not out.is_dir():
+    """Compute the outcome indicators of the agreement's latest run and release one HTML
+    report per council and a national one into the hub's home, where the hub's pages show
+    each organisation its own (and copy them to --out)."""
+    if out is not None and out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file; give a folder")
     hub = open_hub(home)
     with steps("computing outcomes"):
-        _run_id, reports = release_reports(hub, out)
+        run_id, reports = release_reports(hub, out, agreement=agreement)
     for r in reports:
-        stdout.print(f"report: {r.area} {r.path}")
+        where = out / r.path.name if out is not None else f"reports/{run_id}/{r.path.name}"
+        stdout.print(f"report: {r.area} {where}")
 
 
 @audit_app.command("verify")

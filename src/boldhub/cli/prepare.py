@@ -52,7 +52,9 @@ def prepare(
     out: Path = typer.Option(
         ...,
         "--out",
-        help="Folder for prepared.parquet, quarantine.csv, report.html and meta.json.",
+        help=(
+            "Folder for prepared.parquet, quarantine.csv, warnings.csv, report.html and meta.json."
+        ),
     ),
     org: str | None = typer.Option(
         None,
@@ -82,7 +84,8 @@ def prepare(
     """Read, map, standardise and validate an export.
 
     Prints `rows: input=N accepted=A quarantined=Q`; every row is either accepted or listed
-    in quarantine.csv with its row number and reasons.
+    in quarantine.csv with its row number and reasons. Accepted rows with a missing or
+    unusable value are listed in warnings.csv.
     """
     dataset_obj = get_dataset(dataset)
     profile = mapping_mod.load_profile(mapping, profiles) if mapping else None

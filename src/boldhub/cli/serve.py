@@ -8,7 +8,7 @@ import typer
 
 from boldhub.cli.options import HOME
 from boldhub.cli.progress import bar, stdout
-from boldhub.council.submit import HttpHubClient, tar_package
+from boldhub.council.submit import HttpHubClient, submission_body
 
 
 def serve(
@@ -44,9 +44,15 @@ def submit(
         3, "--retries", help="Attempts on network failure; resending is safe."
     ),
 ) -> None:
-    """Upload a package to the hub. Safe to retry: the same package twice is one submission."""
+    """Upload a package to the hub. Safe to retry: the same package twice is one submission.
+
+    Only the files the signed manifest lists are sent, with the manifest and manifest.sig;
+    a folder holding anything else, or a file changed since encoding, is refused first.
+    """
+    # Checked and packed before the client exists: a folder holding anything but the
+    # signed package is refused with nothing sent.
+    body = submission_body(package)
     client = HttpHubClient(hub, token, retries=retries)
-    body = tar_package(package)
     with bar(f"submitting {package.name}", len(body)) as advance:
         receipt = client.send(body, progress=advance)
     word = "accepted" if receipt.created else "already received"

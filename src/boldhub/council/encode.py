@@ -23,10 +23,11 @@ import itertools
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -64,12 +65,18 @@ def encode(
     *,
     agreement: AgreementSpec | None = None,
     signing_key: Ed25519PrivateKey | None = None,
+    seed: int | None = None,
 ) -> EncodeResult:
     """Encode ``prepared_dir`` into a signed package at ``out``; the keymap stays local.
 
     ``agreement`` and ``signing_key`` are required: the hub refuses packages that name no
     agreement or carry no valid signature (they are keyword arguments only so that an old
     call fails with this message rather than a TypeError).
+
+    ``seed``, for the demo and tests only: record keys and the encoder's bit flips are drawn
+    from it, so that the same prepared data, key and time (``BOLDHUB_NOW``) give the same
+    package byte for byte. Left None, as every real use leaves it, they come from
+    ``secrets``: a record key must not be guessable from anything.
     """
     if agreement is None or signing_key is None:
         raise UserError(
@@ -79,21 +86,12 @@ def encode(
     meta = read_meta(prepared_dir)
     dataset = get_dataset(str(meta["dataset"]))
     check_against_agreement(agreement, key, signing_key, str(meta["organisation"]), dataset.name)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UserError(f"--out {out} already exists and is not empty; choose a new folder")
-    if out.resolve() == prepared_dir.resolve() or prepared_dir.resolve() in out.resolve().parents:
-        raise UserError(
-            "--out must not be inside the prepared folder: that folder stays at the council"
-        )
-    table = pq.read_table(prepared_dir / PREPARED_FILE)
+    table = _prepared_rows(prepared_dir, out)
     n = table.num_rows
-    if n == 0:
-        raise UserError(
-            f"{prepared_dir} has no accepted rows to encode; fix quarantine.csv and prepare again"
-        )
-    record_keys = [secrets.token_hex(16) for _ in range(n)]
+    record_keys = new_record_keys(n, seed)
     identifiers = {c: table.column(c) for c in IDENTIFIER_NAMES}
-    encodings = Encoder(key, agreement.encoding).encode_rows(record_keys, identifiers, progress)
+    encoder = Encoder(key, agreement.encoding, seed=seed)
+    encodings = encoder.encode_rows(record_keys, identifiers, progress)
     attr_cols = {c: table.column(c) for c in (*dataset.attribute_names, "age_band")}
     attributes = pa.table({"record_key": record_keys, **attr_cols, "sex": sex_attribute(table)})
     assert attributes.column_names == ["record_key", *dataset.package_attribute_names]
@@ -114,24 +112,11 @@ def encode(
             signing_key=signing_key,
             created_at=clock.now().isoformat(),
         )
-        # The keymap accumulates across encodings, so that an earlier package's record
-        # keys can still be traced back to rows after the data is encoded again.
         keymap = prepared_dir / KEYMAP_FILE
-        previous: list[list[str]] = []
-        if keymap.is_file():
-            with keymap.open(encoding="utf-8", newline="") as fh:
-                previous = list(csv.reader(fh))[1:]
-        package_id = sha256_file(tmp / "package" / MANIFEST_FILE)[:16]
         keymap_tmp = tmp / KEYMAP_FILE
-        new_rows = (
-            [rid, rk, package_id]
-            for rid, rk in zip(table.column("source_row_id").to_pylist(), record_keys, strict=True)
-        )
-        write_csv(
-            keymap_tmp,
-            ["source_row_id", "record_key", "package_id"],
-            itertools.chain(previous, new_rows),
-        )
+        package_id = sha256_file(tmp / "package" / MANIFEST_FILE)[:16]
+        row_ids = table.column("source_row_id").to_pylist()
+        write_keymap(keymap, keymap_tmp, zip(row_ids, record_keys, strict=True), package_id)
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.exists():
             out.rmdir()
@@ -141,6 +126,48 @@ def encode(
         shutil.rmtree(tmp, ignore_errors=True)
     assert (out / MANIFEST_FILE).is_file()
     return EncodeResult(out, keymap, n, f"{dataset.name}:{meta['organisation']}")
+
+
+def _prepared_rows(prepared_dir: Path, out: Path) -> pa.Table:
+    """The prepared rows, once ``out`` is known to be a new folder outside the prepared one."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(f"--out {out} already exists and is not empty; choose a new folder")
+    if out.resolve() == prepared_dir.resolve() or prepared_dir.resolve() in out.resolve().parents:
+        raise UserError(
+            "--out must not be inside the prepared folder: that folder stays at the council"
+        )
+    table = pq.read_table(prepared_dir / PREPARED_FILE)
+    if table.num_rows == 0:
+        raise UserError(
+            f"{prepared_dir} has no accepted rows to encode; fix quarantine.csv and prepare again"
+        )
+    return table
+
+
+def write_keymap(
+    keymap: Path, target: Path, keys: Iterable[tuple[str, str]], package_id: str
+) -> None:
+    """The keymap at ``keymap`` with this package's (row id, record key) pairs added, into
+    ``target``. It accumulates across encodings, so that an earlier package's record keys
+    can still be traced back to rows after the data is encoded again."""
+    previous: list[list[str]] = []
+    if keymap.is_file():
+        with keymap.open(encoding="utf-8", newline="") as fh:
+            previous = list(csv.reader(fh))[1:]
+    new_rows = ([rid, rk, package_id] for rid, rk in keys)
+    write_csv(
+        target, ["source_row_id", "record_key", "package_id"], itertools.chain(previous, new_rows)
+    )
+
+
+def new_record_keys(n: int, seed: int | None = None) -> list[str]:
+    """``n`` record keys of 32 hex digits: from ``secrets``, or from ``seed`` (see encode)."""
+    if seed is None:
+        return [secrets.token_hex(16) for _ in range(n)]
+    # A stream of its own ([seed, 1]), apart from the one the Encoder's bit flips draw
+    # from the same seed.
+    raw = np.random.default_rng([seed, 1]).bytes(16 * n)
+    return [raw[i : i + 16].hex() for i in range(0, 16 * n, 16)]
 
 
 def sex_attribute(prepared: pa.Table) -> pa.Array:
@@ -168,3 +195,12 @@ def check_against_agreement(
         key_fingerprint=key.fingerprint,
         signing_key=public_key_text(signing_key.public_key()),
     )
+
+
+def signing_organisations(
+    agreement: AgreementSpec, signing_key: Ed25519PrivateKey
+) -> tuple[str, ...]:
+    """The organisations that registered this signing key in the agreement: the only ones
+    whose packages it can sign (the council page offers just these)."""
+    text = public_key_text(signing_key.public_key())
+    return tuple(p.organisation for p in agreement.parties if p.signing_key == text)

@@ -3,7 +3,9 @@
 Writes into the output folder, all or nothing:
 
     prepared.parquet   one row per accepted record: standardised identifiers + attributes
-    quarantine.csv     every rejected row: its row number, plain-English reasons, raw cells
+    quarantine.csv     every rejected row: its row number, row id, plain-English reasons,
+                       then its other raw cells
+    warnings.csv       every warning on an accepted row: row number, field, reason (no values)
     report.html        completeness and validity per field, duplicates, the first rows
     meta.json          dataset, organisation, period, counts, warnings per field, mapping
 
@@ -37,9 +39,10 @@ from boldhub.schemas import CENTRAL_BODIES, Dataset, Organisation, get_dataset, 
 
 PREPARED_FILE = "prepared.parquet"
 QUARANTINE_FILE = "quarantine.csv"
+WARNINGS_FILE = "warnings.csv"
 REPORT_FILE = "report.html"
 META_FILE = "meta.json"
-OUTPUT_FILES = (PREPARED_FILE, QUARANTINE_FILE, REPORT_FILE, META_FILE)
+OUTPUT_FILES = (PREPARED_FILE, QUARANTINE_FILE, WARNINGS_FILE, REPORT_FILE, META_FILE)
 
 _DEFAULT_ORG = {"probation": "MOJ-PROBATION", "treatment": "DHSC-NDTMS", "victims": "MOJ-VICTIMS"}
 
@@ -141,7 +144,7 @@ def prepare(
     write_prepared(out, header, resolved.indices, validation, meta, render_report(report))
     if progress is not None:
         progress(n_in)
-    return PrepareResult(out, n_in, n_acc, n_q, dict(validation.warnings), report)
+    return PrepareResult(out, n_in, n_acc, n_q, dict(validation.warning_counts), report)
 
 
 def _meta(
@@ -177,7 +180,7 @@ def _meta(
         },
         "blank_rows": export.blank_rows,
         "misaligned_rows": len(export.bad_rows),
-        "warnings": dict(sorted(validation.warnings.items())),
+        "warnings": dict(sorted(validation.warning_counts.items())),
         "duplicates": {
             "row_ids": validation.duplicate_ids,
             "repeated_rows": validation.repeated_rows,
@@ -200,11 +203,10 @@ def write_prepared(
     tmp = Path(tempfile.mkdtemp(prefix=".boldhub-prepare-", dir=out.parent))
     try:
         write_parquet(validation.accepted, tmp / PREPARED_FILE)
-        row_id_header = header[indices["source_row_id"]]
+        write_quarantine(tmp / QUARANTINE_FILE, header, indices["source_row_id"], validation)
+        # Row numbers, fields and reasons only: the values stay in the export.
         write_csv(
-            tmp / QUARANTINE_FILE,
-            ["row_number", row_id_header, "reasons", *header],
-            ([n, rid, reasons, *raw] for n, rid, reasons, raw in validation.quarantined),
+            tmp / WARNINGS_FILE, ["row_number", "field", "reason"], validation.warnings.lines()
         )
         (tmp / REPORT_FILE).write_text(report_html, encoding="utf-8")
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
@@ -213,6 +215,20 @@ def write_prepared(
             (tmp / name).replace(out / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_quarantine(path: Path, header: list[str], id_index: int, validation: Validation) -> None:
+    """quarantine.csv: row number, the row id (trimmed), reasons, then the row's other raw
+    cells, so that each of the export's columns appears once and the id comes first."""
+
+    def without_id(cells: list[str]) -> list[str]:
+        return cells[:id_index] + cells[id_index + 1 :]
+
+    write_csv(
+        path,
+        ["row_number", header[id_index], "reasons", *without_id(header)],
+        ([n, rid, reasons, *without_id(raw)] for n, rid, reasons, raw in validation.quarantined),
+    )
 
 
 def write_parquet(table: pa.Table, path: Path, rows_per_group: int = 262_144) -> None:
@@ -250,6 +266,7 @@ __all__ = [
     "PREPARED_FILE",
     "QUARANTINE_FILE",
     "REPORT_FILE",
+    "WARNINGS_FILE",
     "PrepareResult",
     "check_organisation",
     "default_organisation",

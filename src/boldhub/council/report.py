@@ -40,7 +40,7 @@ class ValidationReport:
     quarantined: int
     blank_rows: int
     reasons: list[tuple[str, int]]  # quarantine reasons, most frequent first
-    warnings: list[tuple[str, int]]
+    warnings: list[tuple[str, int]]  # in plain words ("Date of birth missing"), most first
     fields: list[FieldStats]
     unmapped: list[str]  # labels of optional fields the export does not have
     date_order: DateOrderInfo
@@ -86,7 +86,7 @@ def build_report(
         quarantined=int(rows["quarantined"]),
         blank_rows=int(meta.get("blank_rows", 0)),
         reasons=reason_tally(validation),
-        warnings=sorted(validation.warnings.items(), key=lambda w: -w[1]),
+        warnings=[(kind.text, n) for kind, n in validation.warnings.counts()],
         fields=[s for s in validation.stats if s.header is not None],
         unmapped=[s.label for s in validation.stats if s.header is None],
         date_order=validation.date_order,

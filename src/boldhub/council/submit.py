@@ -20,7 +20,7 @@ from typing import Protocol
 import httpx
 
 from boldhub.errors import HubUnavailable, UserError
-from boldhub.privacy.package import MANIFEST_FILE
+from boldhub.privacy.package import MANIFEST_FILE, package_files
 
 NOT_AVAILABLE = (
     "Submitting to the hub from this page is not set up: start the page with --hub and an "
@@ -56,18 +56,29 @@ class NoHubClient:
         raise HubUnavailable(NOT_AVAILABLE)
 
 
+def submission_body(package: Path) -> bytes:
+    """What `boldhub submit` and the page send: the files the package's signed manifest
+    lists, its manifest and signature, as an uncompressed tar. Raises PackageError,
+    before any connection, for a folder holding anything else or a changed file."""
+    return _tar(package_files(package))
+
+
 def tar_package(package: Path) -> bytes:
-    """The package folder's files as an uncompressed tar, the hub's upload format."""
+    """Every file of a folder as a tar, unchecked: for tests that send the hub what a
+    broken client would. Clients send :func:`submission_body`."""
     if not package.is_dir() or not (package / MANIFEST_FILE).is_file():
         raise UserError(
             f"{package} is not a package folder (no {MANIFEST_FILE}); give the folder "
             "`boldhub encode` wrote"
         )
+    return _tar([p for p in sorted(package.iterdir()) if p.is_file()])
+
+
+def _tar(files: list[Path]) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for path in sorted(package.iterdir()):
-            if path.is_file():
-                tar.add(path, arcname=path.name, recursive=False)
+        for path in files:
+            tar.add(path, arcname=path.name, recursive=False)
     return buffer.getvalue()
 
 
@@ -83,10 +94,10 @@ class HttpHubClient:
         return bool(self.url and self.token)
 
     def submit(self, package: Path) -> SubmissionReceipt:
-        return self.send(tar_package(package))
+        return self.send(submission_body(package))
 
     def send(self, body: bytes, progress: Callable[[int], None] | None = None) -> SubmissionReceipt:
-        """Upload a package already packed by :func:`tar_package`. ``progress`` is called
+        """Upload a package already packed by :func:`submission_body`. ``progress`` is called
         with each count of bytes sent; before a retry it is called with minus what the
         failed attempt sent, so that a bar counts each byte once."""
         last: str = ""

@@ -6,7 +6,7 @@ results are spread back over the rows with Arrow's ``take``. Problems travel the
 as small integer codes per row. Only quarantined rows, usually few, are put together row
 by row, to spell out their reasons.
 
-Errors quarantine a row; warnings keep it and are counted:
+Errors quarantine a row; warnings keep it and are listed, row by row, in warnings.csv:
 
 ===========================================  =========  ================================
 check                                        severity   reason (names the column)
@@ -25,7 +25,7 @@ optional attribute not allowed               warning    value dropped, row kept
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -88,10 +88,12 @@ class FieldStats:
     label: str
     header: str | None
     kind: str
+    # A row without a usable value is quarantined. Forename, surname and date of birth
+    # are not: their columns must be mapped, but a row needs only a name or a date.
     required: bool
     filled: int
     valid: int
-    problems: list[tuple[str, int]]
+    problems: list[tuple[str, int, str]]  # (problem, rows, what happened to those rows)
 
 
 @dataclass(frozen=True)
@@ -111,13 +113,60 @@ class PreviewRow:
     cells: list[tuple[str, str | None, str | None]]  # (raw, standard value, problem)
 
 
+@dataclass(frozen=True)
+class WarningKind:
+    """One kind of warning: a field, and what was wrong with it on rows that were kept."""
+
+    field: str  # the canonical name
+    label: str  # the field in plain words
+    problem: str  # "missing", or the standardiser's words ("is not a valid UK postcode")
+    cleared: bool  # the value was left out (not so for a sex code kept as "U")
+
+    @property
+    def key(self) -> str:
+        """meta.json's name for it: "dob missing"."""
+        return f"{self.field} {self.problem}"
+
+    @property
+    def text(self) -> str:
+        """The report's words for it: "Date of birth missing"."""
+        return f"{self.label} {self.problem}"
+
+    @property
+    def reason(self) -> str:
+        """warnings.csv's words for it, which say what became of the value."""
+        return self.problem + ("; the value was left out" if self.cleared else "")
+
+
+@dataclass(frozen=True)
+class RowWarnings:
+    """Every warning on an accepted row: its row number and which kind (no values)."""
+
+    kinds: tuple[WarningKind, ...] = ()
+    rows: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    kind: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def counts(self) -> list[tuple[WarningKind, int]]:
+        """Each kind with its number of rows, the most frequent first."""
+        n = np.bincount(self.kind, minlength=len(self.kinds))
+        return sorted(((k, int(n[i])) for i, k in enumerate(self.kinds)), key=lambda c: -c[1])
+
+    def lines(self) -> Iterator[tuple[int, str, str]]:
+        """(row number, field, reason) in row order, fields in the order the page shows."""
+        order = np.lexsort((self.kind, self.rows))
+        words = [(k.label, k.reason) for k in self.kinds]
+        # Plain Python ints from one tolist(): a million warnings take a third of the time.
+        for row, kind in zip(self.rows[order].tolist(), self.kind[order].tolist(), strict=True):
+            yield (row, *words[kind])
+
+
 @dataclass
 class Validation:
     """Everything prepare writes and reports."""
 
     accepted: pa.Table
     quarantined: list[tuple[int, str, str, list[str]]]  # row number, row id, reasons, raw
-    warnings: Counter[str]
+    warnings: RowWarnings
     stats: list[FieldStats]
     date_order: DateOrderInfo
     duplicate_ids: int
@@ -131,6 +180,11 @@ class Validation:
     @property
     def input_rows(self) -> int:
         return int(self.accepted.num_rows) + len(self.quarantined)
+
+    @property
+    def warning_counts(self) -> Counter[str]:
+        """Rows per warning, by meta.json's names ("dob missing")."""
+        return Counter({k.key: n for k, n in self.warnings.counts()})
 
 
 def _by_distinct(
@@ -360,7 +414,7 @@ def validate(
     return Validation(
         accepted=_accepted(outcomes, dataset, checks, numbers),
         quarantined=quarantined,
-        warnings=_warnings(outcomes, dataset, accepted_mask),
+        warnings=_warnings(outcomes, dataset, accepted_mask, numbers),
         stats=[_stats(o, n) for o in outcomes.values()],
         date_order=info,
         duplicate_ids=int(np.count_nonzero(checks.repeats)),
@@ -505,22 +559,35 @@ def _accepted(
 
 
 def _warnings(
-    outcomes: dict[str, FieldOutcome], dataset: Dataset, accepted_mask: Mask
-) -> Counter[str]:
-    """Problems that keep the row, counted over the accepted rows, per field and problem."""
-    warnings: Counter[str] = Counter()
+    outcomes: dict[str, FieldOutcome],
+    dataset: Dataset,
+    accepted_mask: Mask,
+    numbers: npt.NDArray[np.int64],
+) -> RowWarnings:
+    """Problems that keep the row, on the accepted rows: which rows, which field and problem."""
+    kinds: list[WarningKind] = []
+    rows: list[npt.NDArray[np.int64]] = []
+
+    def add(kind: WarningKind, hit: Mask) -> None:
+        rows.append(numbers[hit])
+        kinds.append(kind)
+
     for name, outcome in outcomes.items():
         if outcome.header is None or outcome.field.kind == "row_id":
             continue
-        counts = np.bincount(outcome.codes[accepted_mask], minlength=len(outcome.texts) + 1)
+        valid = _valid(outcome)
         for code, text in enumerate(outcome.texts, start=1):
-            if counts[code] and code not in outcome.error_codes:
-                warnings[f"{name} {text}"] += int(counts[code])
+            hit = (outcome.codes == code) & accepted_mask
+            if code not in outcome.error_codes and hit.any():
+                add(WarningKind(name, outcome.field.label, text, not (valid & hit).any()), hit)
         if name in _WARN_MISSING and name in dataset.identifier_headers:
-            missing = int(np.count_nonzero(~outcome.filled & accepted_mask))
-            if missing:
-                warnings[f"{name} missing"] += missing
-    return warnings
+            missing = ~outcome.filled & accepted_mask
+            if missing.any():
+                add(WarningKind(name, outcome.field.label, "missing", False), missing)
+    if not kinds:
+        return RowWarnings()
+    kind = np.repeat(np.arange(len(kinds), dtype=np.int64), [len(r) for r in rows])
+    return RowWarnings(tuple(kinds), np.concatenate(rows).astype(np.int64), kind)
 
 
 def _quarantined(
@@ -605,25 +672,39 @@ def _reasons(
 
 
 def _stats(o: FieldOutcome, n: int) -> FieldStats:
+    # A row without a usable value is quarantined for the row id and required attributes;
+    # for identifiers the column is required, the value on each row is not.
+    required = o.field.required and o.field.kind != "identifier"
     if o.header is None:
-        return FieldStats(
-            o.field.name, o.field.label, None, o.field.kind, o.field.required, 0, 0, []
-        )
+        return FieldStats(o.field.name, o.field.label, None, o.field.kind, required, 0, 0, [])
     counts = np.bincount(o.codes, minlength=len(o.texts) + 1)
-    problems = [(text, int(counts[k])) for k, text in enumerate(o.texts, start=1) if counts[k]]
+    valid = _valid(o)
+    problems: list[tuple[str, int, str]] = []
+    for k, text in enumerate(o.texts, start=1):
+        if counts[k]:
+            problems.append((text, int(counts[k]), _effect(o, k, valid)))
     # "Empty but required" is a completeness problem, not a validity one.
-    invalid = sum(c for t, c in problems if t != "is empty but required" and t != "is empty")
+    invalid = sum(c for t, c, _e in problems if t != "is empty but required" and t != "is empty")
     filled = int(np.count_nonzero(o.filled))
     return FieldStats(
         o.field.name,
         o.field.label,
         o.header,
         o.field.kind,
-        o.field.required,
+        required,
         filled,
         max(filled - invalid, 0),
         sorted(problems, key=lambda p: -p[1]),
     )
+
+
+def _effect(o: FieldOutcome, code: int, valid: Mask) -> str:
+    """What a problem does to its rows, in the report's words."""
+    if code in o.error_codes:
+        return "the row is quarantined"
+    if (valid & (o.codes == code)).any():
+        return "the row is kept"
+    return "the value is cleared; the row is kept"
 
 
 def _preview(

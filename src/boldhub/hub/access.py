@@ -16,7 +16,8 @@ from boldhub.hub.accounts import Principal
 _OWN: dict[str, frozenset[str]] = {
     "submission.create": frozenset({"submitter", "admin"}),
     "submission.read": frozenset({"submitter", "dpo", "analyst", "admin"}),
-    "report.read": frozenset({"analyst", "dpo", "admin", "output_checker"}),
+    # A council's submitter sees what the council gets back for the data it sent.
+    "report.read": frozenset({"submitter", "analyst", "dpo", "admin", "output_checker"}),
     "audit.read": frozenset({"dpo", "admin"}),
     "users.manage": frozenset({"admin"}),
 }
@@ -29,6 +30,7 @@ _HUB_WIDE: dict[str, frozenset[str]] = {
     "report.read": frozenset({"output_checker", "admin"}),
     "audit.read": frozenset({"admin"}),
     "users.manage": frozenset({"admin"}),
+    "organisations.manage": frozenset({"admin"}),
 }
 NATIONAL = "national"
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from boldhub import clock
 from boldhub.errors import UserError
-from boldhub.hub import audit
+from boldhub.hub import audit, organisations
 from boldhub.hub.store.models import ROLES, ApiToken, Organisation, User, WebSession
 from boldhub.schemas import CENTRAL_BODIES, COUNCILS
 
@@ -76,9 +76,9 @@ def create_user(
     ensure_organisations(session)
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")
-    org = session.get(Organisation, organisation)
-    if org is None:
-        raise UserError(f"unknown organisation {organisation!r}; register it first")
+    if organisation != HUB_ORG:
+        # Any council of the register or registered body; the row is made on first use.
+        organisations.ensure_row(session, organisation)
     email = email.strip().lower()
     if "@" not in email:
         raise UserError("email must be an email address")

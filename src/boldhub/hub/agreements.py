@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from boldhub import clock
 from boldhub.errors import HubStateError, NotAdmitted, PackageError, SchemaError, UserError
-from boldhub.hub import audit
+from boldhub.hub import audit, organisations
 from boldhub.hub.store import Hub
 from boldhub.hub.store.models import Submission
 from boldhub.hub.store.trust import Agreement, AgreementParty
@@ -36,46 +37,57 @@ class RegisterResult:
     created: bool
 
 
-def register(hub: Hub, spec: AgreementSpec, *, actor: str = "cli") -> RegisterResult:
-    """Register an agreement; registering the identical agreement again changes nothing.
-
-    The document is stored as given, so its linkage terms are checked again here: the
+def _checked_terms(spec: AgreementSpec) -> None:
+    """The document is stored as given, so its linkage terms are checked again here: the
     spec may have been parsed before its document was last changed."""
     try:
         linkage_terms(spec.document)
     except SchemaError as exc:
         raise SchemaError(f"agreement {spec.id}: {exc}") from None
-    encoding = spec.encoding.as_dict()
+
+
+def _insert(session: Session, spec: AgreementSpec, supersedes: str | None = None) -> Agreement:
+    for party in spec.parties:
+        organisations.lookup(session, party.organisation)
+    row = Agreement(
+        id=spec.id,
+        key_fingerprint=spec.key_fingerprint,
+        encoding=spec.encoding.as_dict(),
+        document=spec.document,
+        registered_at=clock.now(),
+        key_rotated_at=None,
+        supersedes=supersedes,
+    )
+    session.add(row)
+    session.flush()
+    for party in spec.parties:
+        session.add(
+            AgreementParty(
+                agreement_id=spec.id,
+                organisation=party.organisation,
+                signing_key=party.signing_key,
+                signing_key_id=key_id(parse_public_key(party.signing_key)),
+                datasets=list(party.datasets),
+            )
+        )
+    return row
+
+
+def register(hub: Hub, spec: AgreementSpec, *, actor: str = "cli") -> RegisterResult:
+    """Register an agreement; registering the identical agreement again changes nothing."""
+    _checked_terms(spec)
     with hub.sessions() as session, session.begin():
         existing = session.get(Agreement, spec.id)
         if existing is not None:
             if existing.document == spec.document:
                 return RegisterResult(spec.id, len(spec.parties), False)
             raise UserError(
-                f"agreement {spec.id} is already registered with other terms; give the new "
-                "version another id, or use `boldhub agreement rotate-key` to change its key"
+                f"agreement {spec.id} is already registered with other terms; to change it, "
+                "give the new version its own id in the file and run `boldhub agreement "
+                f"amend FILE --supersedes {spec.id}` (or `boldhub agreement rotate-key` to "
+                "change only its key)"
             )
-        session.add(
-            Agreement(
-                id=spec.id,
-                key_fingerprint=spec.key_fingerprint,
-                encoding=encoding,
-                document=spec.document,
-                registered_at=clock.now(),
-                key_rotated_at=None,
-            )
-        )
-        session.flush()
-        for party in spec.parties:
-            session.add(
-                AgreementParty(
-                    agreement_id=spec.id,
-                    organisation=party.organisation,
-                    signing_key=party.signing_key,
-                    signing_key_id=key_id(parse_public_key(party.signing_key)),
-                    datasets=list(party.datasets),
-                )
-            )
+        _insert(session, spec)
         audit.append(
             session,
             actor=actor,
@@ -83,11 +95,76 @@ def register(hub: Hub, spec: AgreementSpec, *, actor: str = "cli") -> RegisterRe
             subject=spec.id,
             details={
                 "key_fingerprint": spec.key_fingerprint,
-                "encoding": encoding,
+                "encoding": spec.encoding.as_dict(),
                 "parties": sorted(p.organisation for p in spec.parties),
             },
         )
     return RegisterResult(spec.id, len(spec.parties), True)
+
+
+def _supersedable(session: Session, old_id: str, new_id: str) -> Agreement:
+    old = session.get(Agreement, old_id)
+    if old is None:
+        raise HubStateError(
+            f"agreement {old_id!r} is not registered at this hub, so there is nothing to "
+            "supersede; register the file with `boldhub agreement register FILE`"
+        )
+    if old.superseded_by is not None:
+        raise UserError(
+            f"agreement {old_id} was already superseded by {old.superseded_by}; amend "
+            f"{old.superseded_by}, the version in force, instead"
+        )
+    if new_id == old_id:
+        raise UserError(
+            f'the new version needs its own id: change "id" in the file (e.g. to '
+            f"{old_id}-v2) and keep {old_id} for the record"
+        )
+    if session.get(Agreement, new_id) is not None:
+        raise UserError(
+            f"agreement {new_id} is already registered; give the new version an id not used yet"
+        )
+    return old
+
+
+def amend(hub: Hub, spec: AgreementSpec, supersedes: str, *, actor: str = "cli") -> AmendResult:
+    """Register ``spec`` as the new version of agreement ``supersedes``, in one audited
+    transaction. The old version is kept, marked superseded: packages encoded under it
+    are refused from now on, naming the new version; what it already holds stays."""
+    _checked_terms(spec)
+    with hub.sessions() as session, session.begin():
+        old = _supersedable(session, supersedes, spec.id)
+        old_parties = set(
+            session.execute(
+                select(AgreementParty.organisation).where(AgreementParty.agreement_id == old.id)
+            ).scalars()
+        )
+        _insert(session, spec, supersedes=old.id)
+        old.superseded_by = spec.id
+        old.superseded_at = clock.now()
+        new_parties = {p.organisation for p in spec.parties}
+        audit.append(
+            session,
+            actor=actor,
+            action="agreement.amended",
+            subject=spec.id,
+            details={
+                "supersedes": old.id,
+                "key_fingerprint": spec.key_fingerprint,
+                "encoding": spec.encoding.as_dict(),
+                "parties": sorted(new_parties),
+                "parties_added": sorted(new_parties - old_parties),
+                "parties_removed": sorted(old_parties - new_parties),
+                "terms_changed": old.document != spec.document,
+            },
+        )
+    return AmendResult(spec.id, supersedes, sorted(new_parties - old_parties))
+
+
+@dataclass(frozen=True)
+class AmendResult:
+    agreement_id: str
+    supersedes: str
+    parties_added: list[str]
 
 
 @dataclass(frozen=True)
@@ -115,6 +192,11 @@ def rotate_key(
         agreement = session.get(Agreement, agreement_id)
         if agreement is None:
             raise HubStateError(f"agreement {agreement_id!r} is not registered at this hub")
+        if agreement.superseded_by is not None:
+            raise UserError(
+                f"agreement {agreement_id} was superseded by {agreement.superseded_by}; "
+                "rotate the key of the version in force"
+            )
         old = agreement.key_fingerprint
         if old == fingerprint:
             raise UserError(f"agreement {agreement_id} already uses key {fingerprint[:8]}...")
@@ -153,6 +235,8 @@ def describe(hub: Hub, agreement_id: str) -> dict[str, Any]:
             "id": agreement.id,
             "key_fingerprint": agreement.key_fingerprint,
             "encoding": agreement.encoding,
+            "supersedes": agreement.supersedes,
+            "superseded_by": agreement.superseded_by,
             "parties": [
                 {
                     "organisation": p.organisation,
@@ -180,6 +264,13 @@ def expectations(hub: Hub) -> Expect:
                 raise PackageError(
                     f"agreement check failed: agreement {aid!r} is not registered at this hub; "
                     "ask the hub to register it first"
+                )
+            if agreement.superseded_by is not None:
+                raise PackageError(
+                    f"agreement check failed: agreement {aid} was superseded by agreement "
+                    f"{agreement.superseded_by}; packages under {aid} are no longer accepted. "
+                    f"Encode again with the file of agreement {agreement.superseded_by} "
+                    "(ask the hub's team for it) and submit that package"
                 )
             row = session.get(AgreementParty, (aid, org))
             try:

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 
 from boldhub import clock
-from boldhub.hub import audit
+from boldhub.hub import audit, organisations
 from boldhub.hub.agreements import expectations
 from boldhub.hub.store import ATTRIBUTES_DIR, ENCODINGS_DIR, MANIFESTS_DIR, Hub
 from boldhub.hub.store.models import Submission
@@ -36,7 +36,9 @@ class IngestResult:
 
 
 def ingest(hub: Hub, package: Path, actor: str = "cli") -> IngestResult:
-    pkg = verify_package(package, expectations(hub))
+    with hub.sessions() as session:
+        bodies = organisations.registered(session)
+    pkg = verify_package(package, expectations(hub), bodies)
     m = pkg.manifest
     with hub.sessions() as session:
         existing = session.execute(
@@ -83,6 +85,9 @@ def ingest(hub: Hub, package: Path, actor: str = "cli") -> IngestResult:
                     manifest=m.to_stored(),
                 )
             )
+            # The pages name organisations from their rows: a council's first package
+            # gives it one.
+            organisations.ensure_row(session, m.organisation)
             session.flush()
             if earlier is not None:
                 earlier.status = "superseded"

@@ -61,6 +61,9 @@ class RunSummary(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
+    # The agreement whose submissions the run linked; None in runs from before runs were
+    # scoped to one agreement (agreement_of_run reads it from their submissions).
+    agreement: str | None = None
     mode: Literal["full", "incremental"] = "full"
     base_run: str | None = None
     new_records: int | None = None
@@ -100,17 +103,16 @@ def run_linkage(
     on_step: Step | None = None,
     options: LinkOptions,
     full: bool = False,
+    agreement: str | None = None,
 ) -> tuple[str, LinkResult]:
-    """Link the current submissions (linkage.run decides: incremental when only new
-    submissions arrived since the latest run, otherwise full with the agreement's saved
-    model). ``full`` re-trains and re-links everything. Merges and splits of person keys
-    go into the run's summary and the audit log."""
-    subs = current_submissions(hub)
-    if not subs:
-        raise HubStateError("the hub holds no submissions to link; ingest packages first")
-    agreement_id = _agreement_of(subs)
-    terms = _linkage_terms(hub, subs)
-    previous_row = _previous_run(hub)
+    """Link the current submissions of one agreement (``agreement``; may be left out when
+    every current submission comes under one). linkage.run decides: incremental when only
+    new submissions arrived since the agreement's latest run, otherwise full with the
+    agreement's saved model; ``full`` re-trains and re-links everything. Merges and splits
+    of person keys go into the run's summary and the audit log."""
+    agreement_id, subs = submissions_to_link(hub, agreement)
+    terms = _linkage_terms(hub, agreement_id)
+    previous_row = _previous_run(hub, agreement_id)
     previous = _previous(hub, previous_row)
     saved = _latest_model(hub, agreement_id)
     started = clock.now()
@@ -124,6 +126,7 @@ def run_linkage(
         on_step=on_step,
     )
     summary = RunSummary(
+        agreement=agreement_id,
         mode=result.mode,
         base_run=previous_row.id if previous is not None and previous_row else None,
         new_records=result.new_records if result.mode == "incremental" else None,
@@ -250,10 +253,6 @@ def _previous(hub: Hub, run: LinkageRun | None) -> PreviousRun | None:
     )
 
 
-def _agreement_of(subs: list[Submission]) -> str:
-    return sorted({_manifest(s).agreement_id for s in subs})[0]
-
-
 def _newest_version(hub: Hub, agreement_id: str) -> int:
     """The highest N of the agreement's saved models ``v<N>`` (0: none saved)."""
     folder = hub.path(MODELS_DIR, agreement_id)
@@ -303,32 +302,70 @@ def _attributes(hub: Hub, submission_ids: list[str]) -> pa.Table | None:
     return pa.concat_tables(tables) if tables else None
 
 
-def _linkage_terms(hub: Hub, subs: list[Submission]) -> LinkageTerms:
-    """The agreement's linkage terms (privacy.agreement.linkage_terms). The current
-    submissions' agreements must agree on them."""
-    found: list[LinkageTerms] = []
+def _linkage_terms(hub: Hub, agreement_id: str) -> LinkageTerms:
+    """The agreement's linkage terms (privacy.agreement.linkage_terms)."""
     with hub.sessions() as session:
-        for aid in sorted({_manifest(s).agreement_id for s in subs}):
-            agreement = session.get(Agreement, aid)
-            found.append(linkage_terms(agreement.document) if agreement else LinkageTerms())
-    if any(f != found[0] for f in found):
+        agreement = session.get(Agreement, agreement_id)
+        return linkage_terms(agreement.document) if agreement else LinkageTerms()
+
+
+def submissions_to_link(hub: Hub, agreement: str | None) -> tuple[str, list[Submission]]:
+    """The agreement a run links and its current submissions: a run never mixes the
+    submissions of two agreements, since a party to one has no agreement for the other's
+    data."""
+    groups: dict[str, list[Submission]] = {}
+    for sub in current_submissions(hub):
+        groups.setdefault(_manifest(sub).agreement_id, []).append(sub)
+    if not groups:
+        raise HubStateError("the hub holds no submissions to link; ingest packages first")
+    if agreement is None:
+        if len(groups) > 1:
+            raise HubStateError(
+                f"the current submissions come under {len(groups)} agreements "
+                f"({', '.join(sorted(groups))}); link them one agreement at a time "
+                "(boldhub link --agreement ID)"
+            )
+        return next(iter(groups.items()))
+    if agreement not in groups:
+        have = ", ".join(sorted(groups))
         raise HubStateError(
-            "the current submissions come under agreements with different linkage terms "
-            "(allowed_source_pairs, one_to_one_sources); link under one agreement at a time"
+            f"no current submission comes under agreement {agreement}; the agreements "
+            f"with current submissions are: {have}"
         )
-    return found[0] if found else LinkageTerms()
+    return agreement, groups[agreement]
 
 
 def _manifest(sub: Submission) -> Manifest:
     return Manifest.from_stored(sub.manifest)
 
 
-def _previous_run(hub: Hub) -> LinkageRun | None:
+def _previous_run(hub: Hub, agreement_id: str) -> LinkageRun | None:
+    """The agreement's latest run."""
+    for run in _runs(hub):
+        if agreement_of_run(hub, run) == agreement_id:
+            return run
+    return None
+
+
+def _runs(hub: Hub) -> list[LinkageRun]:
     with hub.sessions() as session:
-        run: LinkageRun | None = session.execute(
-            select(LinkageRun).order_by(LinkageRun.finished_at.desc()).limit(1)
-        ).scalar_one_or_none()
-    return run
+        return list(
+            session.execute(select(LinkageRun).order_by(LinkageRun.finished_at.desc())).scalars()
+        )
+
+
+def agreement_of_run(hub: Hub, run: LinkageRun) -> str | None:
+    """The agreement a run linked: its summary says so; for a run from before runs were
+    scoped, the agreement its submissions' manifests name (the first, had they mixed)."""
+    named = RunSummary.of(run).agreement
+    if named is not None:
+        return named
+    with hub.sessions() as session:
+        subs = session.execute(
+            select(Submission).where(Submission.id.in_(list(run.submissions)))
+        ).scalars()
+        found = sorted({_manifest(s).agreement_id for s in subs})
+    return found[0] if found else None
 
 
 def add_truth_to_quality_report(
@@ -342,27 +379,53 @@ def add_truth_to_quality_report(
     linkage_quality.write_report(folder, report)
 
 
-def latest_run(hub: Hub) -> LinkageRun:
+def run_summary(hub: Hub, run_id: str) -> RunSummary:
     with hub.sessions() as session:
-        run = session.execute(
-            select(LinkageRun).order_by(LinkageRun.finished_at.desc()).limit(1)
-        ).scalar_one_or_none()
+        run = session.get(LinkageRun, run_id)
     if run is None:
+        raise HubStateError(f"the hub has no linkage run {run_id}")
+    return RunSummary.of(run)
+
+
+def latest_run(hub: Hub, agreement: str | None = None) -> LinkageRun:
+    """The latest run of ``agreement``; left out, the latest run when every run so far
+    linked one agreement, else a refusal asking which."""
+    runs = _runs(hub)
+    if not runs:
         raise HubStateError("the hub has no linkage run yet; run `boldhub link --home ...` first")
-    return run
+    by_agreement: dict[str | None, LinkageRun] = {}
+    for run in runs:
+        by_agreement.setdefault(agreement_of_run(hub, run), run)
+    if agreement is not None:
+        if agreement not in by_agreement:
+            raise HubStateError(
+                f"the hub has no linkage run of agreement {agreement}; run "
+                f"`boldhub link --agreement {agreement}` first"
+            )
+        return by_agreement[agreement]
+    if len(by_agreement) > 1:
+        names = ", ".join(sorted(str(a) for a in by_agreement))
+        raise HubStateError(
+            f"the hub has linkage runs of {len(by_agreement)} agreements ({names}); "
+            "say which with --agreement ID"
+        )
+    return runs[0]
 
 
 def links_path(hub: Hub, run_id: str) -> Path:
     return hub.path(RUNS_DIR, run_id, LINKS_FILE)
 
 
-def export_links(hub: Hub, out: Path, *, actor: str = "cli") -> tuple[str, int]:
-    """Write (record_key, source, person_key, match_probability) of the latest run."""
+def export_links(
+    hub: Hub, out: Path, *, actor: str = "cli", agreement: str | None = None
+) -> tuple[str, int]:
+    """Write (record_key, source, person_key, match_probability) of the agreement's
+    latest run."""
     if out.suffix.lower() not in (".csv", ".parquet"):
         raise UserError(f"--out {out} must end in .csv or .parquet")
     if out.is_dir():
         raise UserError(f"--out {out} is a folder; give a file name ending in .csv or .parquet")
-    run = latest_run(hub)
+    run = latest_run(hub, agreement)
     table = pq.read_table(links_path(hub, run.id))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")

@@ -19,14 +19,13 @@ from boldhub.errors import UserError
 from boldhub.hub.access import allowed
 from boldhub.hub.accounts import Principal
 from boldhub.hub.linking import run_linkage
-from boldhub.hub.reports import release_reports
+from boldhub.hub.reports import REPORTS_DIR, release_reports
 from boldhub.hub.store import ENCODINGS_DIR, Hub
 from boldhub.hub.store.models import AuditEvent, LinkageRun, Organisation, Submission
 from boldhub.hub.store.trust import Agreement, AgreementParty
 from boldhub.linkage.run import LinkOptions
 
 log = logging.getLogger("boldhub.hub")
-REPORTS_DIR = "reports"
 # Completeness is reported for these encodings: the share of records that carry them.
 QUALITY_FIELDS = {
     "dob_tok": "date of birth",
@@ -187,18 +186,20 @@ class LinkageJobs:
         self.running_since: datetime | None = None
         self.last_error: str | None = None
 
-    def start(self, hub: Hub, actor: str) -> None:
+    def start(self, hub: Hub, actor: str, agreement: str | None = None) -> None:
+        """Start linking ``agreement``'s submissions (left out: the one agreement every
+        current submission comes under)."""
         if not self._lock.acquire(blocking=False):
             raise UserError("a linkage run is already in progress; wait for it to finish")
         self.running_since = clock.now()
         self.last_error = None
-        thread = threading.Thread(target=self._run, args=(hub, actor), daemon=True)
+        thread = threading.Thread(target=self._run, args=(hub, actor, agreement), daemon=True)
         thread.start()
 
-    def _run(self, hub: Hub, actor: str) -> None:
+    def _run(self, hub: Hub, actor: str, agreement: str | None) -> None:
         try:
-            run_id, _ = run_linkage(hub, actor=actor, options=self.options)
-            release_reports(hub, hub.path(REPORTS_DIR, run_id), actor=actor)
+            run_id, _ = run_linkage(hub, actor=actor, options=self.options, agreement=agreement)
+            release_reports(hub, actor=actor, run_id=run_id)
         except UserError as exc:
             self.last_error = str(exc)
         except Exception as exc:  # a bug: keep the hub up and say so on the runs page

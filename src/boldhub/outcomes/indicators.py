@@ -32,6 +32,9 @@ class Indicator:
     title: str
     explanation: str
     events: str  # SQL over table `events` (person_key, dataset, d1, d2) joined to cohort `c`
+    # The dataset whose events it counts: without a submission of it in the run, the
+    # indicator is not in the release (a zero there would claim data nobody sent).
+    dataset: str
 
 
 INDICATORS: tuple[Indicator, ...] = (
@@ -42,6 +45,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "their first homelessness application.",
         "e.dataset = 'probation' AND e.d1 < c.index_date "
         "AND coalesce(e.d2, c.index_date) >= c.index_date - INTERVAL 365 DAY",
+        "probation",
     ),
     Indicator(
         "treatment_after",
@@ -50,6 +54,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "first homelessness application.",
         "e.dataset = 'treatment' AND e.d1 >= c.index_date "
         "AND e.d1 <= c.index_date + INTERVAL 182 DAY",
+        "treatment",
     ),
     Indicator(
         "victim_around",
@@ -58,6 +63,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "homelessness application.",
         "e.dataset = 'victims' AND e.d1 >= c.index_date - INTERVAL 365 DAY "
         "AND e.d1 <= c.index_date + INTERVAL 365 DAY",
+        "victims",
     ),
     Indicator(
         "repeat_homelessness",
@@ -66,8 +72,11 @@ INDICATORS: tuple[Indicator, ...] = (
         "12 months after their first one.",
         "e.dataset = 'homelessness' AND e.d1 > c.index_date "
         "AND e.d1 <= c.index_date + INTERVAL 365 DAY",
+        "homelessness",
     ),
 )
+
+DATASETS = ("homelessness", "probation", "treatment", "victims")
 
 # Which attribute holds each dataset's start (d1) and end (d2) date.
 _EVENT_DATES = {
@@ -83,6 +92,8 @@ class IndicatorValue:
     indicator: Indicator
     numerator: ReleasedCount
     rate: ReleasedRate
+    # False when no submission of the indicator's dataset was in the run.
+    in_release: bool = True
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,8 @@ class AreaOutcomes:
     values: tuple[IndicatorValue, ...]
     first_application: str | None
     last_application: str | None
+    # The datasets that had a submission in the run, in the order of DATASETS.
+    datasets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,15 +160,19 @@ def compute(links: Path, attributes: list[AttributeInput]) -> list[AreaOutcomes]
         ).fetchall()
     }
     con.close()
+    present = {a.source.split(":", 1)[0] for a in attributes}
+    datasets = tuple(d for d in DATASETS if d in present)
     out = []
     for area, cohort_n, *nums in rows:
         cohort = control_count(int(cohort_n))
         values = []
         for ind, n in zip(INDICATORS, nums, strict=True):
             num = control_count(int(n))
-            values.append(IndicatorValue(ind, num, control_rate(num, cohort)))
+            values.append(
+                IndicatorValue(ind, num, control_rate(num, cohort), ind.dataset in present)
+            )
         lo, hi = spans.get(area, (None, None))
-        out.append(AreaOutcomes(area, cohort, tuple(values), lo, hi))
+        out.append(AreaOutcomes(area, cohort, tuple(values), lo, hi, datasets))
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,22 @@ _ENV = Environment(
     autoescape=select_autoescape(["html"]),
     keep_trailing_newline=True,
 )
+
+
+# How a report names each dataset other than homelessness, in plain words.
+SOURCE_NAMES = {
+    "probation": "probation",
+    "treatment": "drug and alcohol treatment",
+    "victims": "victims' services",
+}
+
+
+def _listed(names: Iterable[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    items = list(names)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 @dataclass(frozen=True)
@@ -51,7 +68,12 @@ def render_reports(outcomes: list[AreaOutcomes], out: Path, run_id: str) -> list
     for o in outcomes:
         path = out / f"{o.area}.html"
         html = template.render(
-            area=o, name=area_name(o.area), is_national=o.area == "national", **common
+            area=o,
+            name=area_name(o.area),
+            is_national=o.area == "national",
+            linked_to=_listed(SOURCE_NAMES[d] for d in o.datasets if d != "homelessness"),
+            missing=_listed(SOURCE_NAMES[d] for d in SOURCE_NAMES if d not in o.datasets),
+            **common,
         )
         path.write_text(html, encoding="utf-8")
         written.append(RenderedReport(o.area, path))

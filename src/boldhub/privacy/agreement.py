@@ -43,7 +43,8 @@ from typing import Any
 from boldhub.errors import InputFileError, NotAdmitted, SchemaError, UserError
 from boldhub.privacy.encoding import EncodingParams
 from boldhub.privacy.signing import parse_public_key
-from boldhub.schemas import get_dataset, get_organisation
+from boldhub.schemas import get_dataset
+from boldhub.schemas.organisations import check_party_code
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 FINGERPRINT_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -205,7 +206,7 @@ def _parties(raw_parties: Any, bad: Callable[[str], UserError]) -> tuple[Party, 
             raise bad(f"parties[{i}] must be an object with organisation and signing_key")
         org = item.get("organisation")
         try:
-            get_organisation(str(org))
+            check_party_code(str(org))
             parse_public_key(item.get("signing_key"))  # type: ignore[arg-type]
             datasets = item.get("datasets") or []
             if not isinstance(datasets, list):
@@ -254,7 +255,11 @@ def parse_agreement(doc: Any, where: str = "the agreement") -> AgreementSpec:
 
 def load_agreement(path: Path) -> AgreementSpec:
     if not path.is_file():
-        raise InputFileError(f"agreement file {path} not found")
+        raise InputFileError(
+            f"agreement file {path} not found; check the path, or get the agreement's JSON "
+            "file from whoever manages the agreement (the hub's team holds every registered "
+            "one: `boldhub agreement show ID`); docs/hub.md shows how to write one"
+        )
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -42,11 +42,13 @@ class LinkageKey:
         return f"LinkageKey(fingerprint={self.fingerprint})"
 
 
-def create_key(path: Path, *, overwrite: bool = False) -> LinkageKey:
-    """Write a new random key to ``path`` with owner-only permissions (0600)."""
+def create_key(path: Path, *, overwrite: bool = False, secret: bytes | None = None) -> LinkageKey:
+    """Write a new random key to ``path`` with owner-only permissions (0600). ``secret``
+    gives the key's 32 bytes instead: the demo derives its key from its seed, so that one
+    seed gives one output; every real key comes from the operating system's generator."""
     if path.exists() and not overwrite:
         raise UserError(f"{path} already exists; choose another --out or delete it first")
-    key = LinkageKey(secrets.token_bytes(32))
+    key = LinkageKey(secrets.token_bytes(32) if secret is None else secret)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Create with 0600 from the start: a chmod after writing leaves a window.
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC

@@ -27,7 +27,7 @@ import copy
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from boldhub.errors import ManifestUnreadable, NotAdmitted, PackageError
 from boldhub.privacy import signing
 from boldhub.privacy.agreement import FINGERPRINT_RE, admit_linkage_key
 from boldhub.privacy.encoding import ENCODING_SCHEMA, EncodingParams
-from boldhub.schemas import SCHEMA_VERSION, Dataset, get_dataset, get_organisation
+from boldhub.schemas import SCHEMA_VERSION, Dataset, Organisation, get_dataset, get_organisation
 
 FORMAT = "boldhub-package"
 FORMAT_VERSION = 3
@@ -295,22 +295,65 @@ def read_manifest(path: Path) -> Manifest:
     return load_manifest(path)[0]
 
 
-def verify_package(path: Path, expect: Expect) -> VerifiedPackage:
+def package_files(folder: Path) -> list[Path]:
+    """The files of a package folder that may leave for the hub: the data files its
+    manifest lists, then the manifest and its signature.
+
+    Refuses (PackageError, before anything is sent) a folder that holds anything else, or
+    lacks a listed file, or one whose sha256 is not the manifest's: what leaves the council
+    is exactly what was signed. The signature itself is the hub's to check.
+    """
+    manifest = read_manifest(folder)
+    name = folder.name
+    listed = [*sorted(manifest.files), MANIFEST_FILE, SIGNATURE_FILE]
+    if any(Path(f).name != f or f in (MANIFEST_FILE, SIGNATURE_FILE) for f in manifest.files):
+        raise PackageError(
+            f"manifest check failed: the manifest in the package folder {name} lists a file "
+            "that cannot be part of a package; encode again"
+        )
+    others = sorted(p.name for p in folder.iterdir() if p.name not in listed)
+    if others:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        raise PackageError(
+            f"the package folder {name} holds {shown}, which the signed manifest does not "
+            "list; move it out of the folder and submit again (nothing was sent)"
+        )
+    for f in listed:
+        path = folder / f
+        if path.is_symlink() or not path.is_file():
+            raise PackageError(
+                f"{f} is missing from the package folder {name}; copy the whole folder "
+                "`boldhub encode` wrote, or encode again (nothing was sent)"
+            )
+    for f, declared in sorted(manifest.files.items()):
+        if sha256_file(folder / f) != declared.sha256:
+            raise PackageError(
+                f"hash check failed: {f} in the package folder {name} is not the file the "
+                "manifest was signed for (it was changed after encoding); encode again and "
+                "submit the new folder (nothing was sent)"
+            )
+    return [folder / f for f in listed]
+
+
+def verify_package(
+    path: Path, expect: Expect, registered: Mapping[str, Organisation] | None = None
+) -> VerifiedPackage:
     """Check a package completely; raise PackageError naming the first check that fails.
 
     ``expect`` looks up the agreement the manifest names and the submitting
-    organisation's registered signing key (and refuses an unknown agreement or party).
+    organisation's registered signing key (and refuses an unknown agreement or party);
+    ``registered`` are the bodies the hub knows besides the shipped register.
     """
     manifest, raw = load_manifest(path)
     sig_path = path / SIGNATURE_FILE
     if not sig_path.is_file():
         raise PackageError(
-            f"signature check failed: {path} has no {SIGNATURE_FILE}; encode again with "
-            "--signing-key and send the whole package folder"
+            f"signature check failed: {path} has no {SIGNATURE_FILE}; `boldhub encode` "
+            f"writes it beside {MANIFEST_FILE}, so copy or send the whole package folder"
         )
     agreement = expect(manifest)
     signature = check_signature(sig_path, raw, manifest, agreement)
-    dataset = check_manifest(manifest)
+    dataset = check_manifest(manifest, registered)
     check_agreement_terms(manifest, agreement)
     enc, attrs = check_data_files(path, manifest)
     check_schemas(enc, attrs, dataset, manifest.format_version)
@@ -343,7 +386,9 @@ def check_signature(sig_path: Path, raw: bytes, manifest: Manifest, agreement: E
     return sig_text
 
 
-def check_manifest(manifest: Manifest) -> Dataset:
+def check_manifest(
+    manifest: Manifest, registered: Mapping[str, Organisation] | None = None
+) -> Dataset:
     """The schema version, dataset, organisation and source; the package's dataset."""
     if manifest.schema_version != SCHEMA_VERSION:
         raise PackageError(
@@ -351,7 +396,7 @@ def check_manifest(manifest: Manifest) -> Dataset:
             f"{SCHEMA_VERSION}; prepare and encode again with this version of boldhub"
         )
     dataset = get_dataset(manifest.dataset)
-    get_organisation(manifest.organisation)
+    get_organisation(manifest.organisation, registered)
     if manifest.source != f"{dataset.name}:{manifest.organisation}":
         raise PackageError("manifest check failed: source does not match dataset and organisation")
     return dataset

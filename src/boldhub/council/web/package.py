@@ -13,6 +13,7 @@ from boldhub.council.web.deps import FormDep, Page, PageDep, redirect
 from boldhub.council.web.state import CouncilSettings, Job
 from boldhub.council.web.wording import sentence
 from boldhub.errors import UserError
+from boldhub.privacy.package import package_files
 
 router = APIRouter()
 
@@ -44,6 +45,9 @@ async def encode_post(page: PageDep, form: FormDep) -> Response:
             return _encode_view(page, [("save", sentence(str(exc)))])
     if action == "submit":
         try:
+            # Here as well as in the client: whatever client the page has, a folder that
+            # holds more than the signed package is refused before it is handed over.
+            package_files(job.package)
             receipt = page.state.hub.submit(job.package)
         except UserError as exc:
             return _encode_view(page, [("submit", sentence(str(exc)))])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from boldhub.council.prepare import QUARANTINE_FILE, REPORT_FILE
+from boldhub.council.prepare import QUARANTINE_FILE, REPORT_FILE, WARNINGS_FILE
 from boldhub.council.web.deps import PageDep, redirect
 
 router = APIRouter()
@@ -23,7 +23,7 @@ def report_page(page: PageDep) -> Response:
 @router.get("/files/{name}")
 def files(page: PageDep, name: str) -> Response:
     job = page.job
-    if name not in (QUARANTINE_FILE, REPORT_FILE) or job.result is None:
+    if name not in (QUARANTINE_FILE, WARNINGS_FILE, REPORT_FILE) or job.result is None:
         return Response("Not found", status_code=404)
     path = job.prepared / name
     if not path.is_file():

@@ -40,6 +40,9 @@ class CouncilSettings:
     write_package: PackageWriter
     key_fingerprint: str
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD
+    # The organisations the page can sign for: the agreement's parties that registered its
+    # signing key (see council.encode.signing_organisations). Empty: not known, offer all.
+    organisations: tuple[str, ...] = ()
 
     @property
     def profiles(self) -> Path:

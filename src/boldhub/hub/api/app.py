@@ -6,12 +6,23 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from prometheus_fastapi_instrumentator import Instrumentator
 
 from boldhub import __version__
 from boldhub.config import Settings, get_settings
 from boldhub.hub.accounts import ensure_organisations
-from boldhub.hub.api import audit, health, linkage, problems, reports, submissions, users
+from boldhub.hub.api import (
+    audit,
+    health,
+    linkage,
+    organisations,
+    problems,
+    reports,
+    submissions,
+    users,
+)
+from boldhub.hub.api.metrics import Metrics
 from boldhub.hub.linking import options_from
 from boldhub.hub.service import LinkageJobs
 from boldhub.hub.store import open_hub
@@ -27,7 +38,10 @@ def create_app(home: Path, settings: Settings | None = None) -> FastAPI:
     hub = open_hub(home, create=True, database_url=settings.database_url)
     with hub.sessions() as session, session.begin():
         ensure_organisations(session)
-    app = FastAPI(
+    # /docs and /redoc load their scripts from the package, not a CDN: a government
+    # network without internet access still shows them.
+    app = FastAPIOffline(
+        static_url="/static-docs",
         title="BOLD Hub",
         version=__version__,
         description=(
@@ -39,12 +53,15 @@ def create_app(home: Path, settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.hub = hub
     app.state.jobs = LinkageJobs(options_from(settings))
+    app.state.metrics = Metrics(hub, app.state.jobs)
     problems.install(app)
-    for module in (health, submissions, linkage, reports, audit, users):
+    for module in (health, submissions, linkage, reports, audit, users, organisations):
         app.include_router(module.router)
     from boldhub.hub.web import pages
 
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
-    Instrumentator().instrument(app).expose(app, endpoint="/metrics", include_in_schema=False)
+    Instrumentator(registry=app.state.metrics.registry).instrument(app).expose(
+        app, endpoint="/metrics", include_in_schema=False
+    )
     return app

@@ -44,7 +44,12 @@ def optional_principal(
 ) -> Principal | None:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        return principal_for_token(db, auth[7:].strip())
+        by_token = principal_for_token(db, auth[7:].strip())
+        if by_token is None:
+            # A token was sent: asking for one would send the user looking for a mistake
+            # they did not make.
+            request.state.bad_token = True
+        return by_token
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         found = principal_for_session(db, cookie)
@@ -55,8 +60,17 @@ def optional_principal(
 
 
 def current_principal(
+    request: Request,
     principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Principal:
+    if principal is None and getattr(request.state, "bad_token", False):
+        raise Problem(
+            401,
+            "Unauthorized",
+            "the API token sent is not valid: it was mistyped, revoked or belongs to a "
+            "deactivated user; ask your hub's admin for a new one "
+            "(`boldhub admin create-token`)",
+        )
     if principal is None:
         raise Problem(
             401, "Unauthorized", "sign in, or send an API token as 'Authorization: Bearer <token>'"

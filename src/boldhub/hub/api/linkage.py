@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from boldhub.hub.access import require
 from boldhub.hub.api.deps import CurrentUser, HubDep, JobsDep
+from boldhub.hub.linking import RunSummary, submissions_to_link
 from boldhub.hub.service import runs
 from boldhub.hub.store.models import LinkageRun
 
@@ -28,6 +29,10 @@ class LinkageRunPublic(BaseModel):
     persons: int = Field(description="Persons the records were clustered into.")
     threshold: float = Field(description="Match probability the run clustered at.")
     submissions: list[str] = Field(description="Ids of the submissions it linked, sorted.")
+    agreement: str | None = Field(
+        description="The agreement whose submissions it linked (null for runs from before "
+        "runs were scoped to one agreement)."
+    )
 
     @classmethod
     def of(cls, run: LinkageRun) -> LinkageRunPublic:
@@ -38,6 +43,7 @@ class LinkageRunPublic(BaseModel):
             persons=run.persons,
             threshold=run.threshold,
             submissions=sorted(run.submissions),
+            agreement=RunSummary.of(run).agreement,
         )
 
 
@@ -49,10 +55,24 @@ class LinkageRuns(BaseModel):
     runs: list[LinkageRunPublic]
 
 
-@router.post("", status_code=202, summary="Start a linkage run over all current submissions")
-def start(response: Response, hub: HubDep, jobs: JobsDep, user: CurrentUser) -> LinkageStarted:
+@router.post("", status_code=202, summary="Start a linkage run over one agreement's submissions")
+def start(
+    response: Response,
+    hub: HubDep,
+    jobs: JobsDep,
+    user: CurrentUser,
+    agreement: Annotated[
+        str | None,
+        Query(
+            description="The agreement whose current submissions to link; may be left out "
+            "while every current submission comes under one agreement."
+        ),
+    ] = None,
+) -> LinkageStarted:
     require(user, "linkage.run")
-    jobs.start(hub, user.actor)
+    # Refused now, not in the background: which agreement, and whether it has submissions.
+    submissions_to_link(hub, agreement)
+    jobs.start(hub, user.actor, agreement)
     response.headers["Location"] = "/api/v1/linkage-runs"
     return LinkageStarted(status="running")
 

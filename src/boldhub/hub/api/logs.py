@@ -7,10 +7,18 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# uvicorn adds ``color_message``, the message again with terminal colour codes, for its
+# own coloured formatter; in JSON it is noise that log collectors show as escapes.
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _plain(value: object) -> object:
+    return _ANSI.sub("", value) if isinstance(value, str) else value
 
 
 class JsonFormatter(logging.Formatter):
@@ -19,9 +27,9 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": _plain(record.getMessage()),
         }
-        body.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
+        body.update({k: _plain(v) for k, v in record.__dict__.items() if k not in _STANDARD})
         if record.exc_info:
             body["exception"] = self.formatException(record.exc_info)
         return json.dumps(body, default=str)

@@ -8,10 +8,13 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from boldhub.errors import Problem, UploadTooLarge
+from boldhub.config import Settings
+from boldhub.errors import Problem, UploadTooLarge, UserError
 from boldhub.hub.access import require
+from boldhub.hub.accounts import Principal
 from boldhub.hub.api.deps import CurrentUser, HubDep, SettingsDep
 from boldhub.hub.service import submissions_for
+from boldhub.hub.store import Hub
 from boldhub.hub.upload import ingest_upload, staging_dir, unpack_tar
 
 router = APIRouter(prefix="/api/v1/submissions", tags=["submissions"])
@@ -61,6 +64,16 @@ async def upload(
     request: Request, response: Response, hub: HubDep, settings: SettingsDep, user: CurrentUser
 ) -> UploadReceipt:
     require(user, "submission.create", user.organisation)
+    try:
+        return await _receive(request, response, hub, settings, user)
+    except UserError as exc:
+        request.app.state.metrics.refused(exc)
+        raise
+
+
+async def _receive(
+    request: Request, response: Response, hub: Hub, settings: Settings, user: Principal
+) -> UploadReceipt:
     limit = settings.max_upload_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:

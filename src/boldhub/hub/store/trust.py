@@ -32,6 +32,11 @@ class Agreement(Base):
     document: Mapped[dict[str, Any]]
     registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     key_rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # A new version is a new agreement that names the one it replaces; the old one is
+    # kept for the record (its submissions and runs refer to it) and refuses new packages.
+    supersedes: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    superseded_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class AgreementParty(Base):
