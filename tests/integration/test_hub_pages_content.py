@@ -289,6 +289,18 @@ def test_a_report_is_shown_inside_the_hubs_frame(site: Site, linked: dict[str, s
     assert 'href="index.html"' not in text
 
 
+def test_a_linkage_run_from_the_page_names_its_agreement(site: Site, sent: dict[str, str]) -> None:
+    client = site.client("operator")
+    page = client.get("/linkage").text
+    agreement = site.world.packages.trust.agreement.id
+    assert f'<input type="hidden" name="agreement" value="{agreement}">' in page
+    # An agreement with nothing to link is refused on the form, in words, without a flag.
+    r = client.post("/linkage", data={"csrf_token": _csrf(page), "agreement": "no-such"})
+    assert r.status_code == 400 and "There is a problem" in r.text
+    assert "No current submission comes under agreement no-such" in r.text
+    assert "--" not in r.text.split("There is a problem")[1].split("</div>")[0]
+
+
 # -- the DPO's audit trail ---------------------------------------------------------------
 
 

@@ -56,6 +56,7 @@ _DOING = {
     "linkage.run": "start linkage runs",
     "linkage.read": "see linkage runs",
     "links.export": "export links",
+    "organisations.manage": "register organisations",
 }
 _ROLE_NAMES = {
     "submitter": "submitter",

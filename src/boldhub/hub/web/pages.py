@@ -30,7 +30,9 @@ from boldhub.hub.api.deps import (
     MaybeUser,
     SettingsDep,
 )
+from boldhub.hub.linking import submissions_to_link
 from boldhub.hub.service import (
+    LinkageJobs,
     agreements,
     organisations,
     participation,
@@ -270,20 +272,34 @@ def submission_page(request: Request, submission_id: str, hub: HubDep, user: May
     )
 
 
+def _linkage_view(
+    request: Request,
+    hub: Hub,
+    jobs: LinkageJobs,
+    user: Principal,
+    status: int = 200,
+    errors: list[tuple[str, str]] | None = None,
+) -> HTMLResponse:
+    return render(
+        request,
+        "linkage.html",
+        user,
+        status,
+        runs=runs(hub),
+        running_since=jobs.running_since,
+        last_error=jobs.last_error,
+        can_run=allowed(user, "linkage.run"),
+        agreements=agreements(hub),
+        errors=errors or [],
+    )
+
+
 @router.get("/linkage")
 def linkage_page(request: Request, hub: HubDep, jobs: JobsDep, user: MaybeUser) -> Response:
     if user is None:
         return to_sign_in(request)
     require(user, "linkage.read")
-    return render(
-        request,
-        "linkage.html",
-        user,
-        runs=runs(hub),
-        running_since=jobs.running_since,
-        last_error=jobs.last_error,
-        can_run=allowed(user, "linkage.run"),
-    )
+    return _linkage_view(request, hub, jobs, user)
 
 
 @router.post("/linkage")
@@ -293,12 +309,19 @@ def start_linkage(
     jobs: JobsDep,
     user: MaybeUser,
     csrf_token: Annotated[str, Form()] = "",
+    agreement: Annotated[str, Form()] = "",
 ) -> Response:
     if user is None:
         return to_sign_in(request)
     _check_csrf(request, csrf_token)
     require(user, "linkage.run")
-    jobs.start(hub, user.actor)
+    # The page always names the agreement (a run links one agreement's submissions), and
+    # is refused here, on the form, rather than in the background.
+    try:
+        submissions_to_link(hub, agreement or None)
+        jobs.start(hub, user.actor, agreement or None)
+    except UserError as exc:
+        return _linkage_view(request, hub, jobs, user, 400, [("agreement", sentence(str(exc)))])
     return RedirectResponse("/linkage", status_code=303)
 
 
