@@ -134,7 +134,7 @@ def _hub_pages(ids: dict[str, str]) -> dict[str, list[str]]:
         ],
         "analyst": ["/", "/submissions", "/reports", f"/reports/{COUNCIL_A}", "/linkage"],
         "operator": ["/", "/linkage", "/submissions", f"/submissions/{ids['bristol']}"],
-        "admin": ["/", "/linkage", "/submissions", "/audit", "/reports"],
+        "admin": ["/", "/linkage", "/submissions", "/audit", "/reports", "/organisations"],
     }  # fmt: skip
 
 

@@ -359,3 +359,43 @@ def test_the_audit_trail_exports_what_the_filters_show(audited: Site) -> None:
     # A name typed as a formula is not run by a spreadsheet.
     assert any(row[2] == "'=HYPERLINK(1)" for row in rows[1:])
     assert audited.client("analyst").get("/audit.csv").status_code == 403
+
+
+# -- organisations ---------------------------------------------------------------------
+
+
+def test_a_hub_admin_registers_a_provider_on_a_page(site: Site) -> None:
+    client = site.client("admin")
+    page = client.get("/organisations")
+    assert page.status_code == 200
+    assert 'href="/organisations" aria-current="page"' in page.text
+    refused = client.post(
+        "/organisations",
+        data={
+            "csrf_token": _csrf(page.text),
+            "code": "E09000033",
+            "name": "Westminster",
+            "kind": "provider",
+        },
+    )
+    assert refused.status_code == 400
+    assert "There is a problem" in refused.text and "register" in refused.text
+    done = client.post(
+        "/organisations",
+        data={
+            "csrf_token": _csrf(page.text),
+            "code": "provider-stmungos",
+            "name": "St Mungo's",
+            "kind": "provider",
+        },
+        follow_redirects=True,
+    )
+    assert done.status_code == 200
+    assert "PROVIDER-STMUNGOS is registered" in done.text
+    assert "St Mungo" in done.text
+    # Only a registered code is named back from the address.
+    assert "is registered" not in client.get("/organisations?added=<b>x</b>").text
+    # Nobody else may register a body, and the page is not in their navigation.
+    other = site.client("dpo")
+    assert other.get("/organisations").status_code == 403
+    assert 'href="/organisations"' not in other.get("/").text

@@ -33,9 +33,10 @@ from boldhub.council.mapping import BUILTIN, Mapping, builtin_mapping, resolve
 from boldhub.council.read import Export, ReadOptions, read_export
 from boldhub.council.report import ValidationReport, build_report, render_report
 from boldhub.council.validate import Validation, validate
-from boldhub.errors import UserError
+from boldhub.errors import SchemaError, UserError
 from boldhub.safecsv import write_csv
 from boldhub.schemas import CENTRAL_BODIES, Dataset, Organisation, get_dataset, get_organisation
+from boldhub.schemas.organisations import BODY_CODE_RE
 
 PREPARED_FILE = "prepared.parquet"
 QUARANTINE_FILE = "quarantine.csv"
@@ -67,7 +68,14 @@ def check_organisation(dataset: Dataset, organisation: str | None) -> Organisati
         raise UserError(
             f"dataset {dataset.name} is submitted by a council: give its GSS code with --org"
         )
-    org = get_organisation(org_code)
+    try:
+        org = get_organisation(org_code)
+    except SchemaError:
+        if dataset.council_level or not BODY_CODE_RE.match(org_code):
+            raise
+        # A body only the hub knows (its admins registered it): the council side cannot
+        # look it up, and the hub checks it when the package arrives.
+        return Organisation(org_code, org_code, "provider")
     if dataset.council_level and org.kind != "council":
         raise UserError(f"{org.code} is not a council; {dataset.name} exports come from councils")
     if not dataset.council_level and org not in CENTRAL_BODIES:

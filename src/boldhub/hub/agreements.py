@@ -255,8 +255,8 @@ def expectations(hub: Hub) -> Expect:
         aid, org = manifest.agreement_id, manifest.organisation
         if not aid:
             raise PackageError(
-                "agreement check failed: the manifest names no agreement; encode again with "
-                "--agreement"
+                "agreement check failed: the manifest names no agreement; encode the data again "
+                "under the agreement file the hub registered"
             )
         with hub.sessions() as session:
             agreement = session.get(Agreement, aid)

@@ -163,7 +163,8 @@ def _field_problem(exc: ValidationError, where: str) -> str:
         return "manifest check failed: key_fingerprint is missing or malformed"
     if loc == ("agreement_id",):
         return (
-            "agreement check failed: the manifest names no agreement; encode again with --agreement"
+            "agreement check failed: the manifest names no agreement; encode the data again "
+            "under the agreement file the hub registered"
         )
     if loc == ("files",):
         return f"manifest check failed: files must be exactly {', '.join(DATA_FILES)}"
@@ -412,8 +413,8 @@ def check_agreement_terms(manifest: Manifest, agreement: Expectations) -> None:
         )
         raise PackageError(
             "parameter check failed: the package's encoding parameters differ from agreement "
-            f"{agreement.agreement_id}'s ({', '.join(differ)}); encode again with "
-            "--agreement set to the agreement's file"
+            f"{agreement.agreement_id}'s ({', '.join(differ)}); encode the data again under "
+            "that agreement's file, as the hub registered it"
         )
     if not FINGERPRINT_RE.match(manifest.key_fingerprint):
         raise PackageError("manifest check failed: key_fingerprint is missing or malformed")

@@ -41,6 +41,8 @@ def nav_items(user: Principal | None) -> list[tuple[str, str]]:
     items.append(("/reports", "Reports"))
     if allowed(user, "audit.read", user.organisation):
         items.append(("/audit", "Audit trail"))
+    if allowed(user, "organisations.manage"):
+        items.append(("/organisations", "Organisations"))
     return items
 
 
