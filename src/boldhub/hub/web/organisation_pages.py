@@ -4,19 +4,18 @@ register and need no registration."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from boldhub.errors import Denied, UserError
+from boldhub.errors import UserError
 from boldhub.hub import organisations
 from boldhub.hub.access import require
 from boldhub.hub.accounts import Principal
 from boldhub.hub.api.deps import HubDep, MaybeUser
 from boldhub.hub.store import Hub
-from boldhub.hub.web.render import render, to_sign_in
+from boldhub.hub.web.render import check_csrf, render, to_sign_in
 from boldhub.hub.web.wording import sentence
 
 router = APIRouter(include_in_schema=False)
@@ -71,11 +70,7 @@ def add_organisation(
 ) -> Response:
     if user is None:
         return to_sign_in(request)
-    expected = getattr(request.state, "csrf", "")
-    if not expected or not hmac.compare_digest(expected, csrf_token):
-        raise Denied(
-            "The form has expired or did not come from this site. Reload the page and try again."
-        )
+    check_csrf(request, csrf_token)
     require(user, "organisations.manage")
     form = {"code": code.strip().upper(), "name": name, "kind": kind}
     try:

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from boldhub.config import Settings
-from boldhub.errors import Denied, UserError
+from boldhub.errors import UserError
 from boldhub.hub.access import allowed, require
 from boldhub.hub.accounts import SESSION_HOURS, Principal, sign_in, sign_out
 from boldhub.hub.api.deps import (
@@ -46,20 +46,12 @@ from boldhub.hub.store import Hub
 from boldhub.hub.upload import ingest_upload, staging_dir, write_files
 from boldhub.hub.web import audit_pages, info, organisation_pages
 from boldhub.hub.web.queries import overlapping, submission, submission_detail
-from boldhub.hub.web.render import render, report_content, to_sign_in
+from boldhub.hub.web.render import check_csrf, render, report_content, to_sign_in
 from boldhub.hub.web.wording import MESSAGES, sentence
 from boldhub.outcomes.render import area_name
 
 router = APIRouter(include_in_schema=False)
 LOGIN_CSRF_COOKIE = "boldhub_login_csrf"
-
-
-def _check_csrf(request: Request, token: str) -> None:
-    expected = getattr(request.state, "csrf", "")
-    if not expected or not hmac.compare_digest(expected, token):
-        raise Denied(
-            "The form has expired or did not come from this site. Reload the page and try again."
-        )
 
 
 def _sign_in_form(
@@ -150,7 +142,7 @@ def sign_out_submit(
     request: Request, db: DbDep, user: MaybeUser, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
     if user is not None:
-        _check_csrf(request, csrf_token)
+        check_csrf(request, csrf_token)
         sign_out(db, request.cookies.get(SESSION_COOKIE, ""))
         db.commit()
     response = RedirectResponse("/sign-in", status_code=303)
@@ -227,7 +219,7 @@ async def upload_page(
 ) -> Response:
     if user is None:
         return to_sign_in(request)
-    _check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     require(user, "submission.create", user.organisation)
     # Read here rather than declared: a form sent with no file chosen carries one part with
     # an empty name, which would fail validation as "body.files" before this could answer.
@@ -313,7 +305,7 @@ def start_linkage(
 ) -> Response:
     if user is None:
         return to_sign_in(request)
-    _check_csrf(request, csrf_token)
+    check_csrf(request, csrf_token)
     require(user, "linkage.run")
     # The page always names the agreement (a run links one agreement's submissions), and
     # is refused here, on the form, rather than in the background.

@@ -3,6 +3,7 @@ pages included, carries the same header, navigation and footer."""
 
 from __future__ import annotations
 
+import hmac
 import re
 from http import HTTPStatus
 from pathlib import Path
@@ -14,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from boldhub.errors import Denied
 from boldhub.hub.access import allowed, role_name
 from boldhub.hub.accounts import Principal, principal_for_session
 from boldhub.hub.api.deps import SESSION_COOKIE
@@ -68,6 +70,15 @@ def render(
         **{"errors": [], **ctx},
     )
     return HTMLResponse(html, status_code=status)
+
+
+def check_csrf(request: Request, token: str) -> None:
+    """A form post must carry its session's CSRF token (set by the page that showed it)."""
+    expected = getattr(request.state, "csrf", "")
+    if not expected or not hmac.compare_digest(expected, token):
+        raise Denied(
+            "The form has expired or did not come from this site. Reload the page and try again."
+        )
 
 
 def to_sign_in(request: Request) -> RedirectResponse:
