@@ -51,25 +51,29 @@ app.command("encode", help="[council] Encode a prepared folder into a submission
 )
 app.add_typer(encode.keys_app, name="keys", help="[council] Create and inspect linkage keys.")
 app.command("ingest", help="[hub] Verify a submission package and store it in the hub.")(hub.ingest)
-app.command("link", help="[hub] Link all current submissions into persons with Splink.")(hub.link)
+app.command(
+    "link", help="[hub] Link one agreement's current submissions into persons with Splink."
+)(hub.link)
 app.command(
     "evaluate", help="[hub] Score linkage on a labelled CSV: BOLD Hub vs clear-text Splink."
 )(evaluate.evaluate)
 app.add_typer(hub.links_app, name="links", help="[hub] Linkage outputs for the linkage operator.")
-app.command("report", help="[hub] Compute disclosure-controlled outcome reports as HTML.")(
+app.command("report", help="[hub] Release disclosure-controlled outcome reports at the hub.")(
     hub.report
 )
 app.add_typer(hub.audit_app, name="audit", help="[hub] Check the tamper-evident audit log.")
 app.add_typer(
     agreement.agreement_app,
     name="agreement",
-    help="[hub] Register agreements and rotate their linkage key.",
+    help="[hub] Register agreements, amend them with a new version, rotate their key.",
 )
 app.command("demo", help="Run the whole pipeline on synthetic data, end to end.")(demo.demo)
 app.command("serve", help="[hub] Run the hub web service (API and pages).")(serve.serve)
 app.command("submit", help="[council] Upload a package to the hub service.")(serve.submit)
 app.add_typer(
-    admin.admin_app, name="admin", help="[hub] Create users and API tokens, change roles."
+    admin.admin_app,
+    name="admin",
+    help="[hub] Create users and API tokens, change roles, register bodies.",
 )
 
 
