@@ -71,12 +71,14 @@ ROUNDS = 8
 # Columns the attack decodes, in groups for the ablation (drop one group at a time).
 GROUPS: dict[str, tuple[str, ...]] = {
     "dob parts (year/month/day classes)": ("year", "month", "day"),
-    "dob and salt tokens (whole date)": ("dob_tok", "salt_tok"),
     "swap token (day <= 12)": ("swap",),
     "initials": ("fn_init_tok", "sn_init_tok"),
     "filter weights (name lengths)": ("fn_w", "sn_w"),
     "postcode, sector, district": ("pc_tok", "pc_sector_tok", "pc_district_tok"),
-    "name tokens and filters": ("fn_tok", "sn_tok", "fn_bf", "sn_bf"),
+    # fn_bf/sn_bf, dob_tok and salt_tok are left out: equal filters are equal names (the
+    # classes of fn_tok/sn_tok), and a whole-date class is the intersection of its year,
+    # month and day classes; scoring them again would count the same evidence twice.
+    "name tokens": ("fn_tok", "sn_tok"),
     "name bucket": ("name_bucket_tok",),
     "NHS number token": ("nhs_tok",),
 }
@@ -291,30 +293,33 @@ class _Column:
         padded[:-1, :-1] = out
         return padded
 
-    def own_vote_fix(self, rows: Ints, cols: Ints, weights: Floats) -> npt.NDArray[np.float64]:
-        """For records ``rows`` scored against the persons ``cols`` they voted for with
-        ``weights``, the correction that leaves their own vote out of their score."""
-        k, v = self.cls[rows], self.val[cols]
+    def own_vote_fix(self, rows: Ints, cand: Ints, weights: Floats) -> Floats:
+        """For records ``rows`` and the persons ``cand`` (rows x 5) they voted for with
+        ``weights``, the correction of each such cell that leaves the record's own votes
+        out of its score."""
+        k = self.cls[rows][:, None]
+        v = self.val[cand]
         ok = (k >= 0) & (v >= 0)
-        fix = np.zeros(len(rows))
+        fix = np.zeros(cand.shape)
         if not ok.any():
             return fix
-        k, v, w = k[ok], v[ok], weights[ok]
-        n_k = self.counts[k].sum(axis=1)
-        n_kv = self.counts[k, v]
-        prior = self.prior[v]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            before = np.where(
-                n_k > 1e-9, np.log(((1 - EPSILON) * n_kv / n_k + EPSILON * prior) / prior), 0.0
-            )
-            rest = n_k - w
-            after = np.where(
-                rest > 1e-9,
-                np.log(((1 - EPSILON) * np.maximum(n_kv - w, 0) / rest + EPSILON * prior) / prior),
-                0.0,
-            )
-        fix[ok] = after - before
-        return fix
+        kk = np.broadcast_to(np.maximum(k, 0), v.shape)
+        vv = np.maximum(v, 0)
+        w = np.where(ok, weights, 0.0)
+        # The record's own votes: for this class in all (own_k), for this value (own_kv).
+        own_k = w.sum(axis=1, keepdims=True)
+        own_kv = ((vv[:, :, None] == vv[:, None, :]) * w[:, None, :]).sum(axis=2)
+        n_k = self.counts.sum(axis=1)[kk]
+        n_kv = self.counts[kk, vv]
+        prior = self.prior[vv]
+
+        def term(n_kv: Floats, n_k: Floats) -> Floats:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                p = (1 - EPSILON) * np.maximum(n_kv, 0) / n_k + EPSILON * prior
+                return np.where(n_k > 1e-9, np.log(p / prior), 0.0)
+
+        fix = term(n_kv - own_kv, n_k - own_k) - term(n_kv, n_k)
+        return np.where(ok, fix, 0.0)
 
 
 def _rank_seed(cls: Ints, val: Ints, n_cls: int, n_val: int) -> Floats:
@@ -377,46 +382,85 @@ def build_columns(
 @dataclass(frozen=True)
 class Ranking:
     top: Ints  # (records, 5): plaintext rows, best first
-    posterior: Floats  # of the first candidate
+    posterior: Floats  # (records, 5): of each candidate
+
+
+# Columns that imply others: an equal postcode implies an equal sector and district, an
+# equal name its initial and length. Their log-likelihood ratios are not independent, so
+# they combine from coarse to fine (below) rather than add up.
+NESTED: tuple[tuple[tuple[str, ...], ...], ...] = (
+    (("pc_district_tok",), ("pc_sector_tok",), ("pc_tok",)),
+    (("fn_init_tok", "fn_w"), ("fn_tok",)),
+    (("sn_init_tok", "sn_w"), ("sn_tok",)),
+)
+
+
+def _combine(levels: list[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
+    """Nested evidence, coarse to fine: the finest level that agrees (positive) gives
+    the ratio, plus the penalty of the level just finer than it if that one disagrees; a
+    disagreement at a coarse level is counted once, not again at every finer level."""
+    out = levels[0]
+    settled = out < 0
+    for finer in levels[1:]:
+        agree = finer > 0
+        out = np.where(agree, finer, np.where(~settled & (finer < 0), out + finer, out))
+        settled = np.where(agree, False, settled | (finer < 0))
+    return out
 
 
 def attack(columns: list[_Column], n_enc: int, n_pop: int, rounds: int = ROUNDS) -> Ranking:
     """Iterated record votes (module docstring); each record's five best candidates."""
-    prev_vote = np.full(n_enc, -1, dtype=np.int64)
-    prev_weight = np.zeros(n_enc)
+    by_name = {c.name: i for i, c in enumerate(columns)}
+    groups: list[list[list[int]]] = []
+    for nest in NESTED:
+        levels = [[by_name[n] for n in level if n in by_name] for level in nest]
+        levels = [lv for lv in levels if lv]
+        if levels:
+            groups.append(levels)
+    nested = {i for g in groups for lv in g for i in lv}
+    alone = [i for i in range(len(columns)) if i not in nested]
     top = np.zeros((n_enc, 5), dtype=np.int64)
-    post = np.zeros(n_enc)
-    chunk = max(1, 4_000_000 // max(n_pop, 1))
+    post = np.zeros((n_enc, 5))
+    chunk = max(1, 2_000_000 // max(n_pop, 1))
     for r in range(rounds):
         tables = [c.table() for c in columns]
+        prev_top, prev_post = top.copy(), post.copy()
         for start in range(0, n_enc, chunk):
             rows = np.arange(start, min(n_enc, start + chunk))
+            local = np.arange(len(rows))[:, None]
+
+            def term(i: int, rows: Ints = rows, local: Ints = local) -> npt.NDArray[np.float32]:
+                c = columns[i]
+                t = tables[i][c.cls[rows]][:, c.val]  # -1 picks the padded zero row/column
+                if r:
+                    fix = c.own_vote_fix(rows, prev_top[rows], prev_post[rows])
+                    t[local, prev_top[rows]] += fix.astype(np.float32)
+                return t
+
             score = np.zeros((len(rows), n_pop), dtype=np.float32)
-            for c, t in zip(columns, tables, strict=True):
-                score += t[c.cls[rows]][:, c.val]  # -1 picks the padded zero row/column
-            if r:
-                voted = prev_vote[rows] >= 0
-                vr = rows[voted]
-                fix = sum(c.own_vote_fix(vr, prev_vote[vr], prev_weight[vr]) for c in columns)
-                score[np.flatnonzero(voted), prev_vote[vr]] += np.asarray(fix, np.float32)
+            for i in alone:
+                score += term(i)
+            for g in groups:
+                score += _combine([sum((term(i) for i in lv), start=score * 0) for lv in g])
             best = np.argpartition(-score, 5, axis=1)[:, :5]
             order = np.argsort(-np.take_along_axis(score, best, axis=1), axis=1)
             top[rows] = np.take_along_axis(best, order, axis=1)
-            s1 = score[np.arange(len(rows)), top[rows, 0]].astype(np.float64)
-            # Posterior of the first candidate against every other person and against
-            # "not present" (even prior odds: as much mass as all persons at zero score).
+            # Posterior of each candidate against every other person and against "not
+            # present" (even prior odds: as much mass as all persons at a zero score).
             m = np.maximum(score.max(axis=1).astype(np.float64), 0.0)
             total = np.exp(score - m[:, None]).sum(axis=1, dtype=np.float64) + n_pop * np.exp(-m)
-            post[rows] = np.exp(s1 - m) / total
-        # The votes: each record for its first candidate, weighted by its posterior.
+            s = np.take_along_axis(score, top[rows], axis=1).astype(np.float64)
+            post[rows] = np.exp(s - m[:, None]) / total[:, None]
+        # The votes: each record for its five best candidates, by their posteriors
+        # (expected counts, as in EM, truncated to the five).
         for c in columns:
             c.counts = np.zeros_like(c.seed)
-            k, v = c.cls, c.val[top[:, 0]]
+            k = np.repeat(c.cls, 5)
+            v = c.val[top.ravel()]
             ok = (k >= 0) & (v >= 0)
-            np.add.at(c.counts, (k[ok], v[ok]), post[ok])
+            np.add.at(c.counts, (k[ok], v[ok]), post.ravel()[ok])
             if r == 0 or c.name in ("swap", "fn_w", "sn_w"):
                 c.counts += c.seed * (0.1 if r else 1.0)  # the laws hold; ranks were a guess
-        prev_vote, prev_weight = top[:, 0].copy(), post.copy()
     return Ranking(top, post)
 
 
@@ -477,7 +521,7 @@ def run_one(
     truth_of = {p: i for i, p in enumerate(population.person)}
     truth = np.array([truth_of.get(p, -1) for p in encoded.person])
     present = truth >= 0
-    claimed = ranking.posterior >= CLAIM_POSTERIOR
+    claimed = ranking.posterior[:, 0] >= CLAIM_POSTERIOR
     right = ranking.top[:, 0] == truth
     in5 = (ranking.top == truth[:, None]).any(axis=1) & present
     return Outcome(
