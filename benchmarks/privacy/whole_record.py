@@ -67,6 +67,7 @@ OVERLAPS = (0.25, 0.5, 1.0)
 CLAIM_POSTERIOR = 0.9
 EPSILON = 0.1  # share of a class's values left to chance (typos, errors of alignment)
 ROUNDS = 8
+HARD_MIN_SIZE = 5
 
 # Columns the attack decodes, in groups for the ablation (drop one group at a time).
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -83,6 +84,24 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "NHS number token": ("nhs_tok",),
 }
 COLUMNS: tuple[str, ...] = tuple(c for cols in GROUPS.values() for c in cols)
+# Columns whose classes are assigned one value each, one to one (keyed tokens of exact
+# values; the year/month/day classes too). Not the laws (swap, weights) nor the name
+# bucket, which pools many full names.
+BIJECTIVE = frozenset(
+    {
+        "year",
+        "month",
+        "day",
+        "fn_init_tok",
+        "sn_init_tok",
+        "pc_tok",
+        "pc_sector_tok",
+        "pc_district_tok",
+        "fn_tok",
+        "sn_tok",
+        "nhs_tok",
+    }
+)
 # Seeded by rank of frequency before any vote: skewed columns whose top ranks align.
 RANK_SEEDED = frozenset(
     {"fn_init_tok", "sn_init_tok", "pc_district_tok", "year", "fn_tok", "sn_tok"}
@@ -278,9 +297,34 @@ class _Column:
     labels: list[str]  # value index -> value
     seed: Floats  # pseudo-votes before the first round (class x value)
     counts: Floats = field(init=False)
+    hard: Ints = field(init=False)  # per class, its one value once assigned (-1: not)
 
     def __post_init__(self) -> None:
         self.counts = self.seed.copy()
+        self.hard = np.full(self.seed.shape[0], -1, dtype=np.int64)
+
+    def assign(self, min_size: int = HARD_MIN_SIZE) -> None:
+        """Keyed tokens are one-to-one on values: each class is one value and no two
+        classes share one. Assign greedily, largest vote first, the classes of at least
+        ``min_size`` records (smaller ones stay soft: their votes are too few, and partly
+        their own)."""
+        self.hard[:] = -1
+        if self.name not in BIJECTIVE or not self.counts.size:
+            return
+        sizes = np.bincount(self.cls[self.cls >= 0], minlength=self.counts.shape[0])
+        eligible = np.flatnonzero(sizes >= min_size)
+        sub = self.counts[eligible]
+        k, v = np.nonzero(sub > 0)
+        order = np.argsort(-sub[k, v], kind="stable")
+        taken = np.zeros(self.counts.shape[1], dtype=bool)
+        # A clear majority only: the first value at least twice the second.
+        ranked = -np.sort(-sub, axis=1)
+        clear = ranked[:, 0] >= 2 * (ranked[:, 1] if sub.shape[1] > 1 else 0)
+        for kk, vv in zip(k[order].tolist(), v[order].tolist(), strict=True):
+            cls = eligible[kk]
+            if clear[kk] and self.hard[cls] < 0 and not taken[vv]:
+                self.hard[cls] = vv
+                taken[vv] = True
 
     def table(self) -> npt.NDArray[np.float32]:
         """log(P(value | class) / P(value)), padded with a zero row and column for 'no
@@ -289,6 +333,11 @@ class _Column:
         with np.errstate(divide="ignore", invalid="ignore"):
             p = (1 - EPSILON) * self.counts / n_k + EPSILON * self.prior[None, :]
             out = np.where(n_k > 1e-9, np.log(p / self.prior[None, :]), 0.0)
+        sure = np.flatnonzero(self.hard >= 0)
+        if len(sure):
+            p = np.broadcast_to(EPSILON * self.prior, (len(sure), len(self.prior))).copy()
+            p[np.arange(len(sure)), self.hard[sure]] += 1 - EPSILON
+            out[sure] = np.log(p / self.prior[None, :])
         padded = np.zeros((out.shape[0] + 1, out.shape[1] + 1), dtype=np.float32)
         padded[:-1, :-1] = out
         return padded
@@ -319,7 +368,8 @@ class _Column:
                 return np.where(n_k > 1e-9, np.log(p / prior), 0.0)
 
         fix = term(n_kv - own_kv, n_k - own_k) - term(n_kv, n_k)
-        return np.where(ok, fix, 0.0)
+        # An assigned class rests on many records: one record's votes do not move it.
+        return np.where(ok & (self.hard[kk] < 0), fix, 0.0)
 
 
 def _rank_seed(cls: Ints, val: Ints, n_cls: int, n_val: int) -> Floats:
@@ -383,6 +433,8 @@ def build_columns(
 class Ranking:
     top: Ints  # (records, 5): plaintext rows, best first
     posterior: Floats  # (records, 5): of each candidate
+    best: Floats  # the first candidate's score
+    decoy_best: Floats  # the best score among the decoys
 
 
 # Columns that imply others: an equal postcode implies an equal sector and district, an
@@ -408,8 +460,28 @@ def _combine(levels: list[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
     return out
 
 
+def _decoy_values(columns: list[_Column], n_pop: int, seed: int = 5) -> list[Ints]:
+    """The attacker's decoy population: its own people with their attributes shuffled
+    group by group (date of birth, forename, surname, postcode, number each from a
+    different person), so that no decoy is anyone in the encoded file, while each
+    attribute keeps the population's frequencies. The best score of a record among the
+    decoys shows what an absent person's best score looks like (target-decoy)."""
+    rng = np.random.default_rng(seed)
+    kinds = {"dob": ("year", "month", "day", "swap"), "pc": ("pc_",), "fn": ("fn_",)}
+    perms = {kind: rng.permutation(n_pop) for kind in (*kinds, "sn", "other")}
+    out = []
+    for c in columns:
+        kind = next(
+            (k for k, prefixes in kinds.items() if c.name.startswith(prefixes)),
+            "sn" if c.name.startswith("sn_") else "other",
+        )
+        out.append(c.val[perms[kind]])
+    return out
+
+
 def attack(columns: list[_Column], n_enc: int, n_pop: int, rounds: int = ROUNDS) -> Ranking:
-    """Iterated record votes (module docstring); each record's five best candidates."""
+    """Iterated record votes (module docstring); each record's five best candidates,
+    and its best score among a decoy population (``_decoy_values``)."""
     by_name = {c.name: i for i, c in enumerate(columns)}
     groups: list[list[list[int]]] = []
     for nest in NESTED:
@@ -421,27 +493,38 @@ def attack(columns: list[_Column], n_enc: int, n_pop: int, rounds: int = ROUNDS)
     alone = [i for i in range(len(columns)) if i not in nested]
     top = np.zeros((n_enc, 5), dtype=np.int64)
     post = np.zeros((n_enc, 5))
+    best_score = np.zeros(n_enc)
+    decoy_best = np.zeros(n_enc)
     chunk = max(1, 2_000_000 // max(n_pop, 1))
+
+    def scores(
+        rows: Ints, vals: list[Ints], tables: list[npt.NDArray[np.float32]], fixes: bool
+    ) -> npt.NDArray[np.float32]:
+        local = np.arange(len(rows))[:, None]
+
+        def term(i: int) -> npt.NDArray[np.float32]:
+            c = columns[i]
+            t = tables[i][c.cls[rows]][:, vals[i]]  # -1 picks the padded zero row/column
+            if fixes:
+                fix = c.own_vote_fix(rows, prev_top[rows], prev_post[rows])
+                t[local, prev_top[rows]] += fix.astype(np.float32)
+            return t
+
+        score = np.zeros((len(rows), len(vals[0])), dtype=np.float32)
+        for i in alone:
+            score += term(i)
+        for g in groups:
+            score += _combine([sum((term(i) for i in lv), start=score * 0) for lv in g])
+        return score
+
+    real = [c.val for c in columns]
+    decoy = _decoy_values(columns, n_pop)
     for r in range(rounds):
         tables = [c.table() for c in columns]
         prev_top, prev_post = top.copy(), post.copy()
         for start in range(0, n_enc, chunk):
             rows = np.arange(start, min(n_enc, start + chunk))
-            local = np.arange(len(rows))[:, None]
-
-            def term(i: int, rows: Ints = rows, local: Ints = local) -> npt.NDArray[np.float32]:
-                c = columns[i]
-                t = tables[i][c.cls[rows]][:, c.val]  # -1 picks the padded zero row/column
-                if r:
-                    fix = c.own_vote_fix(rows, prev_top[rows], prev_post[rows])
-                    t[local, prev_top[rows]] += fix.astype(np.float32)
-                return t
-
-            score = np.zeros((len(rows), n_pop), dtype=np.float32)
-            for i in alone:
-                score += term(i)
-            for g in groups:
-                score += _combine([sum((term(i) for i in lv), start=score * 0) for lv in g])
+            score = scores(rows, real, tables, fixes=r > 0)
             best = np.argpartition(-score, 5, axis=1)[:, :5]
             order = np.argsort(-np.take_along_axis(score, best, axis=1), axis=1)
             top[rows] = np.take_along_axis(best, order, axis=1)
@@ -451,6 +534,9 @@ def attack(columns: list[_Column], n_enc: int, n_pop: int, rounds: int = ROUNDS)
             total = np.exp(score - m[:, None]).sum(axis=1, dtype=np.float64) + n_pop * np.exp(-m)
             s = np.take_along_axis(score, top[rows], axis=1).astype(np.float64)
             post[rows] = np.exp(s - m[:, None]) / total[:, None]
+            best_score[rows] = s[:, 0]
+            if r == rounds - 1:
+                decoy_best[rows] = scores(rows, decoy, tables, fixes=False).max(axis=1)
         # The votes: each record for its five best candidates, by their posteriors
         # (expected counts, as in EM, truncated to the five).
         for c in columns:
@@ -461,7 +547,31 @@ def attack(columns: list[_Column], n_enc: int, n_pop: int, rounds: int = ROUNDS)
             np.add.at(c.counts, (k[ok], v[ok]), post.ravel()[ok])
             if r == 0 or c.name in ("swap", "fn_w", "sn_w"):
                 c.counts += c.seed * (0.1 if r else 1.0)  # the laws hold; ranks were a guess
-    return Ranking(top, post)
+            if r >= rounds // 2:
+                # Only once the soft votes have settled: assigning early locks in the
+                # first guesses, and at low overlap those are mostly wrong.
+                c.assign()
+    return Ranking(top, post, best_score, decoy_best)
+
+
+def claims(ranking: Ranking, target_precision: float = 0.99) -> npt.NDArray[np.bool_]:
+    """The records the attacker claims: posterior at least ``CLAIM_POSTERIOR``, and a best
+    score above the threshold at which decoy bests (what absent people score) are at most
+    1 - ``target_precision`` of the claims (target-decoy control of false claims, known
+    to the attacker without ground truth)."""
+    sure = ranking.posterior[:, 0] >= CLAIM_POSTERIOR
+    real = np.sort(ranking.best[sure])[::-1]
+    decoys = np.sort(ranking.decoy_best)
+    if not len(real):
+        return sure
+    # For each candidate threshold (a real score), decoys above it over reals above it.
+    above_decoy = len(decoys) - np.searchsorted(decoys, real, side="right")
+    above_real = np.arange(1, len(real) + 1)
+    ok = above_decoy <= (1 - target_precision) * above_real
+    if not ok.any():
+        return np.zeros_like(sure)
+    threshold = real[np.flatnonzero(ok).max()]
+    return sure & (ranking.best >= threshold)
 
 
 # -- the benchmark ------------------------------------------------------------------------
@@ -521,7 +631,7 @@ def run_one(
     truth_of = {p: i for i, p in enumerate(population.person)}
     truth = np.array([truth_of.get(p, -1) for p in encoded.person])
     present = truth >= 0
-    claimed = ranking.posterior[:, 0] >= CLAIM_POSTERIOR
+    claimed = claims(ranking)
     right = ranking.top[:, 0] == truth
     in5 = (ranking.top == truth[:, None]).any(axis=1) & present
     return Outcome(
@@ -567,6 +677,8 @@ def main() -> None:
     )
     parser.add_argument("--ablation-overlap", type=float, default=0.5)
     parser.add_argument("--no-ablation", action="store_true")
+    parser.add_argument("--only", choices=("unhardened", "default"), default=None)
+    parser.add_argument("--overlaps", type=float, nargs="+", default=list(OVERLAPS))
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     t0 = time.perf_counter()
@@ -582,8 +694,10 @@ def main() -> None:
     variants = {"unhardened": UNHARDENED, "default": EncodingParams()}
     results: list[Outcome] = []
     for label, params in variants.items():
+        if args.only and label != args.only:
+            continue
         encodings = febrl.encode(b, key, params, seed=7)
-        for overlap in OVERLAPS:
+        for overlap in args.overlaps:
             o = run_one(label, params, encodings, b, population_for(a, extra, overlap), overlap)
             results.append(o)
             print(_line(o), flush=True)
@@ -605,11 +719,13 @@ def main() -> None:
         "distractors": len(extra.ids),
         "encoded_records": len(b.ids),
         "results": [o.as_dict() for o in results],
-        "worst": {k: worst(k).as_dict() for k in variants},
+        "worst": {k: worst(k).as_dict() for k in variants if args.only in (None, k)},
         "seconds": round(time.perf_counter() - t0, 1),
     }
     if args.out:
         args.out.write_text(json.dumps(summary, indent=2) + "\n")
+    if args.only:
+        return
     w, u = worst("default"), worst("unhardened")
     print(
         f"worst: attack=whole-record overlap={w.overlap:.0%} reidentified={w.reidentified:.2%} "
