@@ -302,6 +302,7 @@ class _Column:
     def __post_init__(self) -> None:
         self.counts = self.seed.copy()
         self.hard = np.full(self.seed.shape[0], -1, dtype=np.int64)
+        self._n_k = self.counts.sum(axis=1)
 
     def assign(self, min_size: int = HARD_MIN_SIZE) -> None:
         """Keyed tokens are one-to-one on values: each class is one value and no two
@@ -330,6 +331,7 @@ class _Column:
         """log(P(value | class) / P(value)), padded with a zero row and column for 'no
         class' and 'no value'; a class without votes says nothing (zero)."""
         n_k = self.counts.sum(axis=1, keepdims=True)
+        self._n_k = n_k[:, 0]  # for own_vote_fix, which runs per chunk of records
         with np.errstate(divide="ignore", invalid="ignore"):
             p = (1 - EPSILON) * self.counts / n_k + EPSILON * self.prior[None, :]
             out = np.where(n_k > 1e-9, np.log(p / self.prior[None, :]), 0.0)
@@ -358,7 +360,7 @@ class _Column:
         # The record's own votes: for this class in all (own_k), for this value (own_kv).
         own_k = w.sum(axis=1, keepdims=True)
         own_kv = ((vv[:, :, None] == vv[:, None, :]) * w[:, None, :]).sum(axis=2)
-        n_k = self.counts.sum(axis=1)[kk]
+        n_k = self._n_k[kk]
         n_kv = self.counts[kk, vv]
         prior = self.prior[vv]
 
@@ -435,6 +437,7 @@ class Ranking:
     posterior: Floats  # (records, 5): of each candidate
     best: Floats  # the first candidate's score
     decoy_best: Floats  # the best score among the decoys
+    present_share: float  # estimated share of records whose person is in the population
 
 
 # Columns that imply others: an equal postcode implies an equal sector and district, an
@@ -519,6 +522,7 @@ def attack(columns: list[_Column], n_enc: int, n_pop: int, rounds: int = ROUNDS)
 
     real = [c.val for c in columns]
     decoy = _decoy_values(columns, n_pop)
+    absent_odds = 1.0  # even odds until the first round has estimated them
     for r in range(rounds):
         tables = [c.table() for c in columns]
         prev_top, prev_post = top.copy(), post.copy()
@@ -529,14 +533,20 @@ def attack(columns: list[_Column], n_enc: int, n_pop: int, rounds: int = ROUNDS)
             order = np.argsort(-np.take_along_axis(score, best, axis=1), axis=1)
             top[rows] = np.take_along_axis(best, order, axis=1)
             # Posterior of each candidate against every other person and against "not
-            # present" (even prior odds: as much mass as all persons at a zero score).
+            # present": as much mass as all persons at a zero score, times the odds
+            # that a record's person is absent from the population.
             m = np.maximum(score.max(axis=1).astype(np.float64), 0.0)
-            total = np.exp(score - m[:, None]).sum(axis=1, dtype=np.float64) + n_pop * np.exp(-m)
+            total = np.exp(score - m[:, None]).sum(axis=1, dtype=np.float64)
+            total += n_pop * absent_odds * np.exp(-m)
             s = np.take_along_axis(score, top[rows], axis=1).astype(np.float64)
             post[rows] = np.exp(s - m[:, None]) / total[:, None]
             best_score[rows] = s[:, 0]
             if r == rounds - 1:
                 decoy_best[rows] = scores(rows, decoy, tables, fixes=False).max(axis=1)
+        # The share of records whose person is in the population, estimated as EM
+        # estimates a mixing weight: the mean posterior of being present.
+        present = float(np.clip(post.sum(axis=1).mean(), 0.02, 0.98))
+        absent_odds = (1 - present) / present
         # The votes: each record for its five best candidates, by their posteriors
         # (expected counts, as in EM, truncated to the five).
         for c in columns:
@@ -551,13 +561,14 @@ def attack(columns: list[_Column], n_enc: int, n_pop: int, rounds: int = ROUNDS)
                 # Only once the soft votes have settled: assigning early locks in the
                 # first guesses, and at low overlap those are mostly wrong.
                 c.assign()
-    return Ranking(top, post, best_score, decoy_best)
+    return Ranking(top, post, best_score, decoy_best, present)
 
 
 def claims(ranking: Ranking, target_precision: float = 0.99) -> npt.NDArray[np.bool_]:
     """The records the attacker claims: posterior at least ``CLAIM_POSTERIOR``, and a best
-    score above the threshold at which decoy bests (what absent people score) are at most
-    1 - ``target_precision`` of the claims (target-decoy control of false claims, known
+    score above the threshold at which the decoy bests (what absent people score, scaled
+    to the estimated share of absent people) are at most 1 - ``target_precision`` of the
+    claims (target-decoy control of false claims, known
     to the attacker without ground truth)."""
     sure = ranking.posterior[:, 0] >= CLAIM_POSTERIOR
     real = np.sort(ranking.best[sure])[::-1]
@@ -565,7 +576,11 @@ def claims(ranking: Ranking, target_precision: float = 0.99) -> npt.NDArray[np.b
     if not len(real):
         return sure
     # For each candidate threshold (a real score), decoys above it over reals above it.
-    above_decoy = len(decoys) - np.searchsorted(decoys, real, side="right")
+    # Only the records whose person is absent can make a false claim: as many decoy
+    # bests as those (the attacker's own estimate of their share).
+    above_decoy = (len(decoys) - np.searchsorted(decoys, real, side="right")) * (
+        1 - ranking.present_share
+    )
     above_real = np.arange(1, len(real) + 1)
     ok = above_decoy <= (1 - target_precision) * above_real
     if not ok.any():
