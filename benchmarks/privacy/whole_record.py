@@ -586,7 +586,8 @@ def claims(ranking: Ranking, target_precision: float = 0.99) -> npt.NDArray[np.b
     if not ok.any():
         return np.zeros_like(sure)
     threshold = real[np.flatnonzero(ok).max()]
-    return sure & (ranking.best >= threshold)
+    out: npt.NDArray[np.bool_] = sure & (ranking.best >= threshold)
+    return out
 
 
 # -- the benchmark ------------------------------------------------------------------------

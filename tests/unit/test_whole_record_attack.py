@@ -7,8 +7,8 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pyarrow as pa
 import pytest
-
 from benchmarks.privacy import febrl
 from benchmarks.privacy.whole_record import (
     COLUMNS,
@@ -18,6 +18,7 @@ from benchmarks.privacy.whole_record import (
     encoded_classes,
     plaintext_values,
 )
+
 from boldhub.privacy.encoding import UNHARDENED, Encoder, EncodingParams
 from boldhub.privacy.keys import LinkageKey
 
@@ -25,7 +26,7 @@ FORENAMES = [f"{a}{b}" for a in ("JO", "AN", "MA", "EL", "SA", "TO") for b in ("
 SURNAMES = [f"{a}{b}" for a in ("SMI", "JON", "BRO", "TAY", "WIL") for b in ("TH", "ES", "WN")]
 
 
-def _people(n: int, seed: int, prefix: str) -> febrl.Febrl:
+def _people(n: int, seed: int, prefix: str, years: tuple[int, int] = (1940, 2000)) -> febrl.Febrl:
     rng = random.Random(seed)
     cols: dict[str, list[str | None]] = {
         "forename": [],
@@ -38,7 +39,7 @@ def _people(n: int, seed: int, prefix: str) -> febrl.Febrl:
         # Skewed names (the first of a list is the most common), as real names are.
         cols["forename"].append(FORENAMES[min(int(rng.expovariate(0.15)), len(FORENAMES) - 1)])
         cols["surname"].append(SURNAMES[min(int(rng.expovariate(0.15)), len(SURNAMES) - 1)])
-        y, m, d = rng.randint(1940, 2000), rng.randint(1, 12), rng.randint(1, 28)
+        y, m, d = rng.randint(*years), rng.randint(1, 12), rng.randint(1, 28)
         cols["dob"].append(f"{y}-{m:02d}-{d:02d}")
         cols["postcode"].append(f"{rng.randint(20, 40)} {rng.randint(10, 99)}")
         cols["nhs_number"].append(str(rng.randint(10**8, 10**9)))
@@ -46,19 +47,20 @@ def _people(n: int, seed: int, prefix: str) -> febrl.Febrl:
     return febrl.Febrl(ids, ids, cols)
 
 
-def _encode(data: febrl.Febrl, params: EncodingParams):  # noqa: ANN202 - a pa.Table
+def _encode(data: febrl.Febrl, params: EncodingParams) -> pa.Table:
     key = LinkageKey(bytes(range(32)))
     keys = [f"{i:032x}" for i in range(len(data.ids))]
     return Encoder(key, params, seed=1).encode_rows(keys, data.columns)
 
 
 def test_date_classes_come_from_the_part_tokens_alone() -> None:
-    people = _people(400, 1, "p")
+    # 2,000 people over ten years: every year-month token repeats, so the graphs connect.
+    people = _people(2000, 1, "p", (1980, 1989))
     classes = encoded_classes(_encode(people, EncodingParams()))
     for part, cut in (("year", slice(0, 4)), ("month", slice(5, 7)), ("day", slice(8, 10))):
         truth = [d[cut] for d in people.columns["dob"] if d]
-        # Each class holds one value (no two values merged), and (with 400 people)
-        # each value is one class.
+        # Each class holds one value (no two values merged) and each value is one class:
+        # 10 years, 12 months, 28 days recovered exactly.
         pairs = set(zip(classes[part].tolist(), truth, strict=True))
         assert len(pairs) == len({c for c, _ in pairs}) == len(set(truth))
 
