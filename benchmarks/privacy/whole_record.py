@@ -65,7 +65,7 @@ Floats = npt.NDArray[np.float64]
 
 OVERLAPS = (0.25, 0.5, 1.0)
 CLAIM_POSTERIOR = 0.9
-EPSILON = 0.1  # share of a class's values left to chance (typos, errors of alignment)
+EPSILON = 0.1  # share of a class's values left to chance, until measured (reliability)
 ROUNDS = 8
 HARD_MIN_SIZE = 5
 
@@ -298,11 +298,13 @@ class _Column:
     seed: Floats  # pseudo-votes before the first round (class x value)
     counts: Floats = field(init=False)
     hard: Ints = field(init=False)  # per class, its one value once assigned (-1: not)
+    epsilon: float = field(init=False)  # share of the class's values left to chance
 
     def __post_init__(self) -> None:
         self.counts = self.seed.copy()
         self.hard = np.full(self.seed.shape[0], -1, dtype=np.int64)
         self._n_k = self.counts.sum(axis=1)
+        self.epsilon = EPSILON
 
     def assign(self, min_size: int = HARD_MIN_SIZE) -> None:
         """Keyed tokens are one-to-one on values: each class is one value and no two
@@ -333,12 +335,12 @@ class _Column:
         n_k = self.counts.sum(axis=1, keepdims=True)
         self._n_k = n_k[:, 0]  # for own_vote_fix, which runs per chunk of records
         with np.errstate(divide="ignore", invalid="ignore"):
-            p = (1 - EPSILON) * self.counts / n_k + EPSILON * self.prior[None, :]
+            p = (1 - self.epsilon) * self.counts / n_k + self.epsilon * self.prior[None, :]
             out = np.where(n_k > 1e-9, np.log(p / self.prior[None, :]), 0.0)
         sure = np.flatnonzero(self.hard >= 0)
         if len(sure):
-            p = np.broadcast_to(EPSILON * self.prior, (len(sure), len(self.prior))).copy()
-            p[np.arange(len(sure)), self.hard[sure]] += 1 - EPSILON
+            p = np.broadcast_to(self.epsilon * self.prior, (len(sure), len(self.prior))).copy()
+            p[np.arange(len(sure)), self.hard[sure]] += 1 - self.epsilon
             out[sure] = np.log(p / self.prior[None, :])
         padded = np.zeros((out.shape[0] + 1, out.shape[1] + 1), dtype=np.float32)
         padded[:-1, :-1] = out
@@ -366,7 +368,7 @@ class _Column:
 
         def term(n_kv: Floats, n_k: Floats) -> Floats:
             with np.errstate(divide="ignore", invalid="ignore"):
-                p = (1 - EPSILON) * np.maximum(n_kv, 0) / n_k + EPSILON * prior
+                p = (1 - self.epsilon) * np.maximum(n_kv, 0) / n_k + self.epsilon * prior
                 return np.where(n_k > 1e-9, np.log(p / prior), 0.0)
 
         fix = term(n_kv - own_kv, n_k - own_k) - term(n_kv, n_k)
@@ -427,7 +429,15 @@ def build_columns(
                 seed[k] = 10.0 * post / post.sum()
         elif name in RANK_SEEDED and n_cls:
             seed = _rank_seed(cls, val, n_cls, len(labels))
-        out.append(_Column(name, cls, val, prior, labels, seed))
+        column = _Column(name, cls, val, prior, labels, seed)
+        if name == "name_bucket_tok" and params.name_bucket_bits:
+            # A bucket pools unrelated names: two records in one bucket share a full
+            # name with probability s / (s + (1 - s) / buckets), s the chance that two
+            # people of the population share one (the specification gives the buckets).
+            share = float((vc / max(vc.sum(), 1)) @ (vc / max(vc.sum(), 1)))
+            same = share / (share + (1 - share) / 2**params.name_bucket_bits)
+            column.epsilon = float(np.clip(1 - same, EPSILON, 0.99))
+        out.append(column)
     return out
 
 
@@ -587,6 +597,13 @@ def claims(ranking: Ranking, target_precision: float = 0.99) -> npt.NDArray[np.b
         return np.zeros_like(sure)
     threshold = real[np.flatnonzero(ok).max()]
     out: npt.NDArray[np.bool_] = sure & (ranking.best >= threshold)
+    # One record per person in the encoded file (a file is deduplicated; FEBRL4's B is):
+    # a person claimed by several records stays with the most probable claim only.
+    rows = np.flatnonzero(out)
+    rows = rows[np.argsort(-ranking.posterior[rows, 0], kind="stable")]
+    _, first = np.unique(ranking.top[rows, 0], return_index=True)
+    out[:] = False
+    out[rows[first]] = True
     return out
 
 
@@ -693,6 +710,9 @@ def main() -> None:
     )
     parser.add_argument("--ablation-overlap", type=float, default=0.5)
     parser.add_argument("--no-ablation", action="store_true")
+    parser.add_argument(
+        "--ablation-all", action="store_true", help="the ablation for the unhardened too"
+    )
     parser.add_argument("--only", choices=("unhardened", "default"), default=None)
     parser.add_argument("--overlaps", type=float, nargs="+", default=list(OVERLAPS))
     args = parser.parse_args()
@@ -717,7 +737,7 @@ def main() -> None:
             o = run_one(label, params, encodings, b, population_for(a, extra, overlap), overlap)
             results.append(o)
             print(_line(o), flush=True)
-        if not (args.quick or args.no_ablation):
+        if not (args.quick or args.no_ablation) and (label == "default" or args.ablation_all):
             population = population_for(a, extra, args.ablation_overlap)
             for group in GROUPS:
                 o = run_one(label, params, encodings, b, population, args.ablation_overlap, group)
