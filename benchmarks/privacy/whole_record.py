@@ -702,7 +702,7 @@ def population_for(
     return _concat([_subset(a, rows.tolist()), extra])
 
 
-def _line(o: Outcome) -> str:
+def line(o: Outcome) -> str:
     d = o.as_dict()
     what = f" without {o.dropped}" if o.dropped else ""
     return (
@@ -747,13 +747,13 @@ def main() -> None:
         for overlap in args.overlaps:
             o = run_one(label, params, encodings, b, population_for(a, extra, overlap), overlap)
             results.append(o)
-            print(_line(o), flush=True)
+            print(line(o), flush=True)
         if not (args.quick or args.no_ablation) and (label == "default" or args.ablation_all):
             population = population_for(a, extra, args.ablation_overlap)
             for group in GROUPS:
                 o = run_one(label, params, encodings, b, population, args.ablation_overlap, group)
                 results.append(o)
-                print(_line(o), flush=True)
+                print(line(o), flush=True)
     main_runs = [o for o in results if o.dropped is None]
 
     def worst(label: str) -> Outcome:
