@@ -341,13 +341,14 @@ def _manifest(sub: Submission) -> Manifest:
 
 def _previous_run(hub: Hub, agreement_id: str) -> LinkageRun | None:
     """The agreement's latest run."""
-    for run in _runs(hub):
+    for run in runs(hub):
         if agreement_of_run(hub, run) == agreement_id:
             return run
     return None
 
 
-def _runs(hub: Hub) -> list[LinkageRun]:
+def runs(hub: Hub) -> list[LinkageRun]:
+    """Every linkage run, newest first."""
     with hub.sessions() as session:
         return list(
             session.execute(select(LinkageRun).order_by(LinkageRun.finished_at.desc())).scalars()
@@ -379,22 +380,26 @@ def add_truth_to_quality_report(
     linkage_quality.write_report(folder, report)
 
 
-def run_summary(hub: Hub, run_id: str) -> RunSummary:
+def get_run(hub: Hub, run_id: str) -> LinkageRun:
     with hub.sessions() as session:
         run = session.get(LinkageRun, run_id)
     if run is None:
         raise HubStateError(f"the hub has no linkage run {run_id}")
-    return RunSummary.of(run)
+    return run
+
+
+def run_summary(hub: Hub, run_id: str) -> RunSummary:
+    return RunSummary.of(get_run(hub, run_id))
 
 
 def latest_run(hub: Hub, agreement: str | None = None) -> LinkageRun:
     """The latest run of ``agreement``; left out, the latest run when every run so far
     linked one agreement, else a refusal asking which."""
-    runs = _runs(hub)
-    if not runs:
+    found = runs(hub)
+    if not found:
         raise HubStateError("the hub has no linkage run yet; run `boldhub link --home ...` first")
     by_agreement: dict[str | None, LinkageRun] = {}
-    for run in runs:
+    for run in found:
         by_agreement.setdefault(agreement_of_run(hub, run), run)
     if agreement is not None:
         if agreement not in by_agreement:
@@ -409,7 +414,7 @@ def latest_run(hub: Hub, agreement: str | None = None) -> LinkageRun:
             f"the hub has linkage runs of {len(by_agreement)} agreements ({names}); "
             "say which with --agreement ID"
         )
-    return runs[0]
+    return found[0]
 
 
 def links_path(hub: Hub, run_id: str) -> Path:

@@ -12,9 +12,8 @@ from pathlib import Path
 from boldhub.errors import HubStateError
 from boldhub.hub import audit
 from boldhub.hub.ingest import current_submissions
-from boldhub.hub.linking import agreement_of_run, latest_run, links_path
+from boldhub.hub.linking import agreement_of_run, get_run, latest_run, links_path
 from boldhub.hub.store import ATTRIBUTES_DIR, Hub
-from boldhub.hub.store.models import LinkageRun
 from boldhub.outcomes.indicators import AttributeInput, compute
 from boldhub.outcomes.render import RenderedReport, render_reports
 
@@ -32,7 +31,7 @@ def release_reports(
     """Release the reports of run ``run_id`` (default: ``agreement``'s latest) into the
     hub's home (all or nothing), and copy them to ``out`` when given. Returns the run id
     and the reports as released in the hub's home."""
-    run = _run(hub, run_id) if run_id is not None else latest_run(hub, agreement)
+    run = get_run(hub, run_id) if run_id is not None else latest_run(hub, agreement)
     subs = [s for s in current_submissions(hub) if s.id in run.submissions]
     attrs = [AttributeInput(s.source, hub.path(ATTRIBUTES_DIR, f"{s.id}.parquet")) for s in subs]
     outcomes = compute(links_path(hub, run.id), attrs)
@@ -67,11 +66,3 @@ def release_reports(
         for item in final.iterdir():
             shutil.copy2(item, out / item.name)
     return run.id, released
-
-
-def _run(hub: Hub, run_id: str) -> LinkageRun:
-    with hub.sessions() as session:
-        run = session.get(LinkageRun, run_id)
-    if run is None:
-        raise HubStateError(f"the hub has no linkage run {run_id}")
-    return run

@@ -18,10 +18,10 @@ from boldhub import clock
 from boldhub.errors import UserError
 from boldhub.hub.access import allowed
 from boldhub.hub.accounts import Principal
-from boldhub.hub.linking import run_linkage
+from boldhub.hub.linking import run_linkage, runs
 from boldhub.hub.reports import REPORTS_DIR, release_reports
 from boldhub.hub.store import ENCODINGS_DIR, Hub
-from boldhub.hub.store.models import AuditEvent, LinkageRun, Organisation, Submission
+from boldhub.hub.store.models import AuditEvent, Organisation, Submission
 from boldhub.hub.store.trust import Agreement, AgreementParty
 from boldhub.linkage.run import LinkOptions
 
@@ -87,15 +87,10 @@ def _quality_of(path: str) -> tuple[tuple[str, float], ...]:
     )
 
 
-def _runs(hub: Hub) -> list[LinkageRun]:
-    with hub.sessions() as s:
-        return list(s.execute(select(LinkageRun).order_by(LinkageRun.finished_at.desc())).scalars())
-
-
 def submissions_for(
     hub: Hub, p: Principal, organisation: str | None = None
 ) -> list[SubmissionView]:
-    runs = _runs(hub)
+    done = runs(hub)
     with hub.sessions() as s:
         q = select(Submission).order_by(Submission.received_at.desc())
         if organisation is not None:
@@ -105,7 +100,7 @@ def submissions_for(
     for sub in subs:
         if not allowed(p, "submission.read", sub.organisation):
             continue
-        linked = next((r.id for r in runs if sub.id in r.submissions), None)
+        linked = next((r.id for r in done if sub.id in r.submissions), None)
         out.append(
             SubmissionView(
                 sub.id,
@@ -157,7 +152,7 @@ def participation(hub: Hub) -> list[dict[str, Any]]:
     with hub.sessions() as s:
         subs = list(s.execute(select(Submission).where(Submission.status == "current")).scalars())
         names = {o.code: o.name for o in s.execute(select(Organisation)).scalars()}
-    runs = _runs(hub)
+    done = runs(hub)
     rows: dict[str, dict[str, Any]] = {}
     for sub in subs:
         row = rows.setdefault(
@@ -172,7 +167,7 @@ def participation(hub: Hub) -> list[dict[str, Any]]:
         )
         row["sources"].append(sub.dataset)
         row["latest"] = max(row["latest"], sub.received_at)
-        row["linked"] = row["linked"] and any(sub.id in r.submissions for r in runs)
+        row["linked"] = row["linked"] and any(sub.id in r.submissions for r in done)
     return sorted(rows.values(), key=lambda r: str(r["organisation"]))
 
 
@@ -215,12 +210,8 @@ class LinkageJobs:
             self._lock.release()
 
 
-def runs(hub: Hub) -> list[LinkageRun]:
-    return _runs(hub)
-
-
 def latest_reports(hub: Hub) -> tuple[str, Path] | None:
-    for run in _runs(hub):
+    for run in runs(hub):
         folder = hub.path(REPORTS_DIR, run.id)
         if folder.is_dir():
             return run.id, folder

@@ -9,8 +9,7 @@ from pydantic import BaseModel, Field
 
 from boldhub.hub.access import require
 from boldhub.hub.api.deps import CurrentUser, HubDep, JobsDep
-from boldhub.hub.linking import RunSummary, submissions_to_link
-from boldhub.hub.service import runs
+from boldhub.hub.linking import RunSummary, runs, submissions_to_link
 from boldhub.hub.store.models import LinkageRun
 
 router = APIRouter(prefix="/api/v1/linkage-runs", tags=["linkage"])

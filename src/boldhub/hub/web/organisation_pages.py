@@ -79,6 +79,8 @@ def add_organisation(
                 session, code=form["code"], name=name, kind=kind, actor=user.actor
             )
     except UserError as exc:
-        field = "kind" if "kind" in str(exc) else "name" if str(exc).startswith("name") else "code"
+        # add_organisation's messages start with the field they are about.
+        message = str(exc)
+        field = next((f for f in ("kind", "name") if message.startswith(f)), "code")
         return _view(request, hub, user, 400, [(field, sentence(str(exc)))], form)
     return RedirectResponse(f"/organisations?added={org.code}", status_code=303)

@@ -30,7 +30,7 @@ from boldhub.hub.api.deps import (
     MaybeUser,
     SettingsDep,
 )
-from boldhub.hub.linking import submissions_to_link
+from boldhub.hub.linking import runs, submissions_to_link
 from boldhub.hub.service import (
     LinkageJobs,
     agreements,
@@ -38,7 +38,6 @@ from boldhub.hub.service import (
     participation,
     quality,
     report_html,
-    runs,
     submissions_for,
     visible_reports,
 )
