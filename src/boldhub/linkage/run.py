@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -69,7 +69,7 @@ class Plan:
 
     mode: str
     new_inputs: tuple[str, ...] = ()
-    reasons: tuple[str, ...] = field(default_factory=tuple)
+    reasons: tuple[str, ...] = ()
 
 
 def plan(
@@ -124,6 +124,9 @@ def run(
             return _incremental(inputs, chosen, terms, options, previous, rng)
         except ModelMismatch as exc:
             log.info("previous model does not fit; linking in full", extra={"reason": str(exc)})
+    if previous is not None:
+        # An operator who expected an incremental run can see in the log why it was not.
+        log.info("linking in full", extra={"reasons": list(chosen.reasons)})
     result = _full(
         list(inputs.values()), terms, options, None if full else saved_model, on_step, rng
     )
