@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from benchmarks.bench_env import febrl_dir
 from boldhub.privacy.encoding import Encoder, EncodingParams
-from boldhub.privacy.keys import LinkageKey
+from boldhub.privacy.prf import KeyedFunction
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,6 @@ def load(part: str) -> Febrl:
     return Febrl(ids, person, cols)
 
 
-def encode(data: Febrl, key: LinkageKey, params: EncodingParams, seed: int = 1) -> pa.Table:
+def encode(data: Febrl, prf: KeyedFunction, params: EncodingParams | None = None) -> pa.Table:
     keys = [f"{i:032x}" for i in range(len(data.ids))]
-    return Encoder(key, params, seed=seed).encode_rows(keys, data.columns)
+    return Encoder(prf, params).encode_rows(keys, data.columns)

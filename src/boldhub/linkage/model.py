@@ -88,6 +88,8 @@ def _level(sql: str, label: str, tf_column: str | None = None) -> cll.CustomLeve
 # outweighed a different surname and postcode). Pairs salted apart compare names through
 # ``full_name`` (an unsalted bucket of the full name, and the initials).
 SAME_SALT = "(salt_tok_l IS NOT NULL AND salt_tok_r IS NOT NULL AND salt_tok_l = salt_tok_r)"
+# Tokens scoped by the postcode compare only for pairs of one postcode.
+OTHER_POSTCODE = "(pc_tok_l IS NULL OR pc_tok_r IS NULL OR pc_tok_l <> pc_tok_r)"
 
 
 def forename_comparison(words: int = 8, dialect: Dialect = "duckdb") -> cl.CustomComparison:
@@ -138,22 +140,14 @@ def surname_comparison(words: int = 8, dialect: Dialect = "duckdb") -> cl.Custom
 
 
 def full_name_comparison() -> cl.CustomComparison:
-    """Levels, for pairs whose names are salted apart (dates of birth differ, or one is
-    missing; null for pairs of one salt): same full-name bucket (either name order),
-    same initials, else."""
+    """Levels, for pairs of one postcode whose names are scoped apart (dates of birth
+    differ, or one is missing; null for every other pair): same full name (either name
+    order), same initials, else. Both are keyed under the postcode (privacy/encoding.py)."""
     return cl.CustomComparison(
         [
-            _null(
-                "fn_init_tok_l IS NULL OR fn_init_tok_r IS NULL "
-                f"OR sn_init_tok_l IS NULL OR sn_init_tok_r IS NULL OR {SAME_SALT}"
-            ),
-            _level(
-                "name_bucket_tok_l = name_bucket_tok_r", "same full name, dates of birth differ"
-            ),
-            _level(
-                "fn_init_tok_l = fn_init_tok_r AND sn_init_tok_l = sn_init_tok_r",
-                "same initials, dates of birth differ",
-            ),
+            _null(f"pc_init_tok_l IS NULL OR pc_init_tok_r IS NULL OR {SAME_SALT} OR {OTHER_POSTCODE}"),
+            _level("pc_name_tok_l = pc_name_tok_r", "same full name, dates of birth differ"),
+            _level("pc_init_tok_l = pc_init_tok_r", "same initials, dates of birth differ"),
             cll.ElseLevel(),
         ],
         output_column_name="full_name",
@@ -168,15 +162,16 @@ TF_COLUMNS = ("pc_tok",)
 
 
 def dob_comparison() -> cl.CustomComparison:
-    """Levels: exact, day and month transposed, two of year/month/day agree, else."""
+    """Levels: exact, day and month transposed (one scope, different dates), two of year,
+    month and day (seen only for pairs of one postcode, where the parts are keyed), else."""
     return cl.CustomComparison(
         [
             _null("dob_tok_l IS NULL OR dob_tok_r IS NULL"),
             _level("dob_tok_l = dob_tok_r", "exact date of birth"),
-            _level("dob_swap_tok_l = dob_tok_r OR dob_tok_l = dob_swap_tok_r", "day/month swapped"),
+            _level("salt_tok_l = salt_tok_r", "day/month swapped"),
             _level(
-                "dob_ym_tok_l = dob_ym_tok_r OR dob_md_tok_l = dob_md_tok_r "
-                "OR dob_yd_tok_l = dob_yd_tok_r",
+                "pc_dob_ym_tok_l = pc_dob_ym_tok_r OR pc_dob_md_tok_l = pc_dob_md_tok_r "
+                "OR pc_dob_yd_tok_l = pc_dob_yd_tok_r",
                 "two of year, month, day",
             ),
             cll.ElseLevel(),
@@ -185,11 +180,24 @@ def dob_comparison() -> cl.CustomComparison:
     )
 
 
-def postcode_comparison() -> cl.CustomComparison:
-    """Levels: exact postcode (term-frequency adjusted), same sector, same district, else."""
+def sex_comparison() -> cl.CustomComparison:
+    """Levels, for pairs of one date-of-birth scope (where sex is keyed): same, else."""
     return cl.CustomComparison(
         [
-            _null("pc_district_tok_l IS NULL OR pc_district_tok_r IS NULL"),
+            _null(f"sex_tok_l IS NULL OR sex_tok_r IS NULL OR NOT {SAME_SALT}"),
+            _level("sex_tok_l = sex_tok_r", "same sex"),
+            cll.ElseLevel(),
+        ],
+        output_column_name="sex",
+    )
+
+
+def postcode_comparison() -> cl.CustomComparison:
+    """Levels: exact postcode (term-frequency adjusted), same sector, same district (both
+    keyed within a date-of-birth scope, so seen for pairs of one scope only), else."""
+    return cl.CustomComparison(
+        [
+            _null("pc_tok_l IS NULL OR pc_tok_r IS NULL"),
             # TF-adjusted: a hostel's or a prison's postcode is shared by many people.
             _level("pc_tok_l = pc_tok_r", "exact postcode", "pc_tok"),
             _level("pc_sector_tok_l = pc_sector_tok_r", "same sector"),
@@ -252,21 +260,18 @@ def justice_comparison() -> cl.CustomComparison:
 
 
 PREDICTION_BLOCKING_RULES: tuple[str, ...] = (
-    "l.dob_tok = r.dob_tok",
-    "l.dob_tok = r.dob_swap_tok",
-    "l.dob_swap_tok = r.dob_tok",
-    "l.sn_tok = r.sn_tok AND l.fn_init_tok = r.fn_init_tok",
-    "l.pc_tok = r.pc_tok AND l.sn_init_tok = r.sn_init_tok",
-    "l.dob_md_tok = r.dob_md_tok AND l.fn_init_tok = r.fn_init_tok AND l.sn_init_tok = r.sn_init_tok",
+    # One date-of-birth scope (the exact date, or day and month transposed).
+    "l.salt_tok = r.salt_tok",
+    "l.pc_tok = r.pc_tok AND l.pc_init_tok = r.pc_init_tok",
     "l.nhs_tok = r.nhs_tok",
     "l.ni_tok = r.ni_tok",
     "l.crn_tok = r.crn_tok",
-    "l.nhs_near_toks = r.nhs_near_toks",
 )
 
 # Rules over list columns, which Splink joins on after exploding the lists (one row per
-# token): an NHS number one keying slip from another shares one of its near tokens.
-EXPLODED: dict[str, list[str]] = {"l.nhs_near_toks = r.nhs_near_toks": ["nhs_near_toks"]}
+# token). None since scheme v5: near tokens of numbers are keyed within a date-of-birth
+# scope, so the scope's own rule already finds every pair that could share one.
+EXPLODED: dict[str, list[str]] = {}
 
 # Blocking on the filters themselves (linkage/dice.py filter_candidates): pairs of one
 # salt (names comparable) whose names together reach this Dice, whatever their tokens.
@@ -355,7 +360,7 @@ def settings(
             surname_comparison(words, dialect),
             full_name_comparison(),
             dob_comparison(),
-            exact_comparison("sex_tok", "sex"),
+            sex_comparison(),
             postcode_comparison(),
             identifier_comparison("nhs", "nhs_number", dialect),
             identifier_comparison("ni", "ni_number", dialect),
