@@ -39,6 +39,7 @@ from boldhub.hub.linking import (
 from boldhub.hub.reports import release_reports
 from boldhub.hub.store import open_hub
 from boldhub.linkage.evaluate import PairwiseScores, pairwise_scores
+from boldhub.keyservice.client import local_key_function
 from boldhub.privacy.agreement import AgreementSpec, parse_agreement
 from boldhub.privacy.encoding import EncodingParams
 from boldhub.privacy.keys import LinkageKey, create_key
@@ -140,6 +141,9 @@ def run_demo(
     orgs = [source.split(":", 1)[1] for source in summary.files]
     trust = create_trust(council_dir, key, orgs, encoding=encoding)
 
+    # The key service runs locally, in process: every party's secrets come from it, and
+    # the encoder never touches the key (privacy/prf.py).
+    key_service = local_key_function(key, trust.agreement.id)
     packages: list[Path] = []
     prepared_dirs: dict[str, Path] = {}
     total_rows = sum(summary.records.values())
@@ -152,7 +156,7 @@ def run_demo(
             rep.line(f"{source}: {prepared.quarantined} rows quarantined (see quarantine.csv)")
         result = encode(
             provider / "prepared",
-            key,
+            key_service,
             provider / "package",
             advance,
             agreement=trust.agreement,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import re
-import secrets
 import tempfile
 import time
 from collections.abc import Callable, Hashable
@@ -31,7 +30,7 @@ from boldhub.linkage.full import link
 from boldhub.linkage.links import person_keys
 from boldhub.linkage.records import LinkInput
 from boldhub.privacy.encoding import Encoder, EncodingParams
-from boldhub.privacy.keys import LinkageKey
+from boldhub.privacy.prf import ThrowawayPRF
 from boldhub.safecsv import write_csv
 
 # Header synonyms, compared after lower-casing and dropping everything but letters.
@@ -154,8 +153,7 @@ def read_labelled(path: Path, truth_column: str) -> Labelled:
 def run_boldhub(data: Labelled, *, threshold: float, workdir: Path) -> tuple[list[str], float]:
     """Encode under a throwaway key, link on encodings; one person key per row."""
     t0 = time.perf_counter()
-    key = LinkageKey(secrets.token_bytes(32))
-    encoder = Encoder(key, EncodingParams())
+    encoder = Encoder(ThrowawayPRF(), EncodingParams())
     record_keys = [f"{i:032x}" for i in range(len(data))]
     inputs: list[LinkInput] = []
     for source in sorted(set(data.sources)):

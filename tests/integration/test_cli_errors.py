@@ -262,7 +262,7 @@ def test_encode_writes_a_signed_package_with_a_progress_bar(
     ]
     manifest = json.loads((tmp_path / "pkg" / "manifest.json").read_text())
     assert manifest["agreement_id"] == "bold-demo"
-    assert manifest["encoding"]["salt"] == "dob"
+    assert manifest["encoding"]["scheme"] == "boldhub-fbf-v5"
     assert "key" not in json.dumps(manifest).replace("key_fingerprint", "").replace(
         "signing_key_id", ""
     )
@@ -393,8 +393,8 @@ def test_ingest_parameters_that_differ_from_the_agreement(
     world: dict[str, Path], tmp_path: Path
 ) -> None:
     pkg = _copy_package(world["pkg2"], tmp_path / "pkg")
-    _resign(pkg, world["signing_key"], lambda m: m["encoding"].update(salt="none"))
-    _ingest_refused(world, pkg, "parameter check failed", "salt")
+    _resign(pkg, world["signing_key"], lambda m: m["encoding"].update(name_filter_weight=80))
+    _ingest_refused(world, pkg, "parameter check failed", "name_filter_weight")
 
 
 def test_ingest_unknown_agreement(world: dict[str, Path], tmp_path: Path) -> None:

@@ -78,9 +78,9 @@ def test_agreement_register_is_audited_and_idempotent(tmp_path: Path) -> None:
     assert [a for a, _ in _audit(home)] == ["agreement.registered"]
     shown = json.loads(boldhub("agreement", "show", "bold-demo", "--home", str(home)).stdout)
     assert shown["key_fingerprint"] == trust.agreement.key_fingerprint
-    assert shown["encoding"]["salt"] == "dob"
+    assert shown["encoding"]["scheme"] == "boldhub-fbf-v5"
     changed = json.loads(trust.agreement_file.read_text())
-    changed["encoding"] = {"salt": "none"}
+    changed["encoding"] = {"name_filter_weight": 80}
     trust.agreement_file.write_text(json.dumps(changed))
     proc = boldhub("agreement", "register", str(trust.agreement_file), "--home", str(home))
     assert_one_line_error(proc, "already registered with other terms")
@@ -91,7 +91,8 @@ def test_agreement_register_is_audited_and_idempotent(tmp_path: Path) -> None:
     [
         ({"id": "Bad Id"}, "id must be"),
         ({"linkage_key_fingerprint": "abc"}, "32 hex digits"),
-        ({"encoding": {"salt": "postcode"}}, "salt must be one of"),
+        ({"encoding": {"qgram": 4}}, "qgram must be 2 or 3"),
+        ({"encoding": {"scheme": "boldhub-fbf-v4"}}, "no longer accepted"),
         ({"parties": []}, "non-empty list"),
         ({"parties": [{"organisation": "E99", "signing_key": "ed25519:AAAA"}]}, "unknown"),
         (

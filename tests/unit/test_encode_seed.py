@@ -14,7 +14,8 @@ from boldhub.council.mapping import suggested_mapping
 from boldhub.council.prepare import prepare
 from boldhub.council.read import read_export
 from boldhub.privacy.agreement import AgreementSpec, parse_agreement
-from boldhub.privacy.keys import LinkageKey, load_key
+from boldhub.keyservice.client import local_key_function
+from boldhub.privacy.keys import load_key
 from boldhub.privacy.signing import load_signing_key
 from boldhub.schemas import get_dataset
 from tests import corpus
@@ -33,10 +34,8 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Keys]:
     return root / "prepared", keys
 
 
-def _flipping(keys: Keys) -> AgreementSpec:
-    """The test agreement with random bit flips on, so that the encoder draws too."""
-    document = json.loads(keys.agreement.read_text())
-    return parse_agreement({**document, "encoding": {"bit_flip": 0.05}})
+def _agreement(keys: Keys) -> AgreementSpec:
+    return parse_agreement(json.loads(keys.agreement.read_text()))
 
 
 def _encode(
@@ -44,9 +43,10 @@ def _encode(
 ) -> tuple[dict[str, bytes], list[str]]:
     folder, keys = prepared
     work = Path(shutil.copytree(folder, out.parent / f"{out.name}-prepared"))
-    key: LinkageKey = load_key(keys.key)
+    spec = _agreement(keys)
+    key_service = local_key_function(load_key(keys.key), spec.id)
     signer = load_signing_key(keys.signing_key)
-    encode(work, key, out, agreement=_flipping(keys), signing_key=signer, seed=seed)
+    encode(work, key_service, out, agreement=spec, signing_key=signer, seed=seed)
     record_keys = pq.read_table(out / "attributes.parquet").column("record_key").to_pylist()
     return {f: (out / f).read_bytes() for f in FILES}, record_keys
 

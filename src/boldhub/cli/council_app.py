@@ -54,9 +54,9 @@ def council(
 
     from boldhub.council.web.app import CouncilSettings, create_app
 
-    linkage_key = load_key(key)
     signer = load_signing_key(signing_key)
     spec = load_agreement(agreement)
+    linkage_key = load_key(key)
 
     def write_package(prepared: Path, out: Path) -> None:
         encode(prepared, linkage_key, out, agreement=spec, signing_key=signer)

@@ -38,7 +38,9 @@ from boldhub.council.prepare import PREPARED_FILE, read_meta
 from boldhub.errors import UserError
 from boldhub.privacy.agreement import AgreementSpec
 from boldhub.privacy.encoding import Encoder
+from boldhub.keyservice.client import local_key_function
 from boldhub.privacy.keys import LinkageKey
+from boldhub.privacy.prf import KeyedFunction
 from boldhub.privacy.package import MANIFEST_FILE, sha256_file, write_package
 from boldhub.privacy.signing import public_key_text
 from boldhub.safecsv import write_csv
@@ -59,7 +61,7 @@ class EncodeResult:
 
 def encode(
     prepared_dir: Path,
-    key: LinkageKey,
+    key_service: KeyedFunction | LinkageKey,
     out: Path,
     progress: Callable[[int], None] | None = None,
     *,
@@ -73,8 +75,12 @@ def encode(
     agreement or carry no valid signature (they are keyword arguments only so that an old
     call fails with this message rather than a TypeError).
 
-    ``seed``, for the demo and tests only: record keys and the encoder's bit flips are drawn
-    from it, so that the same prepared data, key and time (``BOLDHUB_NOW``) give the same
+    ``key_service`` is the agreement's key service (``boldhub.keyservice``): every secret of
+    the encoding is obtained from it value by value, within the organisation's quota. A
+    ``LinkageKey`` runs the key service in this process from the key (``--key``: the demo,
+    the tests, and a party that runs the agreement's key service itself).
+
+    ``seed``, for the demo and tests only: record keys are drawn from it, so that the same prepared data, key and time (``BOLDHUB_NOW``) give the same
     package byte for byte. Left None, as every real use leaves it, they come from
     ``secrets``: a record key must not be guessable from anything.
     """
@@ -83,14 +89,19 @@ def encode(
             "encoding needs the agreement file and your organisation's signing key "
             "(--agreement, --signing-key): the hub accepts only signed packages"
         )
+    prf = (
+        local_key_function(key_service, agreement.id)
+        if isinstance(key_service, LinkageKey)
+        else key_service
+    )
     meta = read_meta(prepared_dir)
     dataset = get_dataset(str(meta["dataset"]))
-    check_against_agreement(agreement, key, signing_key, str(meta["organisation"]), dataset.name)
+    check_against_agreement(agreement, prf, signing_key, str(meta["organisation"]), dataset.name)
     table = _prepared_rows(prepared_dir, out)
     n = table.num_rows
     record_keys = new_record_keys(n, seed)
     identifiers = {c: table.column(c) for c in IDENTIFIER_NAMES}
-    encoder = Encoder(key, agreement.encoding, seed=seed)
+    encoder = Encoder(prf, agreement.encoding)
     encodings = encoder.encode_rows(record_keys, identifiers, progress)
     attr_cols = {c: table.column(c) for c in (*dataset.attribute_names, "age_band")}
     attributes = pa.table({"record_key": record_keys, **attr_cols, "sex": sex_attribute(table)})
@@ -107,7 +118,7 @@ def encode(
             organisation=str(meta["organisation"]),
             period=str(meta["period"]),
             params=agreement.encoding,
-            key_fingerprint=key.fingerprint,
+            key_fingerprint=prf.fingerprint,
             agreement_id=agreement.id,
             signing_key=signing_key,
             created_at=clock.now().isoformat(),
@@ -182,7 +193,7 @@ def sex_attribute(prepared: pa.Table) -> pa.Array:
 
 def check_against_agreement(
     agreement: AgreementSpec,
-    key: LinkageKey,
+    prf: KeyedFunction,
     signing_key: Ed25519PrivateKey,
     organisation: str,
     dataset: str,
@@ -192,7 +203,7 @@ def check_against_agreement(
     agreement.admit(
         organisation,
         dataset,
-        key_fingerprint=key.fingerprint,
+        key_fingerprint=prf.fingerprint,
         signing_key=public_key_text(signing_key.public_key()),
     )
 

@@ -145,7 +145,9 @@ def full_name_comparison() -> cl.CustomComparison:
     order), same initials, else. Both are keyed under the postcode (privacy/encoding.py)."""
     return cl.CustomComparison(
         [
-            _null(f"pc_init_tok_l IS NULL OR pc_init_tok_r IS NULL OR {SAME_SALT} OR {OTHER_POSTCODE}"),
+            _null(
+                f"pc_init_tok_l IS NULL OR pc_init_tok_r IS NULL OR {SAME_SALT} OR {OTHER_POSTCODE}"
+            ),
             _level("pc_name_tok_l = pc_name_tok_r", "same full name, dates of birth differ"),
             _level("pc_init_tok_l = pc_init_tok_r", "same initials, dates of birth differ"),
             cll.ElseLevel(),

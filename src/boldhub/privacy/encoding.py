@@ -362,7 +362,9 @@ class Encoder:
             outputs = self._prf.evaluate(scope.domain, [v.encode() for v in missing])
             if len(outputs) != len(missing) or any(len(o) != OUTPUT_BYTES for o in outputs):
                 raise ValueError("the key service returned outputs of the wrong shape")
-            self._cache.update(((scope.domain, v), o) for v, o in zip(missing, outputs))
+            self._cache.update(
+                ((scope.domain, v), o) for v, o in zip(missing, outputs, strict=True)
+            )
         joined = b"".join(self._cache[(scope.domain, v)] for v in scope.values)
         scope.secrets = np.frombuffer(joined, np.uint8).reshape(-1, OUTPUT_BYTES)
 
@@ -484,7 +486,11 @@ class _Chunk:
             self._fn, self._fn_init = full, initials
         else:
             others = [
-                [c for c in (compact_name(p) for p in (v or "").replace("-", " ").split()) if len(c) > 1]
+                [
+                    c
+                    for c in (compact_name(p) for p in (v or "").replace("-", " ").split())
+                    if len(c) > 1
+                ]
                 for v in self.col("other_names").to_pylist()
             ]
             # Middle names and earlier surnames, in the surname's domain so that an
@@ -497,9 +503,7 @@ class _Chunk:
         # Scoped by the postcode: the full name and the initials, each in either order, so
         # that records of one postcode compare by name when their dates of birth differ.
         fn, fn_init = self._fn, self._fn_init
-        names = [
-            "|".join(sorted((a, b))) if a and b else None for a, b in zip(fn, sn, strict=True)
-        ]
+        names = ["|".join(sorted((a, b))) if a and b else None for a, b in zip(fn, sn, strict=True)]
         inits = [
             "".join(sorted((a, b))) if a and b else None
             for a, b in zip(fn_init, sn_init, strict=True)
@@ -528,7 +532,9 @@ class _Chunk:
         self.token("pc_sector_tok", self.dob, "postcode-sector", sectors)
         self.token("pc_district_tok", self.dob, "postcode-district", districts)
         for name, scope in self.ids.items():
-            self.token(f"{name}_tok", scope, "identifier", ["-" if i >= 0 else None for i in scope.index])
+            self.token(
+                f"{name}_tok", scope, "identifier", ["-" if i >= 0 else None for i in scope.index]
+            )
             if name in NEAR_IDENTIFIERS:
                 values = [v if v else "" for v in self.col(_ID_FIELDS[name]).to_pylist()]
                 near = [sorted(deletions(v)) if len(v) <= 15 else [] for v in values]
@@ -556,7 +562,11 @@ class _Filters:
         q = p.qgram
         pad = "_" * (q - 1)
         padded = pa.array([pad + (names[r] or "") + pad for r in rows.tolist()], pa.string())
-        grid, lengths = arrowbuf.byte_grid(padded) if len(rows) else (np.zeros((0, q), np.uint8), np.zeros(0, np.int64))
+        grid, lengths = (
+            arrowbuf.byte_grid(padded)
+            if len(rows)
+            else (np.zeros((0, q), np.uint8), np.zeros(0, np.int64))
+        )
         count = np.maximum(lengths - q + 1, 0)
         self.entry_row = np.repeat(np.arange(len(rows)), count)
         start = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
@@ -572,7 +582,9 @@ class _Filters:
             gram_blocks[:, 1 + i] = (distinct >> (8 * (q - 1 - i))) & 0xFF
         self.gram_slice = chunk.keyed.add(distinct >> 24, gram_blocks)
         # Each distinct q-gram of a name counts once, as in a set.
-        self.k = np.maximum(np.rint(p.name_filter_weight / np.maximum(count, 1)), 1).astype(np.int64)
+        self.k = np.maximum(np.rint(p.name_filter_weight / np.maximum(count, 1)), 1).astype(
+            np.int64
+        )
         used = np.unique(scope)
         mask_blocks = -(-p.name_bloom_bits // 128)
         blocks = np.zeros((len(used) * mask_blocks, 16), np.uint8)
@@ -590,8 +602,13 @@ class _Filters:
         h = keyed[self.gram_slice].view(">u8").astype(np.uint64)
         h1, h2 = h[:, 0], h[:, 1] | np.uint64(1)
         packed = _set_bits(
-            len(self.rows), nbytes, self.entry_row, h1[self.which], h2[self.which],
-            self.k, p.name_bloom_bits,
+            len(self.rows),
+            nbytes,
+            self.entry_row,
+            h1[self.which],
+            h2[self.which],
+            self.k,
+            p.name_bloom_bits,
         )
         masks = keyed[self.mask_slice].reshape(len(self.mask_scopes), -1)[:, :nbytes]
         scope = self.chunk.where(self.chunk.dob, self.rows)

@@ -11,6 +11,9 @@ and the tests run the service locally).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -30,3 +33,25 @@ class KeyedFunction(Protocol):
         Equal (domain, value) give equal outputs for every party of the agreement; each
         value counts against the party's quota at the key service."""
         ...
+
+
+class ThrowawayPRF:
+    """A keyed function under a key that exists only in this process and is then lost.
+
+    For measurements on data that never leaves the machine (``boldhub evaluate``, the
+    benchmarks): HMAC-SHA256 in place of the key service's oblivious PRF gives encodings of
+    the same structure, without elliptic-curve work per value. Nothing encoded with it can
+    be linked to anything else, because nobody else can ever hold its key. Packages for the
+    hub are never made with it (council/encode.py takes the key service).
+    """
+
+    def __init__(self, secret: bytes | None = None) -> None:
+        self._secret = secrets.token_bytes(32) if secret is None else secret
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(b"boldhub/throwaway\x00" + self._secret).hexdigest()[:32]
+
+    def evaluate(self, domain: str, values: Sequence[bytes]) -> list[bytes]:
+        prefix = b"boldhub/v5\x00" + domain.encode() + b"\x00"
+        return [hmac.digest(self._secret, prefix + v, "sha256") for v in values]
