@@ -125,9 +125,7 @@ IDENTITY = bytes(32)
 NON_CANONICAL = bytes([0xFF] * 31 + [0x7F])  # a field element >= p
 
 
-@pytest.mark.parametrize(
-    "bad", [IDENTITY, NON_CANONICAL, b"\x01" + bytes(31), b"short", bytes(33)]
-)
+@pytest.mark.parametrize("bad", [IDENTITY, NON_CANONICAL, b"\x01" + bytes(31), b"short", bytes(33)])
 def test_blind_evaluate_refuses_what_is_not_a_group_element(bad: bytes) -> None:
     pair = oprf.derive_key_pair(bytes(32), b"refuse")
     _, good = oprf.blind(b"x")
