@@ -10,17 +10,27 @@
      │    ├── NotAdmitted        what an agreement does not let an organisation submit
      │    ├── UploadTooLarge     an upload over the hub's size limit
      │    ├── NotYours           a package naming another organisation than the uploader's
-     │    └── HubUnavailable     a council page with no hub to submit to
+     │    ├── HubUnavailable     a council page with no hub to submit to
+     │    ├── SodiumMissing      no libsodium with ristretto255 for the key service
+     │    ├── KeyServiceError    the key service refused or was unreachable (its client)
+     │    └── KeyServiceStateError  a key service home lacking an agreement or a party
      ├── Refused                 a request a service answers with a refusal page or problem
      │    ├── Denied             the access rules say no; the message names what is needed
      │    ├── Problem            an API answer as an RFC 9457 problem (status, title, detail)
      │    ├── BodyTooLarge       a council page post over the upload limit
-     │    └── CSRFError          a council page post without its session's token
+     │    ├── CSRFError          a council page post without its session's token
+     │    └── KeyServiceRefused  a key service refusal, with its HTTP status (400)
+     │         ├── BadToken       401: no token, a wrong one, or another agreement's
+     │         ├── UnknownAgreement  404: no key held for the agreement
+     │         ├── BatchTooLarge  413: more elements than one request may carry
+     │         └── OverQuota      429: more elements than the party's remaining quota
      ├── Declined (ValueError)   an input one path cannot take; its caller handles it, and
      │    │                      the user never sees it as an error
      │    ├── DateError          a cell that is not a date: the row's reason says so
      │    ├── ModelMismatch      a saved model that no longer fits: the run trains anew
-     │    └── NotCompilable      SQL the NumPy scorer cannot evaluate: Splink scores instead
+     │    ├── NotCompilable      SQL the NumPy scorer cannot evaluate: Splink scores instead
+     │    └── InvalidElement     bytes that are not a ristretto255 element: the key service
+     │                           refuses the batch
      └── anything else           a bug: shown with a traceback, so it can be reported
 
 A UserError message says what is wrong *and* what to do about it. It never contains an
@@ -125,3 +135,65 @@ class ModelMismatch(Declined):
 
 class NotCompilable(Declined):
     """Settings whose SQL linkage/compiled.py cannot evaluate exactly as the engine would."""
+
+
+# The key service (boldhub.keyservice): its own refusals, what its clients and its
+# administrator see, and the one input its cryptography declines.
+
+
+class SodiumMissing(UserError):
+    """No libsodium with ristretto255 (1.0.18 or newer) to run the key service's OPRF."""
+
+
+class KeyServiceError(UserError):
+    """A key service that refused a request or could not be reached, as its client (the
+    encoder) reports it: the service's reason and what to do about it."""
+
+
+class KeyServiceStateError(UserError):
+    """A key service home that lacks what the command needs (an agreement, a party), or
+    already holds what the command would add."""
+
+
+class KeyServiceRefused(Refused):
+    """A request the key service refuses, answered with HTTP ``status``; the refusal is on
+    the service's audit. The base class is a malformed request (400)."""
+
+    status = 400
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class BadToken(KeyServiceRefused):
+    """A missing or wrong bearer token, or one for another agreement."""
+
+    status = 401
+
+
+class UnknownAgreement(KeyServiceRefused):
+    """An agreement the key service holds no key for."""
+
+    status = 404
+
+
+class BatchTooLarge(KeyServiceRefused):
+    """More elements in one request than the service evaluates at once."""
+
+    status = 413
+
+
+class OverQuota(KeyServiceRefused):
+    """A batch larger than the party's remaining quota: refused whole."""
+
+    status = 429
+
+
+class InvalidElement(Declined):
+    """Bytes that are not a canonical ristretto255 element, or are the identity; ``index``
+    is their place in the batch."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(f"element {index} is not a valid ristretto255 group element")
+        self.index = index

@@ -1,0 +1,43 @@
+"""What the key service and its clients agree on, besides RFC 9497 itself: how an
+agreement's key is derived, how a (domain, value) becomes an OPRF input, how the key is
+named, and how many elements one request may carry."""
+
+from __future__ import annotations
+
+import hashlib
+
+from boldhub.keyservice import oprf
+
+# DeriveKeyPair's info: one key per agreement, even if two agreements were given the
+# same seed.
+KEY_INFO_PREFIX = b"boldhub-keyservice/v1/"
+# The OPRF input of evaluate(domain, value); the zero bytes keep (domain, value) pairs
+# apart ("ab" + "c" is not "a" + "bc"), so a domain may not contain one.
+INPUT_PREFIX = b"boldhub/v5\x00"
+FINGERPRINT_PREFIX = b"boldhub/key-fingerprint/v2\x00"
+# Bytes of an evaluate() output: the first half of Finalize's SHA-512.
+OUTPUT_BYTES = 32
+
+# Elements per request: the service refuses more (413); the client sends this many.
+MAX_BATCH = 50_000
+DEFAULT_BATCH = 20_000
+# A request body over this size is cut off unread: 2 hex digits a byte, quotes, commas.
+MAX_BODY_BYTES = MAX_BATCH * (2 * oprf.ELEMENT_BYTES + 4) + 4096
+
+SUITE = "OPRF(ristretto255, SHA-512)"
+
+
+def key_info(agreement: str) -> bytes:
+    return KEY_INFO_PREFIX + agreement.encode("utf-8")
+
+
+def fingerprint(public_key: bytes) -> str:
+    """32 hex digits naming an agreement's key, computed from its public element: anyone
+    can check it, nobody can evaluate with it."""
+    return hashlib.sha256(FINGERPRINT_PREFIX + public_key).hexdigest()[:32]
+
+
+def prf_input(domain: str, value: bytes) -> bytes:
+    if "\x00" in domain:
+        raise ValueError("a PRF domain may not contain a zero character")
+    return INPUT_PREFIX + domain.encode("utf-8") + b"\x00" + value
