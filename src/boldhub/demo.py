@@ -38,8 +38,8 @@ from boldhub.hub.linking import (
 )
 from boldhub.hub.reports import release_reports
 from boldhub.hub.store import open_hub
-from boldhub.linkage.evaluate import PairwiseScores, pairwise_scores
 from boldhub.keyservice.client import local_key_function
+from boldhub.linkage.evaluate import PairwiseScores, pairwise_scores
 from boldhub.privacy.agreement import AgreementSpec, parse_agreement
 from boldhub.privacy.encoding import EncodingParams
 from boldhub.privacy.keys import LinkageKey, create_key

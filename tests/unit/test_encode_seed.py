@@ -13,8 +13,8 @@ from boldhub.council.encode import encode
 from boldhub.council.mapping import suggested_mapping
 from boldhub.council.prepare import prepare
 from boldhub.council.read import read_export
-from boldhub.privacy.agreement import AgreementSpec, parse_agreement
 from boldhub.keyservice.client import local_key_function
+from boldhub.privacy.agreement import AgreementSpec, parse_agreement
 from boldhub.privacy.keys import load_key
 from boldhub.privacy.signing import load_signing_key
 from boldhub.schemas import get_dataset

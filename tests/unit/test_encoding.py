@@ -72,7 +72,7 @@ def test_two_parties_with_one_key_service_produce_identical_encodings() -> None:
 def test_different_keys_share_no_token_or_filter() -> None:
     a, b = encode(PRF_A, person())[0], encode(PRF_B, person())[0]
     for column in ENCODING_COLUMNS:
-        if column in ("record_key", "fn_bf_pop", "sn_bf_pop"):
+        if column in ("record_key", "fn_bf_pop", "sn_bf_pop") or a[column] is None:
             continue
         assert a[column] != b[column], column
 
@@ -175,7 +175,7 @@ def test_each_value_is_asked_of_the_key_service_once() -> None:
     Encoder(prf).encode_rows([f"{i:032x}" for i in range(300)], cols)
     domains = sorted(d for d, _ in prf.asked)
     # One date-of-birth scope, one postcode, three numbers: nothing per record or name.
-    assert domains == ["crn", "dob-salt", "ni", "nhs", "postcode"]
+    assert domains == ["crn", "dob-salt", "nhs", "ni", "postcode"]
     assert (("dob-salt", b"1980-03-14")) in prf.asked
 
 
@@ -191,7 +191,7 @@ def test_global_tokens_are_one_per_scope_value_and_all_else_is_scoped() -> None:
 
 
 def test_parameters_are_validated_and_old_schemes_refused_with_what_to_do() -> None:
-    with pytest.raises(UserError, match="no longer accepted.*encode again"):
+    with pytest.raises(UserError, match=r"no longer accepted.*encode again"):
         EncodingParams.from_dict({"scheme": "boldhub-fbf-v4", "salt": "dob"})
     with pytest.raises(UserError, match="unknown pepper"):
         EncodingParams.from_dict({**EncodingParams().as_dict(), "pepper": 1})

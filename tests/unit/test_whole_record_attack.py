@@ -1,26 +1,30 @@
 """The whole-record decoding attack (benchmarks/privacy/whole_record.py) on a small
-synthetic population: its structural step recovers the date classes without the key,
-and its votes re-identify people from the unhardened and the default encodings."""
+synthetic population: its structural step recovers v4's date classes without the key,
+its votes re-identify people from the unhardened and v4 encodings, and from the current
+scheme (v5) they re-identify nobody."""
 
 from __future__ import annotations
 
 import random
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pytest
-from benchmarks.privacy import febrl
+from benchmarks.privacy import febrl, legacy_v4
 from benchmarks.privacy.whole_record import (
-    COLUMNS,
+    V5_VIEW,
+    View,
     attack,
     build_columns,
     claims,
     encoded_classes,
-    plaintext_values,
+    v4_view,
 )
 
-from boldhub.privacy.encoding import UNHARDENED, Encoder, EncodingParams
+from boldhub.privacy.encoding import Encoder
 from boldhub.privacy.keys import LinkageKey
+from boldhub.privacy.prf import ThrowawayPRF
 
 FORENAMES = [f"{a}{b}" for a in ("JO", "AN", "MA", "EL", "SA", "TO") for b in ("HN", "NA", "RY")]
 SURNAMES = [f"{a}{b}" for a in ("SMI", "JON", "BRO", "TAY", "WIL") for b in ("TH", "ES", "WN")]
@@ -47,16 +51,19 @@ def _people(n: int, seed: int, prefix: str, years: tuple[int, int] = (1940, 2000
     return febrl.Febrl(ids, ids, cols)
 
 
-def _encode(data: febrl.Febrl, params: EncodingParams) -> pa.Table:
-    key = LinkageKey(bytes(range(32)))
+def _encode(data: febrl.Febrl, variant: str) -> tuple[pa.Table, View]:
     keys = [f"{i:032x}" for i in range(len(data.ids))]
-    return Encoder(key, params, seed=1).encode_rows(keys, data.columns)
+    if variant == "v5":
+        return Encoder(ThrowawayPRF(bytes(32))).encode_rows(keys, data.columns), V5_VIEW
+    params = legacy_v4.UNHARDENED if variant == "unhardened" else legacy_v4.EncodingParams()
+    encoder = legacy_v4.Encoder(LinkageKey(bytes(range(32))), params, seed=1)
+    return encoder.encode_rows(keys, data.columns), v4_view(params)
 
 
 def test_date_classes_come_from_the_part_tokens_alone() -> None:
     # 2,000 people over ten years: every year-month token repeats, so the graphs connect.
     people = _people(2000, 1, "p", (1980, 1989))
-    classes = encoded_classes(_encode(people, EncodingParams()))
+    classes = encoded_classes(_encode(people, "v4")[0])
     for part, cut in (("year", slice(0, 4)), ("month", slice(5, 7)), ("day", slice(8, 10))):
         truth = [d[cut] for d in people.columns["dob"] if d]
         # Each class holds one value (no two values merged) and each value is one class:
@@ -65,8 +72,9 @@ def test_date_classes_come_from_the_part_tokens_alone() -> None:
         assert len(pairs) == len({c for c, _ in pairs}) == len(set(truth))
 
 
-@pytest.mark.parametrize("params", [UNHARDENED, EncodingParams()], ids=["unhardened", "default"])
-def test_the_attack_reidentifies_people_without_the_key(params: EncodingParams) -> None:
+def _run(
+    variant: str,
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     encoded = _people(600, 2, "p")
     distractors = _people(300, 3, "d")
     population = febrl.Febrl(
@@ -74,11 +82,25 @@ def test_the_attack_reidentifies_people_without_the_key(params: EncodingParams) 
         encoded.person + distractors.person,
         {c: encoded.columns[c] + distractors.columns[c] for c in encoded.columns},
     )
-    table = _encode(encoded, params)
-    columns = build_columns(encoded_classes(table), plaintext_values(population), params, COLUMNS)
-    ranking = attack(columns, table.num_rows, len(population.ids))
+    table, view = _encode(encoded, variant)
+    columns = build_columns(view.classes(table), view.plaintext(population), view, view.columns)
+    ranking = attack(columns, table.num_rows, len(population.ids), nested_columns=view.nested)
     right = ranking.top[:, 0] == np.arange(600)
-    claimed = claims(ranking)
+    in5 = (ranking.top == np.arange(600)[:, None]).any(axis=1)
+    return right, claims(ranking), in5
+
+
+@pytest.mark.parametrize("variant", ["unhardened", "v4"])
+def test_the_attack_reidentifies_people_from_the_earlier_encodings(variant: str) -> None:
+    right, claimed, _ = _run(variant)
     # The encoding's deterministic columns alone name most people (see docs/encoding.md).
     assert right.mean() > 0.8
     assert claimed.sum() > 0 and (right & claimed).sum() / claimed.sum() > 0.9
+
+
+def test_the_same_attack_finds_nobody_in_the_current_scheme() -> None:
+    right, claimed, in5 = _run("v5")
+    # The same people, population and attack: nothing is named, and almost nobody is even
+    # among five candidates (chance is 5 in 900).
+    assert (right & claimed).sum() == 0
+    assert right.mean() < 0.01 and in5.mean() < 0.02

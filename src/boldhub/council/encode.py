@@ -36,12 +36,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from boldhub import clock
 from boldhub.council.prepare import PREPARED_FILE, read_meta
 from boldhub.errors import UserError
+from boldhub.keyservice.client import local_key_function
 from boldhub.privacy.agreement import AgreementSpec
 from boldhub.privacy.encoding import Encoder
-from boldhub.keyservice.client import local_key_function
 from boldhub.privacy.keys import LinkageKey
-from boldhub.privacy.prf import KeyedFunction
 from boldhub.privacy.package import MANIFEST_FILE, sha256_file, write_package
+from boldhub.privacy.prf import KeyedFunction
 from boldhub.privacy.signing import public_key_text
 from boldhub.safecsv import write_csv
 from boldhub.schemas import get_dataset

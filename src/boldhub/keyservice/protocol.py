@@ -8,9 +8,10 @@ import hashlib
 
 from boldhub.keyservice import oprf
 
-# DeriveKeyPair's info: one key per agreement, even if two agreements were given the
-# same seed.
-KEY_INFO_PREFIX = b"boldhub-keyservice/v1/"
+# DeriveKeyPair's info. The seed alone names the key, so that the fingerprint that
+# agreements, packages and `boldhub keys fingerprint` carry is the key file's, whatever
+# the agreement (each agreement gets its own seed from `boldhub keys create`).
+KEY_INFO_PREFIX = b"boldhub-keyservice/v1"
 # The OPRF input of evaluate(domain, value); the zero bytes keep (domain, value) pairs
 # apart ("ab" + "c" is not "a" + "bc"), so a domain may not contain one.
 INPUT_PREFIX = b"boldhub/v5\x00"
@@ -27,8 +28,9 @@ MAX_BODY_BYTES = MAX_BATCH * (2 * oprf.ELEMENT_BYTES + 4) + 4096
 SUITE = "OPRF(ristretto255, SHA-512)"
 
 
-def key_info(agreement: str) -> bytes:
-    return KEY_INFO_PREFIX + agreement.encode("utf-8")
+def key_info(agreement: str = "") -> bytes:
+    """DeriveKeyPair's info (the same for every agreement: see KEY_INFO_PREFIX)."""
+    return KEY_INFO_PREFIX
 
 
 def fingerprint(public_key: bytes) -> str:

@@ -164,8 +164,8 @@ ENCODING_COLUMNS: tuple[str, ...] = tuple(ENCODING_SCHEMA.names)
 
 # Columns visible across the whole store (one value per record, of high cardinality);
 # every other column is scoped (see the module's docstring).
-GLOBAL_COLUMNS = ("salt_tok", "dob_tok", "pc_tok", "nhs_tok", "ni_tok", "pnc_tok", "crn_tok")
-GLOBAL_COLUMNS += ("prison_tok",)
+GLOBAL_COLUMNS: tuple[str, ...] = ("salt_tok", "dob_tok", "pc_tok")
+GLOBAL_COLUMNS += ("nhs_tok", "ni_tok", "pnc_tok", "crn_tok", "prison_tok")
 
 # The first byte of every block keyed under a scope secret: one label per use, so that no
 # two uses of one secret can produce equal blocks.
@@ -429,7 +429,8 @@ class _Chunk:
 
     def where(self, scope: _Scope, rows: Ints) -> Ints:
         """Global scope indices of ``rows`` in ``scope``."""
-        return scope.index[rows] + self.offsets[self.scopes.index(scope)]
+        out: Ints = scope.index[rows] + int(self.offsets[self.scopes.index(scope)])
+        return out
 
     def token(self, column: str, scope: _Scope, label: str, values: Sequence[str | None]) -> None:
         """One token per record: ``values[r]`` keyed under ``label`` in ``scope`` (null
@@ -517,12 +518,13 @@ class _Chunk:
         dates = [d if good else None for d, good in zip(dob, ok, strict=True)]
         self.token("salt_tok", self.dob, "salt", ["-"] * self.n)
         self.token("dob_tok", self.dob, "dob", dates)
-        for column, label, part in (
-            ("pc_dob_ym_tok", "dob-ym", lambda d: d[:7]),
-            ("pc_dob_md_tok", "dob-md", lambda d: d[5:]),
-            ("pc_dob_yd_tok", "dob-yd", lambda d: d[:4] + d[7:]),
+        for column, label, (a, b, c, d) in (
+            ("pc_dob_ym_tok", "dob-ym", (0, 7, 0, 0)),
+            ("pc_dob_md_tok", "dob-md", (5, 10, 0, 0)),
+            ("pc_dob_yd_tok", "dob-yd", (0, 4, 7, 10)),
         ):
-            self.token(column, self.pc, label, [part(d) if d else None for d in dates])
+            parts = [x[a:b] + x[c:d] if x else None for x in dates]
+            self.token(column, self.pc, label, parts)
         sex = [s if s in ("M", "F") else None for s in self.col("sex").to_pylist()]
         self.token("sex_tok", self.dob, "sex", sex)
         postcodes = [_full_postcode(p) if p else None for p in self.col("postcode").to_pylist()]

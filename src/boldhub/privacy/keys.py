@@ -31,8 +31,13 @@ class LinkageKey:
 
     @property
     def fingerprint(self) -> str:
-        """A public, non-reversible name for the key (first 128 bits of a keyed digest)."""
-        return hashlib.sha256(b"boldhub/key-fingerprint/v1\x00" + self.secret).hexdigest()[:32]
+        """A public, non-reversible name for the key: that of the key service's public
+        element for this seed (keyservice.protocol), which a party's client computes from
+        the element the service publishes, without the key."""
+        from boldhub.keyservice import oprf, protocol
+
+        public = oprf.derive_key_pair(self.secret, protocol.key_info()).public
+        return protocol.fingerprint(public)
 
     def subkey(self, purpose: str) -> bytes:
         """Domain separation: each field and use gets its own derived key."""
