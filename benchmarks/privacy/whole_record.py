@@ -479,7 +479,7 @@ class _Column:
         own_k = w.sum(axis=1, keepdims=True)
         own_kv = ((vv[:, :, None] == vv[:, None, :]) * w[:, None, :]).sum(axis=2)
         n_k = self._n_k[kk]
-        n_kv = self.counts[kk, vv]
+        n_kv = self._count_at(kk, vv)
         prior = self.prior[vv]
 
         def term(n_kv: Floats, n_k: Floats) -> Floats:
@@ -490,6 +490,173 @@ class _Column:
         fix = term(n_kv - own_kv, n_k - own_k) - term(n_kv, n_k)
         # An assigned class rests on many records: one record's votes do not move it.
         return np.where(ok & (self.hard[kk] < 0), fix, 0.0)
+
+    def _count_at(self, k: Ints, v: Ints) -> Floats:
+        out: Floats = self.counts[k, v]
+        return out
+
+    def vote(self, k: Ints, v: Ints, w: Floats, seed_weight: float, assign: bool) -> None:
+        """A round's votes: ``w`` for each (class ``k``, value ``v``), plus the seed times
+        ``seed_weight``; then, if ``assign``, the one-to-one assignment."""
+        self.counts = np.zeros_like(self.seed)
+        ok = (k >= 0) & (v >= 0)
+        np.add.at(self.counts, (k[ok], v[ok]), w[ok])
+        if seed_weight:
+            self.counts += self.seed * seed_weight
+        if assign:
+            self.assign()
+
+    def lookup(self, table: Any, k: Ints, vals: Ints, by_value: Any) -> npt.NDArray[np.float32]:
+        """The (records x persons) log ratios of the records of classes ``k`` against
+        persons of values ``vals`` (-1 picks the padded zero row/column)."""
+        out: npt.NDArray[np.float32] = table[k][:, vals]
+        return out
+
+
+@dataclass
+class _SparseTable:
+    """``_Column.table`` for a column too large to hold dense (classes x values): a
+    class without votes says nothing (zero); a class with votes gives every value it was
+    not voted for the same ratio as the dense table (``base``, per value), and its voted
+    (or assigned) values their own (``ent_val``, ``ent_lr``, per class from ``indptr``)."""
+
+    voted: npt.NDArray[np.bool_]  # per class, padded with False for "no class"
+    base: npt.NDArray[np.float32]  # per value, padded with 0 for "no value"
+    indptr: Ints  # class k's entries: indptr[k]:indptr[k + 1] (padded: "no class" has none)
+    ent_val: Ints
+    ent_lr: npt.NDArray[np.float32]
+
+
+class _SparseColumn(_Column):
+    """A column whose counts are held sparse, as sorted keys ``class * n_val + value``
+    with their counts: the same attack as ``_Column`` (to rounding), for the classes and
+    values of a large store (a pooled corpus: tens of thousands of classes and values)."""
+
+    def __init__(
+        self,
+        name: str,
+        cls: Ints,
+        val: Ints,
+        prior: Floats,
+        labels: list[str],
+        seed: tuple[Ints, Floats],
+        n_cls: int,
+        bijective: bool = True,
+    ) -> None:
+        self.name, self.cls, self.val, self.prior, self.labels = name, cls, val, prior, labels
+        self.bijective = bijective
+        self.n_cls, self.n_val = n_cls, len(labels)
+        self.seed_keys, self.seed_counts = seed
+        self.seed = np.zeros((0, 0))  # unused: the seed is sparse
+        self.keys, self.cvals = self.seed_keys.copy(), self.seed_counts.copy()
+        self.hard = np.full(n_cls, -1, dtype=np.int64)
+        self.epsilon = EPSILON
+        self._n_k = self._class_sums()
+
+    def _class_sums(self) -> Floats:
+        return np.bincount(self.keys // max(self.n_val, 1), self.cvals, minlength=self.n_cls)
+
+    def _count_at(self, k: Ints, v: Ints) -> Floats:
+        q = k * self.n_val + v
+        pos = np.minimum(np.searchsorted(self.keys, q), max(len(self.keys) - 1, 0))
+        if not len(self.keys):
+            return np.zeros(q.shape)
+        return np.where(self.keys[pos] == q, self.cvals[pos], 0.0)
+
+    def vote(self, k: Ints, v: Ints, w: Floats, seed_weight: float, assign: bool) -> None:
+        ok = (k >= 0) & (v >= 0)
+        keys, counts = k[ok] * self.n_val + v[ok], w[ok].astype(np.float64)
+        if seed_weight:
+            keys = np.concatenate([keys, self.seed_keys])
+            counts = np.concatenate([counts, self.seed_counts * seed_weight])
+        self.keys, inverse = np.unique(keys, return_inverse=True)
+        self.cvals = np.bincount(inverse.ravel(), counts, minlength=len(self.keys))
+        if assign:
+            self.assign()
+
+    def assign(self, min_size: int = HARD_MIN_SIZE) -> None:
+        self.hard[:] = -1
+        if not self.bijective or not len(self.keys):
+            return
+        sizes = np.bincount(self.cls[self.cls >= 0], minlength=self.n_cls)
+        ek, ev = self.keys // self.n_val, self.keys % self.n_val
+        keep = (sizes[ek] >= min_size) & (self.cvals > 0)
+        ek, ev, ec = ek[keep], ev[keep], self.cvals[keep]
+        # Per class, its first and second count (as the dense ``assign``'s ranked rows).
+        by = np.lexsort((-ec, ek))
+        ks, cs = ek[by], ec[by]
+        new = np.r_[True, ks[1:] != ks[:-1]]
+        start = np.maximum.accumulate(np.where(new, np.arange(len(ks)), 0))
+        first = np.zeros(self.n_cls)
+        second = np.zeros(self.n_cls)
+        first[ks[new]] = cs[new]
+        at2 = np.arange(len(ks)) - start == 1
+        second[ks[at2]] = cs[at2]
+        clear = first >= 2 * second
+        order = np.argsort(-ec, kind="stable")
+        taken = np.zeros(self.n_val, dtype=bool)
+        for kk, vv in zip(ek[order].tolist(), ev[order].tolist(), strict=True):
+            if clear[kk] and self.hard[kk] < 0 and not taken[vv]:
+                self.hard[kk] = vv
+                taken[vv] = True
+
+    def table(self) -> _SparseTable:  # type: ignore[override]
+        eps, prior = self.epsilon, self.prior
+        n_k = self._class_sums()
+        self._n_k = n_k
+        base = np.zeros(self.n_val + 1, dtype=np.float32)
+        base[:-1] = np.log(eps * prior / prior)  # as the dense table's unvoted cells
+        ek, ev = self.keys // self.n_val, self.keys % self.n_val
+        hard = self.hard
+        soft = (n_k[ek] > 1e-9) & (hard[ek] < 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = (1 - eps) * self.cvals[soft] / n_k[ek[soft]] + eps * prior[ev[soft]]
+            lr_soft = np.log(p / prior[ev[soft]])
+        sure = np.flatnonzero(hard >= 0)
+        hv = hard[sure]
+        lr_hard = np.log((eps * prior[hv] + (1 - eps)) / prior[hv])
+        ent_k = np.concatenate([ek[soft], sure])
+        ent_v = np.concatenate([ev[soft], hv])
+        ent_lr = np.concatenate([lr_soft, lr_hard])
+        order = np.argsort(ent_k, kind="stable")
+        ent_k, ent_v, ent_lr = ent_k[order], ent_v[order], ent_lr[order]
+        indptr = np.searchsorted(ent_k, np.arange(self.n_cls + 2))
+        indptr[-1] = indptr[-2]  # the padded class (-1) has no entries
+        voted = np.zeros(self.n_cls + 1, dtype=bool)
+        voted[:-1] = (n_k > 1e-9) | (hard >= 0)
+        return _SparseTable(voted, base, indptr, ent_v, ent_lr.astype(np.float32))
+
+    def lookup(self, table: Any, k: Ints, vals: Ints, by_value: Any) -> npt.NDArray[np.float32]:
+        order, vptr = by_value
+        k = np.where(k < 0, len(table.voted) - 1, k)  # "no class": the padded one
+        out = np.where(table.voted[k][:, None], table.base[vals][None, :], np.float32(0))
+        out = out.astype(np.float32, copy=False)
+        # Each record's class entries, then each entry's persons (those holding its value).
+        starts, ends = table.indptr[k], table.indptr[k + 1]
+        row, ent = _expand(starts, ends)
+        v = table.ent_val[ent]
+        row2, pos = _expand(vptr[v], vptr[v + 1], row)
+        out[row2, order[pos]] = np.repeat(table.ent_lr[ent], vptr[v + 1] - vptr[v])
+        result: npt.NDArray[np.float32] = out
+        return result
+
+
+def _expand(starts: Ints, ends: Ints, owner: Ints | None = None) -> tuple[Ints, Ints]:
+    """Every index of the ranges ``starts[i]:ends[i]``, with its range's ``owner`` (by
+    default ``i``)."""
+    lengths = ends - starts
+    total = int(lengths.sum())
+    owners = np.arange(len(starts)) if owner is None else owner
+    row = np.repeat(owners, lengths)
+    offsets = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return row, np.repeat(starts, lengths) + offsets
+
+
+def by_value(vals: Ints, n_val: int) -> tuple[Ints, Ints]:
+    """Persons grouped by value: ``order[vptr[v]:vptr[v + 1]]`` hold value ``v``."""
+    order = np.argsort(vals, kind="stable")
+    vptr = np.searchsorted(vals[order], np.arange(n_val + 1))
+    return order, np.r_[vptr, vptr[-1]]  # padded: value -1 (index n_val) has none
 
 
 def _rank_seed(cls: Ints, val: Ints, n_cls: int, n_val: int) -> Floats:
@@ -503,6 +670,23 @@ def _rank_seed(cls: Ints, val: Ints, n_cls: int, n_val: int) -> Floats:
     for k, v in zip(korder, vorder, strict=False):
         seed[k, v] = kc[k]
     return seed
+
+
+def _rank_seed_sparse(cls: Ints, val: Ints, n_cls: int, n_val: int) -> tuple[Ints, Floats]:
+    """``_rank_seed`` as sorted keys ``class * n_val + value`` and their pseudo-votes."""
+    kc = np.bincount(cls[cls >= 0], minlength=n_cls)
+    vc = np.bincount(val[val >= 0], minlength=n_val)
+    korder = np.array([k for k in np.argsort(-kc, kind="stable") if kc[k] >= 2], dtype=np.int64)
+    vorder = np.argsort(-vc, kind="stable")[: len(korder)]
+    korder = korder[: len(vorder)]
+    keys = korder * n_val + vorder
+    by = np.argsort(keys)
+    return keys[by], kc[korder][by].astype(np.float64)
+
+
+# A column of more (classes x values) than this is held sparse (_SparseColumn): a pooled
+# store's. FEBRL's columns all stay dense.
+DENSE_CELLS = 5_000_000
 
 
 def build_columns(
@@ -529,6 +713,18 @@ def build_columns(
         val = np.array([-1 if v is None else index[v] for v in plain[name]], dtype=np.int64)
         vc = np.bincount(val[val >= 0], minlength=len(labels)).astype(np.float64)
         prior = (vc + 0.5) / (vc.sum() + 0.5 * len(labels))
+        if n_cls * len(labels) > DENSE_CELLS and name not in ("swap", "fn_w", "sn_w"):
+            empty = (np.zeros(0, dtype=np.int64), np.zeros(0))
+            sparse_seed = (
+                _rank_seed_sparse(cls, val, n_cls, len(labels))
+                if name in view.rank_seeded and n_cls
+                else empty
+            )
+            sparse = _SparseColumn(
+                name, cls, val, prior, labels, sparse_seed, n_cls, name in view.bijective
+            )
+            out.append(sparse)
+            continue
         seed = np.zeros((n_cls, len(labels)))
         if name == "swap" and n_cls:
             # The specification's law: the swap token is there iff day <= 12 and != month.
@@ -615,9 +811,16 @@ def attack(
     n_pop: int,
     rounds: int = ROUNDS,
     nested_columns: tuple[tuple[tuple[str, ...], ...], ...] | None = None,
+    rows: Ints | None = None,
 ) -> Ranking:
     """Iterated record votes (module docstring); each record's five best candidates,
-    and its best score among a decoy population (``_decoy_values``)."""
+    and its best score among a decoy population (``_decoy_values``).
+
+    ``rows``: score (and vote with) only these encoded records, in this order; the
+    columns' classes and the population stay those of the whole store. The ranking then
+    has one row per given record. Without it, every record (``n_enc``)."""
+    sample = np.arange(n_enc) if rows is None else np.asarray(rows, dtype=np.int64)
+    n_rec = len(sample)
     by_name = {c.name: i for i, c in enumerate(columns)}
     groups: list[list[list[int]]] = []
     for nest in NESTED if nested_columns is None else nested_columns:
@@ -627,22 +830,25 @@ def attack(
             groups.append(levels)
     nested = {i for g in groups for lv in g for i in lv}
     alone = [i for i in range(len(columns)) if i not in nested]
-    top = np.zeros((n_enc, 5), dtype=np.int64)
-    post = np.zeros((n_enc, 5))
-    best_score = np.zeros(n_enc)
-    decoy_best = np.zeros(n_enc)
+    top = np.zeros((n_rec, 5), dtype=np.int64)
+    post = np.zeros((n_rec, 5))
+    best_score = np.zeros(n_rec)
+    decoy_best = np.zeros(n_rec)
     chunk = max(1, 2_000_000 // max(n_pop, 1))
 
     def scores(
-        rows: Ints, vals: list[Ints], tables: list[npt.NDArray[np.float32]], fixes: bool
+        rows: Ints, vals: list[Ints], tables: list[Any], fixes: bool, groups_of: list[Any]
     ) -> npt.NDArray[np.float32]:
+        # rows: positions in the sample; recs: the encoded records they are.
         local = np.arange(len(rows))[:, None]
+        recs = sample[rows]
 
         def term(i: int) -> npt.NDArray[np.float32]:
             c = columns[i]
-            t = tables[i][c.cls[rows]][:, vals[i]]  # -1 picks the padded zero row/column
+            # -1 picks the padded zero row/column
+            t = c.lookup(tables[i], c.cls[recs], vals[i], groups_of[i])
             if fixes:
-                fix = c.own_vote_fix(rows, prev_top[rows], prev_post[rows])
+                fix = c.own_vote_fix(recs, prev_top[rows], prev_post[rows])
                 t[local, prev_top[rows]] += fix.astype(np.float32)
             return t
 
@@ -655,13 +861,21 @@ def attack(
 
     real = [c.val for c in columns]
     decoy = _decoy_values(columns, n_pop)
+
+    def grouped(vals: list[Ints]) -> list[Any]:
+        return [
+            by_value(v, c.n_val) if isinstance(c, _SparseColumn) else None
+            for c, v in zip(columns, vals, strict=True)
+        ]
+
+    real_groups, decoy_groups = grouped(real), grouped(decoy)
     absent_odds = 1.0  # even odds until the first round has estimated them
     for r in range(rounds):
         tables = [c.table() for c in columns]
         prev_top, prev_post = top.copy(), post.copy()
-        for start in range(0, n_enc, chunk):
-            rows = np.arange(start, min(n_enc, start + chunk))
-            score = scores(rows, real, tables, fixes=r > 0)
+        for start in range(0, n_rec, chunk):
+            rows = np.arange(start, min(n_rec, start + chunk))
+            score = scores(rows, real, tables, r > 0, real_groups)
             best = np.argpartition(-score, 5, axis=1)[:, :5]
             order = np.argsort(-np.take_along_axis(score, best, axis=1), axis=1)
             top[rows] = np.take_along_axis(best, order, axis=1)
@@ -675,7 +889,7 @@ def attack(
             post[rows] = np.exp(s - m[:, None]) / total[:, None]
             best_score[rows] = s[:, 0]
             if r == rounds - 1:
-                decoy_best[rows] = scores(rows, decoy, tables, fixes=False).max(axis=1)
+                decoy_best[rows] = scores(rows, decoy, tables, False, decoy_groups).max(axis=1)
         # The share of records whose person is in the population, estimated as EM
         # estimates a mixing weight: the mean posterior of being present.
         present = float(np.clip(post.sum(axis=1).mean(), 0.02, 0.98))
@@ -683,21 +897,19 @@ def attack(
         # The votes: each record for its five best candidates, by their posteriors
         # (expected counts, as in EM, truncated to the five).
         for c in columns:
-            c.counts = np.zeros_like(c.seed)
-            k = np.repeat(c.cls, 5)
+            k = np.repeat(c.cls[sample], 5)
             v = c.val[top.ravel()]
-            ok = (k >= 0) & (v >= 0)
-            np.add.at(c.counts, (k[ok], v[ok]), post.ravel()[ok])
-            if r == 0 or c.name in ("swap", "fn_w", "sn_w"):
-                c.counts += c.seed * (0.1 if r else 1.0)  # the laws hold; ranks were a guess
-            if r >= rounds // 2:
-                # Only once the soft votes have settled: assigning early locks in the
-                # first guesses, and at low overlap those are mostly wrong.
-                c.assign()
+            seeded = r == 0 or c.name in ("swap", "fn_w", "sn_w")
+            # The laws hold; ranks were a guess. Assign only once the soft votes have
+            # settled: assigning early locks in the first guesses, and at low overlap
+            # those are mostly wrong.
+            c.vote(k, v, post.ravel(), (0.1 if r else 1.0) if seeded else 0.0, r >= rounds // 2)
     return Ranking(top, post, best_score, decoy_best, present)
 
 
-def claims(ranking: Ranking, target_precision: float = 0.99) -> npt.NDArray[np.bool_]:
+def claims(
+    ranking: Ranking, target_precision: float = 0.99, one_per_person: bool = True
+) -> npt.NDArray[np.bool_]:
     """The records the attacker claims: posterior at least ``CLAIM_POSTERIOR``, and a best
     score above the threshold at which the decoy bests (what absent people score, scaled
     to the estimated share of absent people) are at most 1 - ``target_precision`` of the
@@ -720,6 +932,9 @@ def claims(ranking: Ranking, target_precision: float = 0.99) -> npt.NDArray[np.b
         return np.zeros_like(sure)
     threshold = real[np.flatnonzero(ok).max()]
     out: npt.NDArray[np.bool_] = sure & (ranking.best >= threshold)
+    if not one_per_person:
+        # A pooled store holds a person's records from several parties and quarters.
+        return out
     # One record per person in the encoded file (a file is deduplicated; FEBRL4's B is):
     # a person claimed by several records stays with the most probable claim only.
     rows = np.flatnonzero(out)
@@ -797,15 +1012,23 @@ def run_one(
     population: febrl.Febrl,
     overlap: float,
     dropped: str | None = None,
+    rows: Ints | None = None,
+    one_per_person: bool = True,
 ) -> Outcome:
+    """The attack on ``encodings`` with ``population``; ``rows``: score and report only
+    these records (the classes stay the whole store's); ``one_per_person``: the encoded
+    file holds one record per person (FEBRL4's B), so a person is claimed once."""
     t0 = time.perf_counter()
     use = [c for c in view.columns if dropped is None or c not in view.groups[dropped]]
     columns = build_columns(view.classes(encodings), view.plaintext(population), view, use)
-    ranking = attack(columns, encodings.num_rows, len(population.ids), nested_columns=view.nested)
+    ranking = attack(
+        columns, encodings.num_rows, len(population.ids), nested_columns=view.nested, rows=rows
+    )
     truth_of = {p: i for i, p in enumerate(population.person)}
-    truth = np.array([truth_of.get(p, -1) for p in encoded.person])
+    people = encoded.person if rows is None else [encoded.person[i] for i in rows.tolist()]
+    truth = np.array([truth_of.get(p, -1) for p in people])
     present = truth >= 0
-    claimed = claims(ranking)
+    claimed = claims(ranking, one_per_person=one_per_person)
     right = ranking.top[:, 0] == truth
     in5 = (ranking.top == truth[:, None]).any(axis=1) & present
     return Outcome(
