@@ -133,7 +133,9 @@ def _clean(p: Person, prefix: str = "") -> dict[str, str | None]:
 
 
 def clean_people(persons: int, councils: int, seed: int, prefix: str = "") -> febrl.Febrl:
-    people = [_clean(p, prefix) for p in build_population(persons, COUNCILS[:councils], seed).persons]
+    people = [
+        _clean(p, prefix) for p in build_population(persons, COUNCILS[:councils], seed).persons
+    ]
     ids = [str(p["id"]) for p in people]
     return febrl.Febrl(ids, ids, {c: [p[c] for p in people] for c in IDENTIFIERS})
 

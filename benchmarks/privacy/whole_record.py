@@ -554,7 +554,8 @@ class _SparseColumn(_Column):
         self._n_k = self._class_sums()
 
     def _class_sums(self) -> Floats:
-        return np.bincount(self.keys // max(self.n_val, 1), self.cvals, minlength=self.n_cls)
+        sums = np.bincount(self.keys // max(self.n_val, 1), self.cvals, minlength=self.n_cls)
+        return sums.astype(np.float64)
 
     def _count_at(self, k: Ints, v: Ints) -> Floats:
         q = k * self.n_val + v
@@ -570,7 +571,9 @@ class _SparseColumn(_Column):
             keys = np.concatenate([keys, self.seed_keys])
             counts = np.concatenate([counts, self.seed_counts * seed_weight])
         self.keys, inverse = np.unique(keys, return_inverse=True)
-        self.cvals = np.bincount(inverse.ravel(), counts, minlength=len(self.keys))
+        self.cvals = np.bincount(inverse.ravel(), counts, minlength=len(self.keys)).astype(
+            np.float64
+        )
         if assign:
             self.assign()
 
@@ -582,6 +585,8 @@ class _SparseColumn(_Column):
         ek, ev = self.keys // self.n_val, self.keys % self.n_val
         keep = (sizes[ek] >= min_size) & (self.cvals > 0)
         ek, ev, ec = ek[keep], ev[keep], self.cvals[keep]
+        if not len(ek):
+            return
         # Per class, its first and second count (as the dense ``assign``'s ranked rows).
         by = np.lexsort((-ec, ek))
         ks, cs = ek[by], ec[by]
@@ -697,7 +702,7 @@ def build_columns(
 ) -> list[_Column]:
     params = view.params
     law = weight_law(params.filter_bits, params.name_bloom_hashes) if params else None
-    out = []
+    out: list[_Column] = []
     for name in use:
         cls = enc[name].copy()
         # A class seen once can only ever be confirmed by its own record: drop it.
