@@ -1,151 +1,130 @@
-"""The privacy benchmark: attacks and linkage quality for each candidate encoding.
+"""The privacy benchmark: every attack of docs/encoding.md, then two lines.
 
-    .venv/bin/python -m benchmarks.privacy.run [--out results.json] [--no-whole-record]
+    .venv/bin/python -m benchmarks.privacy.run [--out-dir out/privacy] [--jobs 2] [--reuse]
 
-For each encoding (unhardened, XOR-folded, random bit flips, year-of-birth salt, and the
-default date-of-birth salt) it encodes FEBRL4 under one key, runs both attacks against
-the encodings of file B with file A as the attacker's plaintext (the same 5,000 people,
-recorded with other errors), and links A with B with BOLD Hub's model, reporting F1 at
-the hub's default threshold (BOLDHUB_LINKAGE_THRESHOLD's default) and at the best of
-0.3/0.5/0.7/0.9. It takes about two
-minutes on one core.
+It runs, each in its own process (``--jobs`` at a time; about an hour in all on this
+2-core machine), and each against the unhardened baseline, the previous scheme (v4) and
+the default (v5), at 25%, 50% and 100% overlap between the attacker's population and the
+encoded people, with distractors:
 
-Then the whole-record decoding attack (benchmarks.privacy.whole_record, about 7 more
-minutes) against the unhardened and the default encodings at 25%, 50% and 100% overlap,
-and a last line over every attack and overlap for the default encoding:
+* ``whole_record``: the whole-record decoding attack on FEBRL4 (file B encoded, file A's
+  people and 6,500 distractors as the attacker's population);
+* ``pooled``: the same attack on 105,675 synthetic records pooled from 8 parties over 28
+  quarters (a sample of 1,000 records scored against the whole store's classes);
+* ``published``: Christen et al.'s pattern mining and Vidanage et al.'s graph matching, as
+  published, on FEBRL4;
+* ``key_holder``: one party colluding with the hub, spending the largest demo party's
+  quota at the key service on dictionary guesses.
 
-    worst: attack=NAME overlap=P reidentified=X% narrowed5=Y% (unhardened baseline: ...)
+Each writes its JSON into ``--out-dir``; ``--reuse`` reads the JSON files already there
+instead of running again. The last two lines:
 
-The two name-filter attacks are run at full overlap and do not rank candidates, so their
-narrowed5 is not measured (shown as n/a). The key-holder line the privacy issue asks for
-needs the key service it designs; it is not printed yet.
+    worst: attack=NAME overlap=P reidentified=X% narrowed5=Y% (unhardened ...; v4 ...)
+    key-holder: quota=Q reidentified=X% (...)
+
+``worst`` is the highest re-identification (then narrowed to five) over every attack,
+corpus and overlap, for the default encoding, by an adversary without key material.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
+import subprocess
+import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from benchmarks.privacy import febrl, whole_record
-from benchmarks.privacy.attacks import graph_attack, pattern_mining_attack
-from benchmarks.privacy.linkage_f1 import febrl4_scores
-from boldhub.config import Settings
-from boldhub.privacy.encoding import UNHARDENED, EncodingParams, compact_name
-from boldhub.privacy.keys import LinkageKey
+from benchmarks.privacy.key_holder import key_holder_line
 
-VARIANTS: dict[str, EncodingParams] = {
-    "unhardened": EncodingParams(salt="none", name_bucket_bits=0),
-    "xor-fold": EncodingParams(salt="none", name_bucket_bits=0, xor_fold=True),
-    "bit flips 5%": EncodingParams(salt="none", name_bucket_bits=0, bit_flip=0.05),
-    "salt: year of birth": EncodingParams(salt="yob"),
-    "salt: date of birth (default)": EncodingParams(),
+# name -> (module, extra arguments)
+RUNS: dict[str, tuple[str, list[str]]] = {
+    "whole_record": ("benchmarks.privacy.whole_record", ["--no-ablation"]),
+    "published": ("benchmarks.privacy.published", []),
+    "pooled-unhardened": ("benchmarks.privacy.pooled", ["--only", "unhardened"]),
+    "pooled-v4": ("benchmarks.privacy.pooled", ["--only", "v4"]),
+    "pooled-default": ("benchmarks.privacy.pooled", ["--only", "default"]),
+    "key_holder": ("benchmarks.privacy.key_holder", []),
 }
+POOLED_ARGS = ["--sample", "1000", "--distractors", "6500"]
 
 
-DEFAULT = Settings.model_fields["linkage_threshold"].default
+def _run(name: str, out_dir: Path) -> None:
+    module, extra = RUNS[name]
+    args = [sys.executable, "-m", module, "--out", str(out_dir / f"{name}.json"), *extra]
+    if module.endswith("pooled"):
+        args += [*POOLED_ARGS, "--folder", str(out_dir / "pooled-corpus")]
+    t0 = time.perf_counter()
+    with (out_dir / f"{name}.log").open("w") as log:
+        subprocess.run(args, stdout=log, stderr=subprocess.STDOUT, check=True)
+    print(f"{name}: done in {time.perf_counter() - t0:.0f} s ({out_dir / f'{name}.log'})")
 
 
-def names(data: febrl.Febrl) -> list[tuple[str | None, str | None]]:
-    def c(v: str | None) -> str | None:
-        x = compact_name(v) if v else ""
-        return x if len(x) > 1 else None
+def rows(out_dir: Path) -> list[dict[str, Any]]:
+    """Every (attack, corpus, encoding, overlap) result of the runs' JSON files."""
+    found: list[dict[str, Any]] = []
+    for name in ("whole_record", "pooled-unhardened", "pooled-v4", "pooled-default"):
+        path = out_dir / f"{name}.json"
+        if not path.exists():
+            continue
+        corpus = "pooled" if name.startswith("pooled") else "FEBRL4"
+        for r in json.loads(path.read_text())["results"]:
+            if r.get("dropped") is None:
+                found.append({**r, "attack": "whole-record", "corpus": corpus})
+    path = out_dir / "published.json"
+    if path.exists():
+        data = json.loads(path.read_text())
+        for r in data["results"] if isinstance(data, dict) else data:
+            found.append({**r, "corpus": r.get("corpus", "FEBRL4")})
+    return found
 
-    return [
-        (c(f), c(s)) for f, s in zip(data.columns["forename"], data.columns["surname"], strict=True)
-    ]
+
+def worst_line(found: list[dict[str, Any]]) -> str:
+    def worst(encoding: str) -> dict[str, Any]:
+        mine = [r for r in found if r["encoding"] == encoding]
+        return max(mine, key=lambda r: (r["reidentified"], r.get("narrowed5") or 0.0))
+
+    def text(r: dict[str, Any]) -> str:
+        narrowed = r.get("narrowed5")
+        shown = "n/a" if narrowed is None else f"{narrowed:.2%}"
+        return (
+            f"attack={r['attack']} corpus={r['corpus']} overlap={r['overlap']:.0%} "
+            f"reidentified={r['reidentified']:.2%} narrowed5={shown}"
+        )
+
+    w, u, v4 = worst("default"), worst("unhardened"), worst("v4")
+    narrowed = w.get("narrowed5")
+    return (
+        f"worst: attack={w['attack']} overlap={w['overlap']:.0%} "
+        f"reidentified={w['reidentified']:.2%} "
+        f"narrowed5={'n/a' if narrowed is None else f'{narrowed:.2%}'} "
+        f"(corpus {w['corpus']}; unhardened baseline: {text(u)}; previous scheme v4: {text(v4)})"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--only", default=None, help="run one variant (by name)")
-    parser.add_argument(
-        "--no-whole-record", action="store_true", help="leave out the whole-record attack"
-    )
+    parser.add_argument("--out-dir", type=Path, default=Path("out/privacy"))
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--reuse", action="store_true", help="read results already in --out-dir")
     args = parser.parse_args()
-    logging.disable(logging.WARNING)
-    key = LinkageKey(bytes(range(32)))  # a fixed key: results are reproducible
-    a, b = febrl.load("a"), febrl.load("b")
-    plaintext, truth = names(a), names(b)
-    results = []
-    for label, params in VARIANTS.items():
-        if args.only and args.only != label:
-            continue
-        t0 = time.perf_counter()
-        encodings = febrl.encode(b, key, params, seed=7)
-        pm = pattern_mining_attack(encodings, truth, plaintext)
-        ga = graph_attack(encodings, truth, plaintext)
-        f1 = {
-            th: febrl4_scores(params, key, threshold=th).f1
-            for th in sorted({0.3, 0.5, 0.7, 0.9, DEFAULT})
-        }
-        row = {
-            "encoding": label,
-            "params": params.as_dict(),
-            "pattern_mining": pm.as_dict(),
-            "graph": ga.as_dict(),
-            "f1_at_default": round(f1[DEFAULT], 4),
-            "default_threshold": DEFAULT,
-            "f1_best": round(max(f1.values()), 4),
-            "seconds": round(time.perf_counter() - t0, 1),
-        }
-        results.append(row)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    if not args.reuse:
+        with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+            list(pool.map(lambda n: _run(n, args.out_dir), RUNS))
+    found = rows(args.out_dir)
+    for r in sorted(found, key=lambda r: (r["attack"], r["corpus"], r["encoding"], r["overlap"])):
+        narrowed = r.get("narrowed5")
         print(
-            f"{label:32s} pattern-mining {pm.rate:7.2%} (fn {pm.forenames_right}, sn "
-            f"{pm.surnames_right})  graph {ga.rate:7.2%} (fn {ga.forenames_right}, sn "
-            f"{ga.surnames_right})  F1@{DEFAULT} {f1[DEFAULT]:.4f}  best F1 {max(f1.values()):.4f}",
-            flush=True,
+            f"{r['attack']:15s} {r['corpus']:7s} {r['encoding']:10s} {r['overlap']:>5.0%}  "
+            f"re-identified {r['reidentified']:7.2%}  precision {r.get('precision', 0):7.2%}  "
+            f"narrowed to 5 {'n/a' if narrowed is None else f'{narrowed:.2%}':>7s}"
         )
-    if not args.no_whole_record and not args.only:
-        whole = _whole_record(key, a, b)
-        results.append({"whole_record": [o.as_dict() for o in whole]})
-        print(_worst_line(results, whole))
-    if args.out:
-        args.out.write_text(json.dumps(results, indent=2) + "\n")
-
-
-def _whole_record(key: LinkageKey, a: febrl.Febrl, b: febrl.Febrl) -> list[whole_record.Outcome]:
-    extra = whole_record.distractors()
-    found = []
-    for label, params in (("unhardened", UNHARDENED), ("default", EncodingParams())):
-        encodings = febrl.encode(b, key, params, seed=7)
-        for overlap in whole_record.OVERLAPS:
-            population = whole_record.population_for(a, extra, overlap)
-            o = whole_record.run_one(label, params, encodings, b, population, overlap)
-            print(whole_record.line(o), flush=True)
-            found.append(o)
-    return found
-
-
-def _worst_line(results: list[dict[str, Any]], whole: list[whole_record.Outcome]) -> str:
-    """The highest re-identification over every attack and overlap, for the default
-    encoding, with the unhardened encoding's beside it."""
-
-    def worst(encoding: str, variant: str) -> tuple[str, str, float, str]:
-        row = next(r for r in results if r.get("encoding") == variant)
-        found = [
-            (name, "100%", float(row[key]["rate"]), "n/a")
-            for name, key in (("pattern-mining", "pattern_mining"), ("graph", "graph"))
-        ]
-        for o in whole:
-            if o.encoding == encoding:
-                d = o.as_dict()
-                found.append(
-                    ("whole-record", f"{o.overlap:.0%}", o.reidentified, f"{d['narrowed5']:.2%}")
-                )
-        return max(found, key=lambda f: f[2])
-
-    name, overlap, rate, narrowed = worst("default", "salt: date of birth (default)")
-    u_name, u_overlap, u_rate, u_narrowed = worst("unhardened", "unhardened")
-    return (
-        f"worst: attack={name} overlap={overlap} reidentified={rate:.2%} narrowed5={narrowed} "
-        f"(unhardened baseline: attack={u_name} overlap={u_overlap} reidentified={u_rate:.2%} "
-        f"narrowed5={u_narrowed})"
-    )
+    key_holder = json.loads((args.out_dir / "key_holder.json").read_text())
+    print(worst_line(found))
+    print(key_holder_line(key_holder))
 
 
 if __name__ == "__main__":
