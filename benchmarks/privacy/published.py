@@ -40,6 +40,22 @@ the calibration), "v4" (the previous scheme, benchmarks/privacy/legacy_v4.py) an
    by cosine similarity (scipy is not installed here; the paper allows greedy or
    Hungarian); every match is a claim, the five most similar nodes are the candidates.
 
+Deviations from the papers (see also the parameters of ``MiningParams``):
+
+* Pattern mining: Apriori (``efficient-apriori`` 2.0.6, installed for this) runs on at
+  most 60 candidate columns per partition, columns whose filters nearly coincide
+  grouped into one item, and columns co-frequent with more than 12 others dropped (else
+  Apriori enumerates 2^k subsets); a q-gram is mined only when at least 5% frequent in
+  its partition and 5% more frequent than the next one; a pattern found in a partition
+  is kept only when all filters hold it about as often as the plaintext holds the q-gram
+  (0.8-1.25 times): a check on the attacker's own data, without which most patterns
+  mined deep in the tree were wrong. The second phase of the TKDE paper (positions of
+  the remaining, less frequent q-grams from the re-identified filters) is not done.
+* Graph matching: greedy one-to-one matching (no scipy here) over each encoded node's 50
+  most similar plaintext nodes; the regression is a cubic fit per edge kind instead of
+  the paper's learned regressors; edges by Dice >= 0.5 are kept where the hub compares
+  by Dice (v4, unhardened: there ``salt_tok`` is one value, so every pair is compared).
+
 Reported per (attack, encoding, overlap): ``present`` (B records with both names whose
 person is in the population), ``reidentified`` (share of them whose claimed forename AND
 surname are right: equal to the person's names in the population, or to the record's
