@@ -72,6 +72,7 @@ class Counting:
 
     def __init__(self, inner: KeyedFunction) -> None:
         self.inner, self.asked = inner, 0
+        self.by_domain: Counter[str] = Counter()
 
     @property
     def fingerprint(self) -> str:
@@ -79,6 +80,7 @@ class Counting:
 
     def evaluate(self, domain: str, values: Sequence[bytes]) -> list[bytes]:
         self.asked += len(set(values))
+        self.by_domain[domain] += len(set(values))
         return self.inner.evaluate(domain, values)
 
 
@@ -88,6 +90,7 @@ class Party:
     clear: pa.Table  # standardised identifiers
     encodings: pa.Table
     need: int  # values its own encoding asked of the key service
+    need_by_domain: dict[str, int]
 
 
 def _aes(key: bytes, data: bytes) -> bytes:
@@ -114,7 +117,7 @@ def build(persons: int, councils: int, seed: int, work: Path, service: KeyServic
         keys = [f"{i:032x}" for i in range(clear.num_rows)]
         columns = {c: clear.column(c) for c in clear.column_names}
         encodings = Encoder(counting).encode_rows(keys, columns)
-        parties.append(Party(org, clear, encodings, counting.asked))
+        parties.append(Party(org, clear, encodings, counting.asked, dict(counting.by_domain)))
     return parties
 
 
@@ -212,7 +215,10 @@ def run(persons: int, councils: int, seed: int) -> dict[str, object]:
     others = [p for p in parties if p is not attacker]
     out: dict[str, object] = {
         "attacker": attacker.organisation,
-        "parties": {p.organisation: {"records": p.clear.num_rows, "need": p.need} for p in parties},
+        "parties": {
+            p.organisation: {"records": p.clear.num_rows, "need": p.need, **p.need_by_domain}
+            for p in parties
+        },
         "population": len(population.persons),
     }
     for label, known in (("population", [d for d in dobs if d]), ("knowing", None)):

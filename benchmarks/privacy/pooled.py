@@ -64,7 +64,7 @@ DISTRACTOR_PERSONS = 10_000
 DISTRACTOR_SEED = 2025
 SAMPLE = 5_000
 SAMPLE_SEED = 17
-IDENTIFIERS = ("forename", "surname", "dob", "postcode", "nhs_number")
+IDENTIFIERS = ("forename", "surname", "dob", "sex", "postcode", "nhs_number")
 # The date each dataset's record is of: what places it in a quarter.
 EVENT_DATES = ("application_date", "sentence_date", "start_date", "referral_date")
 
@@ -105,7 +105,7 @@ def build_corpus(folder: Path, persons: int, councils: int, seed: int) -> Corpus
                         "source": [source] * len(rows),
                         "row_id": rows,
                         "person": [truth[(source, r)] for r in rows],
-                        **{c: table.column(c) for c in (*IDENTIFIERS, "sex")},
+                        **{c: table.column(c) for c in IDENTIFIERS},
                         "event_date": table.column(event),
                     }
                 )
@@ -129,6 +129,7 @@ def _clean(p: Person, prefix: str = "") -> dict[str, str | None]:
         "dob": p.dob.isoformat(),
         "postcode": p.address_at(END).postcode,
         "nhs_number": p.nhs_number or None,
+        "sex": p.sex,
     }
 
 

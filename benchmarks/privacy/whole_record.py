@@ -69,8 +69,10 @@ import pyarrow as pa
 from benchmarks.bench_env import febrl_dir
 from benchmarks.privacy import febrl, legacy_v4
 from benchmarks.privacy.direct_prf import DirectPRF
+from boldhub.council.standardise import AGE_BANDS, age_band
 from boldhub.privacy.encoding import Encoder, compact_name, salt_of
 from boldhub.privacy.keys import LinkageKey
+from boldhub.schemas.datasets import sex_category
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -292,11 +294,48 @@ GROUPS_V5: dict[str, tuple[str, ...]] = {
     "sector, district (date-of-birth scope)": ("pc_sector_tok", "pc_district_tok"),
     "full name, initials (postcode scope)": ("pc_name_tok", "pc_init_tok"),
     "date parts (postcode scope)": ("pc_dob_ym_tok", "pc_dob_md_tok", "pc_dob_yd_tok"),
+    # In clear, not encoded: what the hub joins to the encodings by record key.
+    "attributes (age band, sex)": ("age_band", "sex_attr"),
 }
+# The attributes a package carries in clear (privacy/package.py), as the attacker reads
+# them: each class is its value. Age bands are taken on one date for every record.
+CLEAR_LABELS: dict[str, tuple[str, ...]] = {
+    "age_band": ("unknown", *sorted({label for _, label in AGE_BANDS}), "0-17"),
+    "sex_attr": ("Female", "Male", "Not known"),
+}
+ATTRIBUTES_AT = "2025-01-01"
+
+
+def attributes_of(data: febrl.Febrl) -> dict[str, list[str | None]]:
+    """The clear attributes the hub joins to each record (age band, and sex where the data
+    have it), as a council's package carries them."""
+    out: dict[str, list[str | None]] = {
+        "age_band": [_band(d) for d in data.columns["dob"]],
+    }
+    if "sex" in data.columns:
+        out["sex_attr"] = [sex_category(s or "U") for s in data.columns["sex"]]
+    return out
+
+
+def _band(dob: str | None) -> str:
+    band = age_band(dob, ATTRIBUTES_AT)
+    return band if band in CLEAR_LABELS["age_band"] else "0-17"
 
 
 def encoded_classes_v5(table: pa.Table) -> dict[str, Ints]:
-    return {c: _classes(table.column(c).to_pylist()) for cols in GROUPS_V5.values() for c in cols}
+    out = {}
+    for cols in GROUPS_V5.values():
+        for c in cols:
+            if c not in table.column_names:
+                continue
+            values = table.column(c).to_pylist()
+            if c in CLEAR_LABELS:
+                # A clear attribute's class is its value: index into its labels.
+                index = {v: i for i, v in enumerate(CLEAR_LABELS[c])}
+                out[c] = np.array([index.get(v, -1) for v in values], dtype=np.int64)
+            else:
+                out[c] = _classes(values)
+    return out
 
 
 def plaintext_values_v5(data: febrl.Febrl) -> dict[str, list[str | None]]:
@@ -321,6 +360,7 @@ def plaintext_values_v5(data: febrl.Febrl) -> dict[str, list[str | None]]:
         for f, s, ok in zip(fn, sn, both, strict=True)
     ]
     return {
+        **attributes_of(data),
         "dob_tok": dob,
         "salt_tok": salt,
         "pc_tok": pc,
@@ -354,6 +394,7 @@ class View:
     classes: Any  # (pa.Table) -> dict[str, Ints]
     plaintext: Any  # (febrl.Febrl) -> dict[str, list[str | None]]
     params: Any = None  # v4 parameters, for the filter-weight and bucket laws
+    clear: frozenset[str] = frozenset()  # attributes in clear: each class is its value
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -379,6 +420,7 @@ V5_VIEW = View(
     ),
     encoded_classes_v5,
     plaintext_values_v5,
+    clear=frozenset(CLEAR_LABELS),
 )
 
 
@@ -708,8 +750,8 @@ def build_columns(
         # A class seen once can only ever be confirmed by its own record: drop it.
         sizes = np.bincount(cls[cls >= 0])
         keep = (cls >= 0) & (sizes[np.maximum(cls, 0)] >= 2) if len(sizes) else cls >= 0
-        if name in ("swap", "fn_w", "sn_w"):
-            keep = cls >= 0  # laws, not learned only from repeats
+        if name in ("swap", "fn_w", "sn_w") or name in view.clear:
+            keep = cls >= 0  # laws and clear values, not learned only from repeats
         _, cls_new = np.unique(np.where(keep, cls, -1), return_inverse=True)
         cls = np.where(keep, cls_new.astype(np.int64) - (0 if keep.all() else 1), -1)
         n_cls = int(cls.max(initial=-1)) + 1
@@ -745,6 +787,11 @@ def build_columns(
                 like = law[np.minimum(grams, law.shape[0] - 1), min(w, law.shape[1] - 1)]
                 post = like * prior
                 seed[k] = 10.0 * post / post.sum()
+        elif name in view.clear and n_cls:
+            for k in range(n_cls):
+                raw = CLEAR_LABELS[name][int(enc[name][np.flatnonzero(cls == k)[0]])]
+                if raw in index:
+                    seed[k, index[raw]] = 1000.0
         elif name in view.rank_seeded and n_cls:
             seed = _rank_seed(cls, val, n_cls, len(labels))
         column = _Column(name, cls, val, prior, labels, seed, name in view.bijective)
@@ -1003,7 +1050,10 @@ VARIANTS = ("unhardened", "v4", "default")
 def encode_variant(label: str, data: febrl.Febrl) -> tuple[pa.Table, View]:
     keys = [f"{i:032x}" for i in range(len(data.ids))]
     if label == "default":
-        return Encoder(DirectPRF(BENCH_KEY)).encode_rows(keys, data.columns), V5_VIEW
+        table = Encoder(DirectPRF(BENCH_KEY)).encode_rows(keys, data.columns)
+        for name, values in attributes_of(data).items():
+            table = table.append_column(name, pa.array(values, pa.string()))
+        return table, V5_VIEW
     params = legacy_v4.UNHARDENED if label == "unhardened" else legacy_v4.EncodingParams()
     encoder = legacy_v4.Encoder(LinkageKey(BENCH_KEY), params, seed=7)
     return encoder.encode_rows(keys, data.columns), v4_view(params)
@@ -1024,8 +1074,13 @@ def run_one(
     these records (the classes stay the whole store's); ``one_per_person``: the encoded
     file holds one record per person (FEBRL4's B), so a person is claimed once."""
     t0 = time.perf_counter()
-    use = [c for c in view.columns if dropped is None or c not in view.groups[dropped]]
-    columns = build_columns(view.classes(encodings), view.plaintext(population), view, use)
+    classes = view.classes(encodings)
+    use = [
+        c
+        for c in view.columns
+        if c in classes and (dropped is None or c not in view.groups[dropped])
+    ]
+    columns = build_columns(classes, view.plaintext(population), view, use)
     ranking = attack(
         columns, encodings.num_rows, len(population.ids), nested_columns=view.nested, rows=rows
     )
