@@ -1,6 +1,6 @@
 """Two published attacks on Bloom-filter PPRL, run on the hub's encodings as stored.
 
-    python -m benchmarks.privacy.published [--quick]
+    python -m benchmarks.privacy.published [--quick] [--only VARIANT] [--out PATH]
 
 Threat model as in benchmarks/privacy/whole_record.py: the attacker holds file B's
 encodings (FEBRL4, 5,000 records) exactly as the hub stores them and a plaintext
@@ -66,20 +66,26 @@ five candidates), ``seconds``.
 from __future__ import annotations
 
 import argparse
-import csv
+import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 from efficient_apriori import itemsets_from_transactions as itemsets
 
-from benchmarks.bench_env import febrl_dir
 from benchmarks.privacy import febrl, legacy_v4
 from benchmarks.privacy.direct_prf import DirectPRF
+from benchmarks.privacy.whole_record import (
+    _subset,
+    distractors,
+    encode_variant,
+    population_for,
+)
 from boldhub.privacy.encoding import Encoder, compact_name, salt_of
 from boldhub.privacy.keys import LinkageKey
 
@@ -87,78 +93,30 @@ Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float32]
 Bits = npt.NDArray[np.bool_]
 
-BENCH_KEY = bytes(range(32))  # the key of benchmarks.privacy.run
 ATTACKER_KEY = bytes(range(100, 132))  # the attacker's own key, for its regression
 VARIANTS = ("unhardened", "v4", "default")
 OVERLAPS = (0.25, 0.5, 1.0)
 
 
 # -- data ---------------------------------------------------------------------------------
-# (the loading of whole_record.py, copied: that module is being reworked elsewhere)
+# Loading, distractors and the benchmark-key encodings are whole_record.py's.
 
 
-def _load_csv(path: str, prefix: str) -> febrl.Febrl:
-    """The original records of a FEBRL file, mapped as febrl.load maps them."""
-    ids: list[str] = []
-    person: list[str] = []
-    cols: dict[str, list[str | None]] = {
-        c: [] for c in ("forename", "surname", "dob", "postcode", "nhs_number")
-    }
-    with open(path, newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh, skipinitialspace=True):
-            rid = row["rec_id"].strip()
-            if not rid.endswith("-org"):
-                continue
-            ids.append(rid)
-            person.append(prefix + rid.split("-")[1])
-            cols["forename"].append(row["given_name"].strip().upper() or None)
-            cols["surname"].append(row["surname"].strip().upper() or None)
-            cols["dob"].append(febrl._dob(row["date_of_birth"]))
-            pc = row["postcode"].strip()
-            cols["postcode"].append(f"{pc[:2]} {pc[2:]}" if len(pc) == 4 else None)
-            cols["nhs_number"].append(row["soc_sec_id"].strip() or None)
-    return febrl.Febrl(ids, person, cols)
+def encode(label: str, data: febrl.Febrl) -> pa.Table:
+    """``data`` encoded as the hub would store it under the variant ``label`` (the
+    benchmark key)."""
+    return encode_variant(label, data)[0]
 
 
-def distractors() -> febrl.Febrl:
-    """The original records of FEBRL1, 2 and 3: 6,500 people who are not in FEBRL4."""
-    return _concat(_load_csv(str(febrl_dir() / f"dataset{n}.csv"), f"d{n}-") for n in (1, 2, 3))
-
-
-def _concat(parts: Iterable[febrl.Febrl]) -> febrl.Febrl:
-    parts = list(parts)
-    cols = {c: [v for p in parts for v in p.columns[c]] for c in parts[0].columns}
-    return febrl.Febrl(
-        [i for p in parts for i in p.ids], [x for p in parts for x in p.person], cols
-    )
-
-
-def _subset(data: febrl.Febrl, rows: Iterable[int]) -> febrl.Febrl:
-    rows = list(rows)
-    return febrl.Febrl(
-        [data.ids[i] for i in rows],
-        [data.person[i] for i in rows],
-        {c: [v[i] for i in rows] for c, v in data.columns.items()},
-    )
-
-
-def encode(label: str, data: febrl.Febrl, key: bytes = BENCH_KEY) -> pa.Table:
-    """``data`` encoded as the hub would store it under the variant ``label``."""
+def _attacker_encode(label: str, data: febrl.Febrl) -> pa.Table:
+    """``data`` encoded under the variant ``label`` with the attacker's own key (for its
+    similarity regression): whole_record.encode_variant is fixed to the benchmark key."""
     keys = [f"{i:032x}" for i in range(len(data.ids))]
     if label == "default":
-        return Encoder(DirectPRF(key)).encode_rows(keys, data.columns)
+        return Encoder(DirectPRF(ATTACKER_KEY)).encode_rows(keys, data.columns)
     params = legacy_v4.UNHARDENED if label == "unhardened" else legacy_v4.EncodingParams()
-    return legacy_v4.Encoder(LinkageKey(key), params, seed=7).encode_rows(keys, data.columns)
-
-
-def population_for(
-    a: febrl.Febrl, extra: febrl.Febrl, overlap: float, seed: int = 13
-) -> febrl.Febrl:
-    """File A's records of a random ``overlap`` share of the people, and the distractors
-    (as whole_record.population_for)."""
-    rng = np.random.default_rng(seed)
-    rows = np.sort(rng.permutation(len(a.ids))[: round(overlap * len(a.ids))])
-    return _concat([_subset(a, rows.tolist()), extra])
+    encoder = legacy_v4.Encoder(LinkageKey(ATTACKER_KEY), params, seed=7)
+    return encoder.encode_rows(keys, data.columns)
 
 
 def names_of(data: febrl.Febrl, field: str) -> list[str]:
@@ -580,7 +538,7 @@ def _regression(label: str, population: febrl.Febrl, sample: int = 1500) -> list
     rng = np.random.default_rng(3)
     rows = np.sort(rng.permutation(len(population.ids))[:sample])
     own = _subset(population, rows.tolist())
-    enc = encoded_graph(encode(label, own, ATTACKER_KEY), label)
+    enc = encoded_graph(_attacker_encode(label, own), label)
     w_enc, edge = enc.block(slice(0, len(rows)))
     fm, sm = _gram_matrix(names_of(own, "forename")), _gram_matrix(names_of(own, "surname"))
     everything = slice(0, len(rows))
@@ -710,9 +668,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="1,000 people of B (development)")
     parser.add_argument("--only", choices=VARIANTS, default=None)
+    parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     args = parser.parse_args()
     t0 = time.perf_counter()
-    run_published((args.only,) if args.only else VARIANTS, OVERLAPS, args.quick)
+    rows = run_published((args.only,) if args.only else VARIANTS, OVERLAPS, args.quick)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"results": rows}, indent=2) + "\n")
+        print(f"results: {args.out}")
     print(f"total {time.perf_counter() - t0:.0f} s")
 
 
