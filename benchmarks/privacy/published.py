@@ -199,6 +199,12 @@ class MiningParams:
     max_grams: int = 80  # q-grams identified per field at most
     tries: int = 2  # q-grams tried per partition before giving up on it
     seconds: float = 30.0  # time allowed per name field (a safety net; not reached so far)
+    rounds: int = 10  # rounds of the second phase at most
+    max_gap: float = 0.5  # re-identified: unexplained bits within this many q-grams
+    agree: float = 0.9  # a q-gram's position: set in this share of its re-identified filters
+    coherence: float = 0.15  # mean relative deviation of a q-gram's pair frequencies allowed
+    low: float = 0.7  # a second-phase pattern is held by this share of its q-gram's at least
+    high: float = 1.4  # and at most this
 
 
 def _column_groups(rows: Bits, similar: float) -> list[list[int]]:
@@ -339,19 +345,153 @@ def mine_qgram_positions(
     return found
 
 
+def _name_signatures(names: Sequence[str], grams: Sequence[str]) -> Bits:
+    """Which of ``grams`` each name holds (n_names x n_grams)."""
+    gi = {g: i for i, g in enumerate(grams)}
+    sig = np.zeros((len(names), len(grams)), dtype=np.bool_)
+    for r, n in enumerate(names):
+        cols = [gi[g] for g in bigrams(n) if g in gi]
+        sig[r, cols] = True
+    return sig
+
+
+def _pattern_length(found: dict[str, Ints]) -> int:
+    """The number of positions a q-gram sets, as the mined patterns show it (their median;
+    the specification's hash count, less the rare collisions)."""
+    return int(np.median([len(v) for v in found.values()])) if found else 0
+
+
+def _consistency(
+    bits: Bits, found: dict[str, Ints], names: Sequence[str], k: int
+) -> tuple[Floats, Floats]:
+    """Per filter and name: how many identified q-grams disagree (the name holds one whose
+    positions are not all set, or the filter holds one the name lacks), and how far the
+    filter's bits not explained by the name's identified q-grams are from what its
+    unidentified q-grams would set (``k`` each, less overlaps), in q-grams."""
+    order = sorted(found)
+    m = bits.shape[1]
+    has = np.stack([bits[:, found[g]].all(axis=1) for g in order], axis=1).astype(np.float32)
+    sig = _name_signatures(names, order).astype(np.float32)
+    mismatch = has @ (1 - sig).T + (1 - has) @ sig.T
+    masks = np.zeros((len(names), m), dtype=np.float32)
+    for j, g in enumerate(order):
+        masks[np.flatnonzero(sig[:, j]), found[g][:, None]] = 1.0
+    fb = bits.astype(np.float32)
+    unexplained = fb.sum(axis=1)[:, None] - fb @ masks.T
+    unknown = np.array([len(bigrams(n)) for n in names], dtype=np.float32) - sig.sum(axis=1)
+    expected = k * unknown * (1 - masks.sum(axis=1) / m)
+    gap = np.abs(unexplained - expected[None, :]) / max(k, 1)
+    return mismatch.astype(np.float32), gap.astype(np.float32)
+
+
+def _coherent(
+    bits: Bits,
+    found: dict[str, Ints],
+    names: Sequence[str],
+    weight: npt.NDArray[np.float64],
+    p: MiningParams,
+) -> dict[str, Ints]:
+    """The mined q-grams whose patterns co-occur in the filters as the q-grams co-occur in
+    the plaintext names: the q-gram whose pairs deviate most is dropped, in turn, until
+    every one agrees (a check on the attacker's own data; a wrongly labelled pattern holds
+    the frequency of its label but not its company)."""
+    found = dict(found)
+    while len(found) > 2:
+        order = sorted(found)
+        has = np.stack([bits[:, found[g]].all(axis=1) for g in order], axis=1).astype(np.float64)
+        sig = _name_signatures(names, order).astype(np.float64)
+        obs = has.T @ has / len(has)
+        exp = (sig * weight[:, None]).T @ sig / weight.sum()
+        dev = np.abs(obs - exp) / np.maximum(np.maximum(obs, exp), 0.01)
+        np.fill_diagonal(dev, 0.0)
+        score = dev.mean(axis=1)
+        worst = int(np.argmax(score))
+        if score[worst] <= p.coherence:
+            break
+        del found[order[worst]]
+    return found
+
+
+def extend_positions(
+    bits: Bits, names: Sequence[str], found: dict[str, Ints], p: MiningParams | None = None
+) -> dict[str, Ints]:
+    """The second phase of Christen et al. (TKDE 2019): the filters re-identified with the
+    q-grams mined so far (one plaintext name agrees with every identified q-gram and
+    explains the filter's other bits) give the positions of their names' other q-grams:
+    the positions set in (nearly) all re-identified filters holding a q-gram, less those
+    of identified q-grams that every such name also holds. Repeated while it finds more."""
+    p = p or MiningParams()
+    found = dict(found)
+    k = _pattern_length(found)
+    if not found or k < p.min_positions:
+        return found
+    counts = Counter(n for n in names if n)
+    distinct = sorted(counts)
+    weight = np.array([counts[n] for n in distinct], dtype=np.float64)
+    all_grams = sorted({g for n in distinct for g in bigrams(n)})
+    share_of = dict(
+        zip(all_grams, (weight @ _name_signatures(distinct, all_grams)) / weight.sum(), strict=True)
+    )
+    slack = 3.0 / max(len(bits), 1)
+
+    def plausible(g: str, pos: Ints) -> bool:
+        """The filters holding ``pos`` are about the q-gram's share of the names."""
+        held = float(bits[:, pos].all(axis=1).mean())
+        return p.low * share_of[g] - slack <= held <= p.high * share_of[g] + slack
+
+    found = _coherent(bits, found, distinct, weight, p)
+    packed, inverse = np.unique(np.packbits(bits, axis=1), axis=0, return_inverse=True)
+    del inverse
+    ubits = np.unpackbits(packed, axis=1).astype(np.bool_)
+    ubits = ubits[ubits.any(axis=1)]
+    for _ in range(p.rounds):
+        mismatch, gap = _consistency(ubits, found, distinct, k)
+        ok = (mismatch == 0) & (gap <= p.max_gap)
+        unique = ok.sum(axis=1) == 1
+        if not unique.any():
+            break
+        who = np.argmax(ok, axis=1)
+        rows = np.flatnonzero(unique)
+        named = [distinct[int(who[r])] for r in rows]
+        sig = _name_signatures(named, all_grams)
+        added = 0
+        for j, g in enumerate(all_grams):
+            if g in found:
+                continue
+            with_g = np.flatnonzero(sig[:, j])
+            if not len(with_g):
+                continue
+            share = ubits[rows[with_g]].mean(axis=0)
+            need = 1.0 if len(with_g) < 3 else p.agree
+            cand = share >= need
+            common = sig[with_g].all(axis=0)
+            for h, on in zip(all_grams, common.tolist(), strict=True):
+                if on and h in found:
+                    cand[found[h]] = False
+            pos = np.flatnonzero(cand).astype(np.int64)
+            if p.min_positions <= len(pos) <= k and plausible(g, pos):
+                found[g] = pos
+                added += 1
+        if not added:
+            break
+    return found
+
+
 def decode_scores(
     bits: Bits, found: dict[str, npt.NDArray[np.int64]], candidates: Sequence[str]
 ) -> Floats:
-    """Per filter and candidate name, the Jaccard agreement of the identified q-grams the
-    filter holds with those the name holds (n_filters x n_candidates)."""
+    """Per filter and candidate name, a score of their agreement (n_filters x
+    n_candidates): minus the identified q-grams that disagree, minus a tenth of the
+    distance (in q-grams) between the filter's unexplained bits and what the name's
+    unidentified q-grams would set."""
     if not found:
         return np.zeros((len(bits), len(candidates)), dtype=np.float32)
-    order = sorted(found)
-    has = np.stack([bits[:, found[g]].all(axis=1) for g in order], axis=1).astype(np.float32)
-    sig = np.array([[g in bigrams(c) for g in order] for c in candidates], dtype=np.float32)
-    inter = has @ sig.T
-    union = has.sum(axis=1)[:, None] + sig.sum(axis=1)[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1), 0.0).astype(np.float32)
+    k = _pattern_length(found)
+    out = np.zeros((len(bits), len(candidates)), dtype=np.float32)
+    for start in range(0, len(bits), 2000):
+        mismatch, gap = _consistency(bits[start : start + 2000], found, candidates, k)
+        out[start : start + 2000] = -mismatch - 0.1 * gap
+    return out
 
 
 def _rank_people(
@@ -376,7 +516,7 @@ def _rank_people(
             firsts = [k for k in best if people[k] == names[0]]
             others = [k for k in best if people[k] != names[0]]
             ahead = not others or row[firsts[0]] > row[others[0]] + 1e-6
-            claims.append(names[0] if ahead and row[firsts[0]] > 0 else None)
+            claims.append(names[0] if ahead and row[firsts[0]] > -1.0 else None)
     return claims, top5
 
 
@@ -392,6 +532,7 @@ def pattern_mining(
     for field, col, plain in (("forename", "fn_bf", pop_fn), ("surname", "sn_bf", pop_sn)):
         bits, ok = filter_bits(encodings.column(col))
         found = mine_qgram_positions(bits[ok], plain, p)
+        found = extend_positions(bits[ok], plain, found, p)
         mined[field] = len(found)
         distinct = sorted({x for x in plain if x})
         where = {n: i for i, n in enumerate(distinct)}
