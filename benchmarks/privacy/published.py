@@ -1,6 +1,6 @@
 """Two published attacks on Bloom-filter PPRL, run on the hub's encodings as stored.
 
-    python -m benchmarks.privacy.published [--quick]
+    python -m benchmarks.privacy.published [--quick] [--only VARIANT] [--out PATH]
 
 Threat model as in benchmarks/privacy/whole_record.py: the attacker holds file B's
 encodings (FEBRL4, 5,000 records) exactly as the hub stores them and a plaintext
@@ -19,10 +19,18 @@ the calibration), "v4" (the previous scheme, benchmarks/privacy/legacy_v4.py) an
    others (the plaintext names likewise, by the q-gram), and each partition is mined in
    turn for its own most frequent q-gram, conditional on the q-grams above it (the
    partition tree of the 2018 paper). Every filter is then decoded into the q-grams whose
-   mined positions it holds (and those it lacks), and re-identified against the
-   population: each plaintext person scores the Jaccard agreement of its forename's and
-   its surname's identified q-grams with the decoded ones; the five best full names are
-   the candidates and a unique best is a claim.
+   mined positions it holds (and those it lacks). Mined patterns whose pair
+   co-occurrences in the filters deviate from their q-grams' in the plaintext are dropped
+   (``_coherent``). Second phase (TKDE 2019): the filters re-identified so far (exactly
+   one plaintext name agrees with every identified q-gram and explains the filter's other
+   bits) give the positions of their names' unidentified q-grams (set in nearly all
+   re-identified filters of the q-gram, less identified q-grams' positions every such
+   name shares; kept when held by about the q-gram's share of all filters), repeated
+   while it finds more. Re-identification against the population: each plaintext person
+   scores minus the identified q-grams of its forename and surname that disagree with
+   the filter, minus a tenth of the gap between the filter's unexplained bits and what
+   the name's unidentified q-grams would set; the five best full names are the candidates
+   and a unique best within one disagreement is a claim.
 2. **Graph matching** (Vidanage, Ranbaduge, Christen, Schnell, CIKM 2020). Encoded graph:
    B's records, an edge for every pair the hub compares (sharing ``salt_tok``,
    ``pc_tok`` or ``nhs_tok``; for v4 and unhardened also every pair whose mean filter
@@ -49,8 +57,12 @@ Deviations from the papers (see also the parameters of ``MiningParams``):
   its partition and 5% more frequent than the next one; a pattern found in a partition
   is kept only when all filters hold it about as often as the plaintext holds the q-gram
   (0.8-1.25 times): a check on the attacker's own data, without which most patterns
-  mined deep in the tree were wrong. The second phase of the TKDE paper (positions of
-  the remaining, less frequent q-grams from the re-identified filters) is not done.
+  mined deep in the tree were wrong. Even so, on FEBRL4 unhardened about a third of the
+  first-phase patterns carry the wrong q-gram label (checked against the encoder's
+  positions in development only), and the co-occurrence check (not in the paper) drops
+  only some of them; the second phase inherits the errors, so it adds few right q-grams.
+  The number of positions per q-gram is the median mined pattern length, not read from
+  the parameters.
 * Graph matching: greedy one-to-one matching (no scipy here) over each encoded node's 50
   most similar plaintext nodes; the regression is a cubic fit per edge kind instead of
   the paper's learned regressors; edges by Dice >= 0.5 are kept where the hub compares
@@ -66,20 +78,28 @@ five candidates), ``seconds``.
 from __future__ import annotations
 
 import argparse
-import csv
+import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-from efficient_apriori import itemsets_from_transactions as itemsets
+from efficient_apriori import (  # type: ignore[import-untyped]
+    itemsets_from_transactions as itemsets,
+)
 
-from benchmarks.bench_env import febrl_dir
 from benchmarks.privacy import febrl, legacy_v4
 from benchmarks.privacy.direct_prf import DirectPRF
+from benchmarks.privacy.whole_record import (
+    _subset,
+    distractors,
+    encode_variant,
+    population_for,
+)
 from boldhub.privacy.encoding import Encoder, compact_name, salt_of
 from boldhub.privacy.keys import LinkageKey
 
@@ -87,78 +107,30 @@ Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float32]
 Bits = npt.NDArray[np.bool_]
 
-BENCH_KEY = bytes(range(32))  # the key of benchmarks.privacy.run
 ATTACKER_KEY = bytes(range(100, 132))  # the attacker's own key, for its regression
 VARIANTS = ("unhardened", "v4", "default")
 OVERLAPS = (0.25, 0.5, 1.0)
 
 
 # -- data ---------------------------------------------------------------------------------
-# (the loading of whole_record.py, copied: that module is being reworked elsewhere)
+# Loading, distractors and the benchmark-key encodings are whole_record.py's.
 
 
-def _load_csv(path: str, prefix: str) -> febrl.Febrl:
-    """The original records of a FEBRL file, mapped as febrl.load maps them."""
-    ids: list[str] = []
-    person: list[str] = []
-    cols: dict[str, list[str | None]] = {
-        c: [] for c in ("forename", "surname", "dob", "postcode", "nhs_number")
-    }
-    with open(path, newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh, skipinitialspace=True):
-            rid = row["rec_id"].strip()
-            if not rid.endswith("-org"):
-                continue
-            ids.append(rid)
-            person.append(prefix + rid.split("-")[1])
-            cols["forename"].append(row["given_name"].strip().upper() or None)
-            cols["surname"].append(row["surname"].strip().upper() or None)
-            cols["dob"].append(febrl._dob(row["date_of_birth"]))
-            pc = row["postcode"].strip()
-            cols["postcode"].append(f"{pc[:2]} {pc[2:]}" if len(pc) == 4 else None)
-            cols["nhs_number"].append(row["soc_sec_id"].strip() or None)
-    return febrl.Febrl(ids, person, cols)
+def encode(label: str, data: febrl.Febrl) -> pa.Table:
+    """``data`` encoded as the hub would store it under the variant ``label`` (the
+    benchmark key)."""
+    return encode_variant(label, data)[0]
 
 
-def distractors() -> febrl.Febrl:
-    """The original records of FEBRL1, 2 and 3: 6,500 people who are not in FEBRL4."""
-    return _concat(_load_csv(str(febrl_dir() / f"dataset{n}.csv"), f"d{n}-") for n in (1, 2, 3))
-
-
-def _concat(parts: Iterable[febrl.Febrl]) -> febrl.Febrl:
-    parts = list(parts)
-    cols = {c: [v for p in parts for v in p.columns[c]] for c in parts[0].columns}
-    return febrl.Febrl(
-        [i for p in parts for i in p.ids], [x for p in parts for x in p.person], cols
-    )
-
-
-def _subset(data: febrl.Febrl, rows: Iterable[int]) -> febrl.Febrl:
-    rows = list(rows)
-    return febrl.Febrl(
-        [data.ids[i] for i in rows],
-        [data.person[i] for i in rows],
-        {c: [v[i] for i in rows] for c, v in data.columns.items()},
-    )
-
-
-def encode(label: str, data: febrl.Febrl, key: bytes = BENCH_KEY) -> pa.Table:
-    """``data`` encoded as the hub would store it under the variant ``label``."""
+def _attacker_encode(label: str, data: febrl.Febrl) -> pa.Table:
+    """``data`` encoded under the variant ``label`` with the attacker's own key (for its
+    similarity regression): whole_record.encode_variant is fixed to the benchmark key."""
     keys = [f"{i:032x}" for i in range(len(data.ids))]
     if label == "default":
-        return Encoder(DirectPRF(key)).encode_rows(keys, data.columns)
+        return Encoder(DirectPRF(ATTACKER_KEY)).encode_rows(keys, data.columns)
     params = legacy_v4.UNHARDENED if label == "unhardened" else legacy_v4.EncodingParams()
-    return legacy_v4.Encoder(LinkageKey(key), params, seed=7).encode_rows(keys, data.columns)
-
-
-def population_for(
-    a: febrl.Febrl, extra: febrl.Febrl, overlap: float, seed: int = 13
-) -> febrl.Febrl:
-    """File A's records of a random ``overlap`` share of the people, and the distractors
-    (as whole_record.population_for)."""
-    rng = np.random.default_rng(seed)
-    rows = np.sort(rng.permutation(len(a.ids))[: round(overlap * len(a.ids))])
-    return _concat([_subset(a, rows.tolist()), extra])
+    encoder = legacy_v4.Encoder(LinkageKey(ATTACKER_KEY), params, seed=7)
+    return encoder.encode_rows(keys, data.columns)
 
 
 def names_of(data: febrl.Febrl, field: str) -> list[str]:
@@ -241,6 +213,12 @@ class MiningParams:
     max_grams: int = 80  # q-grams identified per field at most
     tries: int = 2  # q-grams tried per partition before giving up on it
     seconds: float = 30.0  # time allowed per name field (a safety net; not reached so far)
+    rounds: int = 10  # rounds of the second phase at most
+    max_gap: float = 0.5  # re-identified: unexplained bits within this many q-grams
+    agree: float = 0.9  # a q-gram's position: set in this share of its re-identified filters
+    coherence: float = 0.15  # mean relative deviation of a q-gram's pair frequencies allowed
+    low: float = 0.7  # a second-phase pattern is held by this share of its q-gram's at least
+    high: float = 1.4  # and at most this
 
 
 def _column_groups(rows: Bits, similar: float) -> list[list[int]]:
@@ -381,19 +359,153 @@ def mine_qgram_positions(
     return found
 
 
+def _name_signatures(names: Sequence[str], grams: Sequence[str]) -> Bits:
+    """Which of ``grams`` each name holds (n_names x n_grams)."""
+    gi = {g: i for i, g in enumerate(grams)}
+    sig = np.zeros((len(names), len(grams)), dtype=np.bool_)
+    for r, n in enumerate(names):
+        cols = [gi[g] for g in bigrams(n) if g in gi]
+        sig[r, cols] = True
+    return sig
+
+
+def _pattern_length(found: dict[str, Ints]) -> int:
+    """The number of positions a q-gram sets, as the mined patterns show it (their median;
+    the specification's hash count, less the rare collisions)."""
+    return int(np.median([len(v) for v in found.values()])) if found else 0
+
+
+def _consistency(
+    bits: Bits, found: dict[str, Ints], names: Sequence[str], k: int
+) -> tuple[Floats, Floats]:
+    """Per filter and name: how many identified q-grams disagree (the name holds one whose
+    positions are not all set, or the filter holds one the name lacks), and how far the
+    filter's bits not explained by the name's identified q-grams are from what its
+    unidentified q-grams would set (``k`` each, less overlaps), in q-grams."""
+    order = sorted(found)
+    m = bits.shape[1]
+    has = np.stack([bits[:, found[g]].all(axis=1) for g in order], axis=1).astype(np.float32)
+    sig = _name_signatures(names, order).astype(np.float32)
+    mismatch = has @ (1 - sig).T + (1 - has) @ sig.T
+    masks = np.zeros((len(names), m), dtype=np.float32)
+    for j, g in enumerate(order):
+        masks[np.flatnonzero(sig[:, j]), found[g][:, None]] = 1.0
+    fb = bits.astype(np.float32)
+    unexplained = fb.sum(axis=1)[:, None] - fb @ masks.T
+    unknown = np.array([len(bigrams(n)) for n in names], dtype=np.float32) - sig.sum(axis=1)
+    expected = k * unknown * (1 - masks.sum(axis=1) / m)
+    gap = np.abs(unexplained - expected[None, :]) / max(k, 1)
+    return mismatch.astype(np.float32), gap.astype(np.float32)
+
+
+def _coherent(
+    bits: Bits,
+    found: dict[str, Ints],
+    names: Sequence[str],
+    weight: npt.NDArray[np.float64],
+    p: MiningParams,
+) -> dict[str, Ints]:
+    """The mined q-grams whose patterns co-occur in the filters as the q-grams co-occur in
+    the plaintext names: the q-gram whose pairs deviate most is dropped, in turn, until
+    every one agrees (a check on the attacker's own data; a wrongly labelled pattern holds
+    the frequency of its label but not its company)."""
+    found = dict(found)
+    while len(found) > 2:
+        order = sorted(found)
+        has = np.stack([bits[:, found[g]].all(axis=1) for g in order], axis=1).astype(np.float64)
+        sig = _name_signatures(names, order).astype(np.float64)
+        obs = has.T @ has / len(has)
+        exp = (sig * weight[:, None]).T @ sig / weight.sum()
+        dev = np.abs(obs - exp) / np.maximum(np.maximum(obs, exp), 0.01)
+        np.fill_diagonal(dev, 0.0)
+        score = dev.mean(axis=1)
+        worst = int(np.argmax(score))
+        if score[worst] <= p.coherence:
+            break
+        del found[order[worst]]
+    return found
+
+
+def extend_positions(
+    bits: Bits, names: Sequence[str], found: dict[str, Ints], p: MiningParams | None = None
+) -> dict[str, Ints]:
+    """The second phase of Christen et al. (TKDE 2019): the filters re-identified with the
+    q-grams mined so far (one plaintext name agrees with every identified q-gram and
+    explains the filter's other bits) give the positions of their names' other q-grams:
+    the positions set in (nearly) all re-identified filters holding a q-gram, less those
+    of identified q-grams that every such name also holds. Repeated while it finds more."""
+    p = p or MiningParams()
+    found = dict(found)
+    k = _pattern_length(found)
+    if not found or k < p.min_positions:
+        return found
+    counts = Counter(n for n in names if n)
+    distinct = sorted(counts)
+    weight = np.array([counts[n] for n in distinct], dtype=np.float64)
+    all_grams = sorted({g for n in distinct for g in bigrams(n)})
+    share_of = dict(
+        zip(all_grams, (weight @ _name_signatures(distinct, all_grams)) / weight.sum(), strict=True)
+    )
+    slack = 3.0 / max(len(bits), 1)
+
+    def plausible(g: str, pos: Ints) -> bool:
+        """The filters holding ``pos`` are about the q-gram's share of the names."""
+        held = float(bits[:, pos].all(axis=1).mean())
+        return bool(p.low * share_of[g] - slack <= held <= p.high * share_of[g] + slack)
+
+    found = _coherent(bits, found, distinct, weight, p)
+    packed, inverse = np.unique(np.packbits(bits, axis=1), axis=0, return_inverse=True)
+    del inverse
+    ubits = np.unpackbits(packed, axis=1).astype(np.bool_)
+    ubits = ubits[ubits.any(axis=1)]
+    for _ in range(p.rounds):
+        mismatch, gap = _consistency(ubits, found, distinct, k)
+        ok = (mismatch == 0) & (gap <= p.max_gap)
+        unique = ok.sum(axis=1) == 1
+        if not unique.any():
+            break
+        who = np.argmax(ok, axis=1)
+        rows = np.flatnonzero(unique)
+        named = [distinct[int(who[r])] for r in rows]
+        sig = _name_signatures(named, all_grams)
+        added = 0
+        for j, g in enumerate(all_grams):
+            if g in found:
+                continue
+            with_g = np.flatnonzero(sig[:, j])
+            if not len(with_g):
+                continue
+            share = ubits[rows[with_g]].mean(axis=0)
+            need = 1.0 if len(with_g) < 3 else p.agree
+            cand = share >= need
+            common: list[bool] = np.asarray(sig[with_g].all(axis=0)).tolist()
+            for h, on in zip(all_grams, common, strict=True):
+                if on and h in found:
+                    cand[found[h]] = False
+            pos = np.flatnonzero(cand).astype(np.int64)
+            if p.min_positions <= len(pos) <= k and plausible(g, pos):
+                found[g] = pos
+                added += 1
+        if not added:
+            break
+    return found
+
+
 def decode_scores(
     bits: Bits, found: dict[str, npt.NDArray[np.int64]], candidates: Sequence[str]
 ) -> Floats:
-    """Per filter and candidate name, the Jaccard agreement of the identified q-grams the
-    filter holds with those the name holds (n_filters x n_candidates)."""
+    """Per filter and candidate name, a score of their agreement (n_filters x
+    n_candidates): minus the identified q-grams that disagree, minus a tenth of the
+    distance (in q-grams) between the filter's unexplained bits and what the name's
+    unidentified q-grams would set."""
     if not found:
         return np.zeros((len(bits), len(candidates)), dtype=np.float32)
-    order = sorted(found)
-    has = np.stack([bits[:, found[g]].all(axis=1) for g in order], axis=1).astype(np.float32)
-    sig = np.array([[g in bigrams(c) for g in order] for c in candidates], dtype=np.float32)
-    inter = has @ sig.T
-    union = has.sum(axis=1)[:, None] + sig.sum(axis=1)[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1), 0.0).astype(np.float32)
+    k = _pattern_length(found)
+    out = np.zeros((len(bits), len(candidates)), dtype=np.float32)
+    for start in range(0, len(bits), 2000):
+        mismatch, gap = _consistency(bits[start : start + 2000], found, candidates, k)
+        out[start : start + 2000] = -mismatch - 0.1 * gap
+    return out
 
 
 def _rank_people(
@@ -418,7 +530,7 @@ def _rank_people(
             firsts = [k for k in best if people[k] == names[0]]
             others = [k for k in best if people[k] != names[0]]
             ahead = not others or row[firsts[0]] > row[others[0]] + 1e-6
-            claims.append(names[0] if ahead and row[firsts[0]] > 0 else None)
+            claims.append(names[0] if ahead and row[firsts[0]] > -1.0 else None)
     return claims, top5
 
 
@@ -434,6 +546,7 @@ def pattern_mining(
     for field, col, plain in (("forename", "fn_bf", pop_fn), ("surname", "sn_bf", pop_sn)):
         bits, ok = filter_bits(encodings.column(col))
         found = mine_qgram_positions(bits[ok], plain, p)
+        found = extend_positions(bits[ok], plain, found, p)
         mined[field] = len(found)
         distinct = sorted({x for x in plain if x})
         where = {n: i for i, n in enumerate(distinct)}
@@ -538,7 +651,8 @@ def _standardise(x: Floats) -> Floats:
     std = x.std(axis=0)
     z = (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
     norms = np.linalg.norm(z, axis=1, keepdims=True)
-    return (z / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+    out: Floats = (z / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+    return out
 
 
 def _dice_edges(label: str) -> bool:
@@ -553,7 +667,9 @@ def encoded_graph(encodings: pa.Table, label: str) -> Graph:
     toks = [_codes(encodings.column(c).to_pylist()) for c in ("salt_tok", "pc_tok", "nhs_tok")]
 
     def block(rows: slice) -> tuple[Floats, Bits]:
-        w = (_hub_dice(fb, fok, fpop, rows) + _hub_dice(sb, sok, spop, rows)) / 2
+        w: Floats = ((_hub_dice(fb, fok, fpop, rows) + _hub_dice(sb, sok, spop, rows)) / 2).astype(
+            np.float32
+        )
         edge = np.zeros(w.shape, dtype=np.bool_)
         for t in toks:
             edge |= (t[rows][:, None] == t[None, :]) & (t[rows][:, None] >= 0)
@@ -580,7 +696,7 @@ def _regression(label: str, population: febrl.Febrl, sample: int = 1500) -> list
     rng = np.random.default_rng(3)
     rows = np.sort(rng.permutation(len(population.ids))[:sample])
     own = _subset(population, rows.tolist())
-    enc = encoded_graph(encode(label, own, ATTACKER_KEY), label)
+    enc = encoded_graph(_attacker_encode(label, own), label)
     w_enc, edge = enc.block(slice(0, len(rows)))
     fm, sm = _gram_matrix(names_of(own, "forename")), _gram_matrix(names_of(own, "surname"))
     everything = slice(0, len(rows))
@@ -710,9 +826,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="1,000 people of B (development)")
     parser.add_argument("--only", choices=VARIANTS, default=None)
+    parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     args = parser.parse_args()
     t0 = time.perf_counter()
-    run_published((args.only,) if args.only else VARIANTS, OVERLAPS, args.quick)
+    rows = run_published((args.only,) if args.only else VARIANTS, OVERLAPS, args.quick)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"results": rows}, indent=2) + "\n")
+        print(f"results: {args.out}")
     print(f"total {time.perf_counter() - t0:.0f} s")
 
 
