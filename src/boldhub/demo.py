@@ -29,6 +29,7 @@ from boldhub.council.encode import KEYMAP_FILE, encode
 from boldhub.council.prepare import prepare
 from boldhub.errors import UserError
 from boldhub.hub.agreements import register
+from boldhub.hub.analysis import add_match_rates
 from boldhub.hub.ingest import ingest
 from boldhub.hub.linking import (
     add_truth_to_quality_report,
@@ -180,6 +181,7 @@ def run_demo(
     run_id, linked = run_linkage(
         hub, actor="demo", on_step=rep.step("linking with Splink"), options=options
     )
+    add_match_rates(hub, run_id)
     links_file = out / "links.csv"
     export_links(hub, links_file, actor="demo")
     _run_id, reports = release_reports(hub, out / "reports", actor="demo")

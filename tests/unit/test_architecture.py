@@ -146,3 +146,25 @@ def test_every_exception_class_is_in_the_errors_module() -> None:
 
 
 _OURS = {"UserError", "PackageError", "SchemaError", "InputFileError", "HubStateError"}
+
+
+def _names_used(path: Path) -> set[str]:
+    return {
+        node.id if isinstance(node, ast.Name) else node.name
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Name | ast.alias)
+        for _ in [0]
+        if not isinstance(node, ast.alias) or node.asname is None
+    }
+
+
+def test_the_linkage_side_never_reads_attributes_nor_the_analysis_side_encodings() -> None:
+    # Separation of functions (hub/analysis.py): the linkage side reads encodings and
+    # writes person keys; the analysis side joins person keys to attributes.
+    linkage_side = [m for m in MODULES if m.startswith("boldhub.linkage")]
+    linkage_side += ["boldhub.hub.linking"]
+    analysis_side = ["boldhub.hub.analysis", "boldhub.hub.reports"]
+    analysis_side += [m for m in MODULES if m.startswith("boldhub.outcomes")]
+    wrong = [m for m in linkage_side if "ATTRIBUTES_DIR" in _names_used(MODULES[m])]
+    wrong += [m for m in analysis_side if "ENCODINGS_DIR" in _names_used(MODULES[m])]
+    assert not wrong, wrong

@@ -11,6 +11,7 @@ from boldhub.cli.progress import stdout, steps
 from boldhub.config import get_settings
 from boldhub.errors import UserError
 from boldhub.hub import audit as audit_mod
+from boldhub.hub.analysis import add_match_rates
 from boldhub.hub.ingest import ingest as ingest_package
 from boldhub.hub.linking import (
     export_links,
@@ -72,6 +73,8 @@ def link(
             options=options_from(get_settings()),
             agreement=agreement,
         )
+        step("match rates by group (analysis side)")
+        add_match_rates(hub, run_id)
     summary = run_summary(hub, run_id)
     changes = summary.key_changes
     stdout.print(

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
@@ -26,7 +25,7 @@ from boldhub.config import Settings
 from boldhub.errors import HubStateError, UserError
 from boldhub.hub import audit
 from boldhub.hub.ingest import current_submissions
-from boldhub.hub.store import ATTRIBUTES_DIR, ENCODINGS_DIR, RUNS_DIR, Hub
+from boldhub.hub.store import ENCODINGS_DIR, RUNS_DIR, Hub
 from boldhub.hub.store.models import LinkageRun, Submission
 from boldhub.hub.store.trust import Agreement
 from boldhub.linkage import model_report, quality
@@ -230,7 +229,8 @@ def _write_quality(
             estimates=quality.model_estimates(result.pair_stats)
             if result.pair_stats is not None
             else {},
-            rates=linkage_quality.match_rates(result.links, _attributes(hub, [s.id for s in subs])),
+            # Rates by group need attributes: the analysis side adds them (hub/analysis.py).
+            rates={},
             key_changes=summary.key_changes,
         ),
     )
@@ -280,26 +280,6 @@ def _save_model(hub: Hub, version: str, model_json: dict[str, Any], saved: list[
     saved.append(folder)
     (folder / MODEL_FILE).write_text(json.dumps(model_json, indent=2))
     (folder / MODEL_HTML).write_text(model_report.render(model_json, version))
-
-
-def _attributes(hub: Hub, submission_ids: list[str]) -> pa.Table | None:
-    """Record key and the quality report's attributes (age band, sex, ethnicity) of every
-    current record; an attribute a submission lacks (a dataset without ethnicity, a
-    package from before sex was sent) is null there."""
-    columns = ["record_key", *linkage_quality.ATTRIBUTE_GROUPS]
-    schema = pa.schema([(c, pa.string()) for c in columns])
-    tables = []
-    for sid in submission_ids:
-        path = hub.path(ATTRIBUTES_DIR, f"{sid}.parquet")
-        if not path.exists():
-            continue
-        names = pq.read_schema(path).names
-        t = pq.read_table(path, columns=[c for c in columns if c in names])
-        for c in columns:
-            if c not in t.column_names:
-                t = t.append_column(c, pa.nulls(t.num_rows, pa.string()))
-        tables.append(t.select(columns).cast(schema))
-    return pa.concat_tables(tables) if tables else None
 
 
 def _linkage_terms(hub: Hub, agreement_id: str) -> LinkageTerms:

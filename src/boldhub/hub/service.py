@@ -18,6 +18,7 @@ from boldhub import clock
 from boldhub.errors import UserError
 from boldhub.hub.access import allowed
 from boldhub.hub.accounts import Principal
+from boldhub.hub.analysis import add_match_rates
 from boldhub.hub.linking import run_linkage, runs
 from boldhub.hub.reports import REPORTS_DIR, release_reports
 from boldhub.hub.store import ENCODINGS_DIR, Hub
@@ -194,6 +195,7 @@ class LinkageJobs:
     def _run(self, hub: Hub, actor: str, agreement: str | None) -> None:
         try:
             run_id, _ = run_linkage(hub, actor=actor, options=self.options, agreement=agreement)
+            add_match_rates(hub, run_id)
             release_reports(hub, actor=actor, run_id=run_id)
         except UserError as exc:
             self.last_error = str(exc)

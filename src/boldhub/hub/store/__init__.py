@@ -18,8 +18,11 @@ from boldhub.hub.store.models import Base as Base
 # migrations are checked against; the tables themselves come from the migrations.
 from boldhub.hub.store.trust import Agreement as Agreement
 
+# The linkage side's store and the analysis side's (hub/analysis.py): apart, so that a
+# deployment can give each its own volume and role.
 ENCODINGS_DIR = "store/encodings"
-ATTRIBUTES_DIR = "store/attributes"
+ATTRIBUTES_DIR = "analysis/attributes"
+_OLD_ATTRIBUTES_DIR = "store/attributes"
 MANIFESTS_DIR = "store/manifests"
 RUNS_DIR = "runs"
 
@@ -61,6 +64,10 @@ def open_hub(
     if create:
         for d in (ENCODINGS_DIR, ATTRIBUTES_DIR, MANIFESTS_DIR, RUNS_DIR):
             (home / d).mkdir(parents=True, exist_ok=True)
+    if (home / _OLD_ATTRIBUTES_DIR).is_dir() and not (home / ATTRIBUTES_DIR).exists():
+        # A home from before the sides were apart: move its attributes to the analysis side.
+        (home / ATTRIBUTES_DIR).parent.mkdir(parents=True, exist_ok=True)
+        (home / _OLD_ATTRIBUTES_DIR).rename(home / ATTRIBUTES_DIR)
     engine = create_engine(database_url or f"sqlite:///{home / 'hub.sqlite'}")
     if engine.dialect.name == "sqlite":
 
