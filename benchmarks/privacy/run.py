@@ -10,7 +10,7 @@ encoded people, with distractors:
 * ``whole_record``: the whole-record decoding attack on FEBRL4 (file B encoded, file A's
   people and 6,500 distractors as the attacker's population);
 * ``pooled``: the same attack on 105,675 synthetic records pooled from 8 parties over 28
-  quarters (a sample of 1,000 records scored against the whole store's classes);
+  quarters (a sample of 3,000 records scored against the whole store's classes);
 * ``published``: Christen et al.'s pattern mining and Vidanage et al.'s graph matching, as
   published, on FEBRL4;
 * ``key_holder``: one party colluding with the hub, spending the largest demo party's
@@ -48,7 +48,7 @@ RUNS: dict[str, tuple[str, list[str]]] = {
     "pooled-default": ("benchmarks.privacy.pooled", ["--only", "default"]),
     "key_holder": ("benchmarks.privacy.key_holder", []),
 }
-POOLED_ARGS = ["--sample", "1000", "--distractors", "6500"]
+POOLED_ARGS = ["--sample", "3000", "--distractors", "6500"]
 
 
 def _run(name: str, out_dir: Path) -> None:
