@@ -32,6 +32,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -65,9 +66,14 @@ _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 # work factor needs to protect, and it is verified on every request (0.6 s a request at the
 # default on a busy 2-core machine, 0.07 s here).
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
-# Verified against when a token names no party, so that a wrong token id costs as much
-# time as a wrong secret and tells nothing about which ids exist.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(32))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when a token names no party, so that a wrong token id costs as
+    much time as a wrong secret and tells nothing about which ids exist."""
+    return _HASHER.hash(secrets.token_urlsafe(32))
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS agreements (
@@ -430,7 +436,7 @@ class KeyService:
     def check_admin(self, token: str | None) -> None:
         rows = self._read("SELECT token_id, token_hash FROM admin")
         token_id = _token_id(token, "bka")
-        stored = rows[0] if rows and rows[0][0] == token_id else (None, _DUMMY_HASH)
+        stored = rows[0] if rows and rows[0][0] == token_id else (None, _dummy_hash())
         if not (_verify(str(stored[1]), token or "") and stored[0] is not None):
             raise BadToken("this needs the key service's administrator token")
 
@@ -466,7 +472,7 @@ class KeyService:
         if not rows:
             self.refuse(agreement, UNKNOWN_PARTY, 0, UnknownAgreement(_unknown(agreement)))
         party, token_hash = rows[0][1], rows[0][2]
-        if not _verify(str(token_hash or _DUMMY_HASH), token or "") or party is None:
+        if not _verify(str(token_hash or _dummy_hash()), token or "") or party is None:
             self.refuse(
                 agreement,
                 UNKNOWN_PARTY if party is None else str(party),
