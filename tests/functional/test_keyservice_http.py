@@ -144,10 +144,13 @@ def test_the_audit_needs_the_admin_token_and_shows_every_request(
     body = http.get("/v1/audit", headers={"Authorization": f"Bearer {admin}"}).json()
     assert body["verified"] is True and body["problem"] is None
     outcomes = [(r["party"], r["requested"], r["outcome"]) for r in body["rows"]]
-    assert outcomes[-3:] == [
+    assert outcomes[-6:] == [
         ("E08000025", 2, "granted"),
         ("E08000025", 2, "refused (429): over quota"),
         ("?", 0, "refused (401): bad token"),
+        ("?", 0, "refused (401): bad administrator token"),
+        ("?", 0, "refused (401): bad administrator token"),
+        ("admin", 0, "audit read"),
     ]
 
 

@@ -434,16 +434,38 @@ class KeyService:
         return token
 
     def check_admin(self, token: str | None) -> None:
+        """Whether ``token`` is the administrator's; a refusal is audited."""
         rows = self._read("SELECT token_id, token_hash FROM admin")
         token_id = _token_id(token, "bka")
         stored = rows[0] if rows and rows[0][0] == token_id else (None, _dummy_hash())
         if not (_verify(str(stored[1]), token or "") and stored[0] is not None):
-            raise BadToken("this needs the key service's administrator token")
+            self.refuse(
+                "-",
+                UNKNOWN_PARTY,
+                0,
+                BadToken(
+                    "this needs the key service's administrator token "
+                    "(boldhub keyservice admin-token)"
+                ),
+                outcome="bad administrator token",
+            )
+
+    def read_audit(self, token: str | None) -> tuple[AuditCheck, list[AuditRow]]:
+        """The audit, for the administrator: the read is on it too."""
+        self.check_admin(token)
+        with self._write() as db:
+            self._append(
+                db,
+                party="admin",
+                agreement="-",
+                requested=0,
+                granted=0,
+                remaining=None,
+                outcome="audit read",
+            )
+        return self.verify_audit(), self.audit()
 
     # -- what anyone may ask -------------------------------------------------------------
-
-    def agreements(self) -> list[str]:
-        return [str(row[0]) for row in self._read("SELECT id FROM agreements ORDER BY id")]
 
     def public_key(self, agreement: str) -> bytes:
         rows = self._read("SELECT public_key FROM agreements WHERE id = ?", (agreement,))
