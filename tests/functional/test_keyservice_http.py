@@ -202,3 +202,9 @@ def test_the_real_server_and_commands(tmp_path: Path) -> None:
     assert "audit: verified (6 rows)" in audit
     assert sum(line.endswith("  granted") for line in audit.splitlines()) == 2
     assert "over quota" in audit and "raised by 10" in audit
+
+
+def test_an_unreachable_service_is_a_user_error() -> None:
+    transport = HttpTransport(f"http://127.0.0.1:{free_port()}", "bks_0_x", AGREEMENT, timeout=5)
+    with pytest.raises(KeyServiceError, match="could not be reached"):
+        OprfClient(transport).evaluate("d", [b"x"])

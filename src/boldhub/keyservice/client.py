@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote
 
 import httpx
 
@@ -93,7 +94,7 @@ class HttpTransport:
         self._client = client or httpx.Client(timeout=timeout)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        where = f"{self.url}/v1/agreements/{self.agreement}/{path}"
+        where = f"{self.url}/v1/agreements/{quote(self.agreement, safe='')}/{path}"
         try:
             response = self._client.request(method, where, **kwargs)
         except httpx.HTTPError as exc:
