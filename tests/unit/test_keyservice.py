@@ -241,6 +241,8 @@ def test_database_and_home_are_owner_only(home: Path, service: KeyService) -> No
 def test_administration_refuses_what_makes_no_sense(service: KeyService) -> None:
     with pytest.raises(KeyServiceStateError, match="never replaced"):
         service.add_key(AGREEMENT, OTHER_KEY)
+    with pytest.raises(KeyServiceStateError, match="already agreement homelessness"):
+        service.add_key("another-agreement", KEY)
     with pytest.raises(KeyServiceStateError, match="no key for agreement"):
         service.add_party("nope", "E08000025", 5)
     service.add_party(AGREEMENT, "E08000025", 5)
@@ -277,7 +279,7 @@ def test_the_client_gives_the_prf_of_the_agreements_key(service: KeyService) -> 
     assert outputs == [_direct(KEY, AGREEMENT, "surname", v) for v in values]
     assert all(len(o) == 32 for o in outputs)
     assert client.fingerprint == protocol.fingerprint(service.public_key(AGREEMENT))
-    assert client.fingerprint == service.fingerprint(AGREEMENT)
+    assert client.fingerprint == service.fingerprint(AGREEMENT) == KEY.fingerprint
     assert len(client.fingerprint) == 32
 
 

@@ -56,7 +56,7 @@ def serve(
 @keyservice_app.command("add-key")
 def add_key(home: Path = KS_HOME, agreement: str = AGREEMENT, key: Path = LINKAGE_KEY) -> None:
     """Hold an agreement's key, derived from its linkage key file; prints its fingerprint,
-    which goes into the agreement. After this only the key service needs the file: keep
+    which goes into the agreement (the same as `boldhub keys fingerprint` prints). After this only the key service needs the file: keep
     it offline as the agreement's backup, and give it to no party."""
     linkage_key = load_key(key)
     fingerprint = _open(home, create=True).add_key(agreement, linkage_key)

@@ -333,7 +333,9 @@ class KeyService:
 
     def add_key(self, agreement: str, key: LinkageKey) -> str:
         """Hold ``agreement``'s OPRF key, derived from the linkage key's seed; returns the
-        key's fingerprint. A key is never replaced: every output would change."""
+        key's fingerprint (the key file's, as `boldhub keys fingerprint` prints it). A key
+        is never replaced (every output would change), nor shared by two agreements (their
+        outputs would link)."""
         check_code(agreement, "agreement")
         pair = oprf.derive_key_pair(key.secret, protocol.key_info(agreement))
         fingerprint = protocol.fingerprint(pair.public)
@@ -343,6 +345,14 @@ class KeyService:
                     f"the key service already holds a key for agreement {agreement}; "
                     "a key is never replaced (every keyed value would change): "
                     "register a new agreement id instead"
+                )
+            other = db.execute(
+                "SELECT id FROM agreements WHERE public_key = ?", (pair.public,)
+            ).fetchone()
+            if other:
+                raise KeyServiceStateError(
+                    f"this key is already agreement {other[0]}'s; each agreement needs its "
+                    "own key: make one with `boldhub keys create`"
                 )
             db.execute(
                 "INSERT INTO agreements VALUES (?, ?, ?, ?, ?)",
