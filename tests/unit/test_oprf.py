@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from boldhub.errors import InvalidElement
+from boldhub.errors import InvalidElement, SodiumMissing
 from boldhub.keyservice import _sodium, oprf
 
 # RFC 9497 A.1.1: the key is derived from this seed and info.
@@ -143,3 +143,12 @@ def test_finalize_refuses_an_evaluated_element_that_is_not_one() -> None:
 def test_inputs_longer_than_finalize_can_frame_are_refused() -> None:
     with pytest.raises(ValueError, match="at most 65535"):
         oprf.blind(bytes(65536))
+
+
+def test_a_missing_libsodium_is_a_user_error_naming_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_sodium.ctypes.util, "find_library", lambda name: None)
+    monkeypatch.setattr(_sodium, "_NAMES", ("libsodium-not-here.so.0",))
+    with pytest.raises(SodiumMissing, match="apt-get install libsodium23"):
+        _sodium._lib.__wrapped__()

@@ -16,6 +16,7 @@ from boldhub.cli import (
     encode,
     evaluate,
     hub,
+    keyservice,
     prepare,
     serve,
     synth,
@@ -74,6 +75,11 @@ app.add_typer(
     admin.admin_app,
     name="admin",
     help="[hub] Create users and API tokens, change roles, register bodies.",
+)
+app.add_typer(
+    keyservice.keyservice_app,
+    name="keyservice",
+    help="[key service] Run the OPRF key service; manage its keys, parties and quotas.",
 )
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote
 
 import httpx
 
@@ -20,6 +21,9 @@ from boldhub.errors import InvalidElement, KeyServiceError, KeyServiceRefused
 from boldhub.keyservice import oprf, protocol
 from boldhub.keyservice.service import UNLIMITED, KeyService
 from boldhub.privacy.keys import LinkageKey
+
+if TYPE_CHECKING:
+    from boldhub.privacy.prf import KeyedFunction
 
 
 class Transport(Protocol):
@@ -73,6 +77,9 @@ class HttpTransport:
     """A key service over HTTP (``boldhub keyservice serve``). ``client`` replaces the
     httpx client (tests pass FastAPI's TestClient)."""
 
+    def close(self) -> None:
+        self._client.close()
+
     def __init__(
         self,
         url: str,
@@ -87,7 +94,7 @@ class HttpTransport:
         self._client = client or httpx.Client(timeout=timeout)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        where = f"{self.url}/v1/agreements/{self.agreement}/{path}"
+        where = f"{self.url}/v1/agreements/{quote(self.agreement, safe='')}/{path}"
         try:
             response = self._client.request(method, where, **kwargs)
         except httpx.HTTPError as exc:
@@ -209,3 +216,8 @@ def local_key_function(
     service.add_key(agreement_id, key)
     service.add_party(agreement_id, "local", UNLIMITED if quota is None else quota)
     return OprfClient(LocalTransport(service, agreement_id, party="local"))
+
+
+if TYPE_CHECKING:
+    # mypy checks here that the client is what the encoder expects.
+    _IS_A_KEYED_FUNCTION: type[KeyedFunction] = OprfClient

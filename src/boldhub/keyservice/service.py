@@ -32,6 +32,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -65,9 +66,14 @@ _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 # work factor needs to protect, and it is verified on every request (0.6 s a request at the
 # default on a busy 2-core machine, 0.07 s here).
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
-# Verified against when a token names no party, so that a wrong token id costs as much
-# time as a wrong secret and tells nothing about which ids exist.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(32))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when a token names no party, so that a wrong token id costs as
+    much time as a wrong secret and tells nothing about which ids exist."""
+    return _HASHER.hash(secrets.token_urlsafe(32))
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS agreements (
@@ -327,7 +333,9 @@ class KeyService:
 
     def add_key(self, agreement: str, key: LinkageKey) -> str:
         """Hold ``agreement``'s OPRF key, derived from the linkage key's seed; returns the
-        key's fingerprint. A key is never replaced: every output would change."""
+        key's fingerprint (the key file's, as `boldhub keys fingerprint` prints it). A key
+        is never replaced (every output would change), nor shared by two agreements (their
+        outputs would link)."""
         check_code(agreement, "agreement")
         pair = oprf.derive_key_pair(key.secret, protocol.key_info(agreement))
         fingerprint = protocol.fingerprint(pair.public)
@@ -337,6 +345,14 @@ class KeyService:
                     f"the key service already holds a key for agreement {agreement}; "
                     "a key is never replaced (every keyed value would change): "
                     "register a new agreement id instead"
+                )
+            other = db.execute(
+                "SELECT id FROM agreements WHERE public_key = ?", (pair.public,)
+            ).fetchone()
+            if other:
+                raise KeyServiceStateError(
+                    f"this key is already agreement {other[0]}'s; each agreement needs its "
+                    "own key: make one with `boldhub keys create`"
                 )
             db.execute(
                 "INSERT INTO agreements VALUES (?, ?, ?, ?, ?)",
@@ -428,16 +444,38 @@ class KeyService:
         return token
 
     def check_admin(self, token: str | None) -> None:
+        """Whether ``token`` is the administrator's; a refusal is audited."""
         rows = self._read("SELECT token_id, token_hash FROM admin")
         token_id = _token_id(token, "bka")
-        stored = rows[0] if rows and rows[0][0] == token_id else (None, _DUMMY_HASH)
+        stored = rows[0] if rows and rows[0][0] == token_id else (None, _dummy_hash())
         if not (_verify(str(stored[1]), token or "") and stored[0] is not None):
-            raise BadToken("this needs the key service's administrator token")
+            self.refuse(
+                "-",
+                UNKNOWN_PARTY,
+                0,
+                BadToken(
+                    "this needs the key service's administrator token "
+                    "(boldhub keyservice admin-token)"
+                ),
+                outcome="bad administrator token",
+            )
+
+    def read_audit(self, token: str | None) -> tuple[AuditCheck, list[AuditRow]]:
+        """The audit, for the administrator: the read is on it too."""
+        self.check_admin(token)
+        with self._write() as db:
+            self._append(
+                db,
+                party="admin",
+                agreement="-",
+                requested=0,
+                granted=0,
+                remaining=None,
+                outcome="audit read",
+            )
+        return self.verify_audit(), self.audit()
 
     # -- what anyone may ask -------------------------------------------------------------
-
-    def agreements(self) -> list[str]:
-        return [str(row[0]) for row in self._read("SELECT id FROM agreements ORDER BY id")]
 
     def public_key(self, agreement: str) -> bytes:
         rows = self._read("SELECT public_key FROM agreements WHERE id = ?", (agreement,))
@@ -466,7 +504,7 @@ class KeyService:
         if not rows:
             self.refuse(agreement, UNKNOWN_PARTY, 0, UnknownAgreement(_unknown(agreement)))
         party, token_hash = rows[0][1], rows[0][2]
-        if not _verify(str(token_hash or _DUMMY_HASH), token or "") or party is None:
+        if not _verify(str(token_hash or _dummy_hash()), token or "") or party is None:
             self.refuse(
                 agreement,
                 UNKNOWN_PARTY if party is None else str(party),
