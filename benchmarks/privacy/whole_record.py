@@ -318,7 +318,10 @@ def attributes_of(data: febrl.Febrl) -> dict[str, list[str | None]]:
 
 
 def _band(dob: str | None) -> str:
-    band = age_band(dob, ATTRIBUTES_AT)
+    try:
+        band = age_band(dob, ATTRIBUTES_AT)
+    except ValueError:  # a date that does not exist (FEBRL has some): the band is unknown
+        band = "unknown"
     return band if band in CLEAR_LABELS["age_band"] else "0-17"
 
 
