@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 from boldhub.council.prepare import prepare
 from boldhub.linkage.records import LinkInput
 from boldhub.privacy.encoding import Encoder, EncodingParams
-from boldhub.privacy.keys import LinkageKey
 from boldhub.privacy.package import write_encodings
+from boldhub.privacy.prf import ThrowawayPRF
 from boldhub.schemas.identifiers import IDENTIFIER_NAMES
 from boldhub.synth import generate
 
@@ -49,7 +49,7 @@ def encoded_world(persons: int, councils: int = 3, seed: int = 42) -> EncodedWor
         with summary.truth.open(newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
                 truth_of_row[(row["source"], row["source_row_id"])] = row["person_id"]
-        encoder = Encoder(LinkageKey(b"\x07" * 32), EncodingParams())
+        encoder = Encoder(ThrowawayPRF(b"\x07" * 32), EncodingParams())
         sources, truth = {}, {}
         for i, (source, export) in enumerate(sorted(summary.files.items())):
             dataset, org = source.split(":", 1)
