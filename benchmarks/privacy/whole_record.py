@@ -287,12 +287,16 @@ def plaintext_values(data: febrl.Febrl) -> dict[str, list[str | None]]:
 # column's classes are classes of (scope value, value): its plaintext value is that pair.
 GROUPS_V5: dict[str, tuple[str, ...]] = {
     "date of birth": ("dob_tok", "salt_tok"),
-    "postcode": ("pc_tok",),
+    "postcode and initials": ("pc_tok",),
     "NHS number token": ("nhs_tok",),
     "initials (date-of-birth scope)": ("fn_init_tok", "sn_init_tok"),
     "name tokens (date-of-birth scope)": ("fn_tok", "sn_tok", "fn_as_sn_tok"),
-    "sector, district (date-of-birth scope)": ("pc_sector_tok", "pc_district_tok"),
-    "full name, initials (postcode scope)": ("pc_name_tok", "pc_init_tok"),
+    "postcode, sector, district (date-of-birth scope)": (
+        "pc_unit_tok",
+        "pc_sector_tok",
+        "pc_district_tok",
+    ),
+    "full name (postcode scope)": ("pc_name_tok",),
     "date parts (postcode scope)": ("pc_dob_ym_tok", "pc_dob_md_tok", "pc_dob_yd_tok"),
     # In clear, not encoded: what the hub joins to the encodings by record key.
     "attributes (age band, sex)": ("age_band", "sex_attr"),
@@ -358,15 +362,15 @@ def plaintext_values_v5(data: febrl.Febrl) -> dict[str, list[str | None]]:
     names = [
         "|".join(sorted((f, s))) if ok else None for f, s, ok in zip(fn, sn, both, strict=True)
     ]
-    inits = [
-        "".join(sorted((f[:1], s[:1]))) if ok else None
-        for f, s, ok in zip(fn, sn, both, strict=True)
-    ]
+    inits = ["".join(sorted((f[:1], s[:1]))) or None for f, s in zip(fn, sn, strict=True)]
+    # The postcode scope: the postcode with the two initials (privacy/encoding.py).
+    pcs = scoped(pc, inits)
     return {
         **attributes_of(data),
         "dob_tok": dob,
         "salt_tok": salt,
-        "pc_tok": pc,
+        "pc_tok": pcs,
+        "pc_unit_tok": scoped(salt, pc),
         "nhs_tok": list(data.columns["nhs_number"]),
         "fn_init_tok": scoped(salt, [x[:1] or None for x in fn]),
         "sn_init_tok": scoped(salt, [x[:1] or None for x in sn]),
@@ -377,12 +381,11 @@ def plaintext_values_v5(data: febrl.Febrl) -> dict[str, list[str | None]]:
         "pc_sector_tok": scoped(salt, [p[:4] if p else None for p in pc]),
         "pc_district_tok": scoped(salt, [p.split(" ")[0] if p else None for p in pc]),
         "pc_name_tok": scoped(
-            pc, [n if n and all(len(x) > 1 for x in n.split("|")) else None for n in names]
+            pcs, [n if n and all(len(x) > 1 for x in n.split("|")) else None for n in names]
         ),
-        "pc_init_tok": scoped(pc, inits),
-        "pc_dob_ym_tok": scoped(pc, [d[:7] if d else None for d in dob]),
-        "pc_dob_md_tok": scoped(pc, [d[5:] if d else None for d in dob]),
-        "pc_dob_yd_tok": scoped(pc, [d[:4] + d[7:] if d else None for d in dob]),
+        "pc_dob_ym_tok": scoped(pcs, [d[:7] if d else None for d in dob]),
+        "pc_dob_md_tok": scoped(pcs, [d[5:] if d else None for d in dob]),
+        "pc_dob_yd_tok": scoped(pcs, [d[:4] + d[7:] if d else None for d in dob]),
     }
 
 

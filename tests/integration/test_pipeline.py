@@ -67,7 +67,8 @@ def test_council_side_keeps_the_keymap_and_the_package_has_none(
 def test_encodings_and_attributes_are_stored_apart(small_demo: tuple[Path, DemoResult]) -> None:
     out, _ = small_demo
     enc = list((out / "hub" / "store" / "encodings").glob("*.parquet"))
-    attrs = list((out / "hub" / "store" / "attributes").glob("*.parquet"))
+    # The linkage side's store and the analysis side's (hub/analysis.py).
+    attrs = list((out / "hub" / "analysis" / "attributes").glob("*.parquet"))
     assert len(enc) == len(attrs) == 6
     for path in enc:
         cols = set(pq.read_schema(path).names)

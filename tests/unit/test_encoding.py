@@ -96,6 +96,7 @@ def test_one_name_under_two_dates_of_birth_shares_nothing() -> None:
     # The global tokens of the postcode and the numbers still agree.
     for column in ("pc_tok", "nhs_tok", "ni_tok", "crn_tok"):
         assert a[column] == b[column], column
+    assert a["pc_unit_tok"] != b["pc_unit_tok"]  # the postcode within a date-of-birth scope
 
 
 def test_filters_have_a_fixed_weight_whatever_the_length_of_the_name() -> None:
@@ -120,10 +121,14 @@ def test_records_of_one_postcode_compare_names_when_dates_differ() -> None:
         PRF_A, person(), person(dob="1981-03-14"), person(forename="SMITH", surname="ROBERT")
     )
     assert a["pc_name_tok"] == b["pc_name_tok"] == c["pc_name_tok"]  # either order
-    assert a["pc_init_tok"] == b["pc_init_tok"]
+    assert a["pc_tok"] == b["pc_tok"] == c["pc_tok"]
     assert a["pc_dob_md_tok"] == b["pc_dob_md_tok"] and a["pc_dob_ym_tok"] != b["pc_dob_ym_tok"]
     (d,) = encode(PRF_A, person(postcode="B15 2TU"))
     assert d["pc_name_tok"] != a["pc_name_tok"] and d["pc_tok"] != a["pc_tok"]
+    # Other initials at one postcode: another postcode scope, so no global token says how
+    # busy a postcode is.
+    (e,) = encode(PRF_A, person(forename="ANN"))
+    assert e["pc_tok"] != a["pc_tok"] and e["pc_unit_tok"] == a["pc_unit_tok"]
 
 
 def test_without_a_date_of_birth_only_postcode_and_numbers_encode() -> None:
@@ -132,7 +137,6 @@ def test_without_a_date_of_birth_only_postcode_and_numbers_encode() -> None:
     assert present == {
         "pc_tok",
         "pc_name_tok",
-        "pc_init_tok",
         "nhs_tok",
         "ni_tok",
         "crn_tok",

@@ -88,7 +88,7 @@ def _level(sql: str, label: str, tf_column: str | None = None) -> cll.CustomLeve
 # outweighed a different surname and postcode). Pairs salted apart compare names through
 # ``full_name`` (an unsalted bucket of the full name, and the initials).
 SAME_SALT = "(salt_tok_l IS NOT NULL AND salt_tok_r IS NOT NULL AND salt_tok_l = salt_tok_r)"
-# Tokens scoped by the postcode compare only for pairs of one postcode.
+# Tokens scoped by the postcode (with the initials) compare only for pairs of one scope.
 OTHER_POSTCODE = "(pc_tok_l IS NULL OR pc_tok_r IS NULL OR pc_tok_l <> pc_tok_r)"
 
 
@@ -140,16 +140,14 @@ def surname_comparison(words: int = 8, dialect: Dialect = "duckdb") -> cl.Custom
 
 
 def full_name_comparison() -> cl.CustomComparison:
-    """Levels, for pairs of one postcode whose names are scoped apart (dates of birth
-    differ, or one is missing; null for every other pair): same full name (either name
-    order), same initials, else. Both are keyed under the postcode (privacy/encoding.py)."""
+    """Levels, for pairs of one postcode scope (one postcode, the same initials) whose
+    names are scoped apart by the date of birth (dates differ, or one is missing; null
+    for every other pair): same full name (either name order), else (initials only)."""
     return cl.CustomComparison(
         [
-            _null(
-                f"pc_init_tok_l IS NULL OR pc_init_tok_r IS NULL OR {SAME_SALT} OR {OTHER_POSTCODE}"
-            ),
+            _null(f"{SAME_SALT} OR {OTHER_POSTCODE}"),
             _level("pc_name_tok_l = pc_name_tok_r", "same full name, dates of birth differ"),
-            _level("pc_init_tok_l = pc_init_tok_r", "same initials, dates of birth differ"),
+            # Else: one postcode scope holds the initials, so they agree.
             cll.ElseLevel(),
         ],
         output_column_name="full_name",
@@ -195,13 +193,19 @@ def sex_comparison() -> cl.CustomComparison:
 
 
 def postcode_comparison() -> cl.CustomComparison:
-    """Levels: exact postcode (term-frequency adjusted), same sector, same district (both
-    keyed within a date-of-birth scope, so seen for pairs of one scope only), else."""
+    """Levels: exact postcode (one postcode scope: the postcode and the initials;
+    term-frequency adjusted), exact postcode with other initials, same sector, same
+    district (these three keyed within a date-of-birth scope, so seen for pairs of one
+    scope only), else."""
     return cl.CustomComparison(
         [
-            _null("pc_tok_l IS NULL OR pc_tok_r IS NULL"),
+            _null(
+                "(pc_tok_l IS NULL OR pc_tok_r IS NULL) "
+                "AND (pc_unit_tok_l IS NULL OR pc_unit_tok_r IS NULL)"
+            ),
             # TF-adjusted: a hostel's or a prison's postcode is shared by many people.
             _level("pc_tok_l = pc_tok_r", "exact postcode", "pc_tok"),
+            _level("pc_unit_tok_l = pc_unit_tok_r", "exact postcode, initials differ"),
             _level("pc_sector_tok_l = pc_sector_tok_r", "same sector"),
             _level("pc_district_tok_l = pc_district_tok_r", "same district"),
             cll.ElseLevel(),
@@ -264,7 +268,7 @@ def justice_comparison() -> cl.CustomComparison:
 PREDICTION_BLOCKING_RULES: tuple[str, ...] = (
     # One date-of-birth scope (the exact date, or day and month transposed).
     "l.salt_tok = r.salt_tok",
-    "l.pc_tok = r.pc_tok AND l.pc_init_tok = r.pc_init_tok",
+    "l.pc_tok = r.pc_tok",
     "l.nhs_tok = r.nhs_tok",
     "l.ni_tok = r.ni_tok",
     "l.crn_tok = r.crn_tok",

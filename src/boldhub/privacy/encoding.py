@@ -13,20 +13,22 @@ and comparable only between records that share that value.
 
 * A record's **scope secrets** are PRF outputs of the key service: ``S_dob`` of its date of
   birth (day and month in a fixed order when both could be a month, so that a transposed
-  date shares it), ``S_pc`` of its postcode, and one of each of its numbers (NHS, NI, PNC,
+  date shares it), ``S_pc`` of its postcode with its two initials (so that a busy postcode, a hostel's
+  or a prison's, is many scopes), and one of each of its numbers (NHS, NI, PNC,
   CRN, prison number).
 * **Global tokens**, visible across the whole store, come only from those secrets, one per
-  record each: ``salt_tok`` and ``dob_tok`` (date of birth), ``pc_tok`` (postcode),
+  record each: ``salt_tok`` and ``dob_tok`` (date of birth), ``pc_tok`` (postcode and initials),
   ``nhs_tok`` and the other numbers. Their values are of high cardinality and near-flat
-  frequency: a date of birth is one of about 36,500, a postcode one of 1.7 million.
+  frequency: a date of birth is one of about 36,500, a postcode one of 1.7 million
+  (times the initials).
 * **Scoped under the date of birth** (AES-256 under ``S_dob``): the name filters (their
   q-gram positions and their masks too), the exact-name tokens with their nickname
-  families and other names, initials, sex, postcode sector and district, and the near
-  tokens of NHS and NI numbers. Records with different dates of birth see unrelated
+  families and other names, initials, sex, the postcode with its sector and district,
+  and the near tokens of NHS and NI numbers. Records with different dates of birth see unrelated
   values; there is no name, initial or sex token that two people of different birthdays
   share, so none has a frequency.
-* **Scoped under the postcode** (AES-256 under ``S_pc``): the full name (either order),
-  the initials, and two of year, month and day of birth, so that two records of one
+* **Scoped under the postcode** (AES-256 under ``S_pc``): the full name (either order)
+  and two of year, month and day of birth, so that two records of one
   postcode still compare when a date of birth is wrong or missing.
 * Name filters have a **fixed weight**: each q-gram sets ``weight / q-grams`` positions, so
   every name sets about the same number of bits whatever its length, and the weight
@@ -143,10 +145,10 @@ ENCODING_SCHEMA = pa.schema(
         ("dob_tok", pa.string()),
         ("sex_tok", pa.string()),
         ("pc_tok", pa.string()),
+        ("pc_unit_tok", pa.string()),
         ("pc_sector_tok", pa.string()),
         ("pc_district_tok", pa.string()),
         ("pc_name_tok", pa.string()),
-        ("pc_init_tok", pa.string()),
         ("pc_dob_ym_tok", pa.string()),
         ("pc_dob_md_tok", pa.string()),
         ("pc_dob_yd_tok", pa.string()),
@@ -409,7 +411,7 @@ class _Chunk:
         self.n = len(keys)
         self.col = col
         self.dob = _scope("dob-salt", col("dob"), salt_of)
-        self.pc = _scope("postcode", col("postcode"), _full_postcode)
+        self.pc = _scope("postcode", _postcode_scopes(col), lambda v: v)
         self.ids = {
             name: _scope(name, col(field), lambda v: v)
             for field, name in (
@@ -484,7 +486,7 @@ class _Chunk:
             self.token("fn_as_sn_tok", self.dob, "surname", full)
             families = [list(name_family(c)) if c else [] for c in full]
             self.token_list("fn_alias_toks", self.dob, "forename", families)
-            self._fn, self._fn_init = full, initials
+            self._fn = full
         else:
             others = [
                 [
@@ -497,20 +499,15 @@ class _Chunk:
             # Middle names and earlier surnames, in the surname's domain so that an
             # earlier surname can meet the current surname of another record.
             self.token_list("on_toks", self.dob, "surname", others)
-            self._postcode_names(full, initials)
+            self._postcode_names(full)
         return _Filters(self, field, prefix, full)
 
-    def _postcode_names(self, sn: list[str | None], sn_init: list[str | None]) -> None:
-        # Scoped by the postcode: the full name and the initials, each in either order, so
-        # that records of one postcode compare by name when their dates of birth differ.
-        fn, fn_init = self._fn, self._fn_init
+    def _postcode_names(self, sn: list[str | None]) -> None:
+        # Scoped by the postcode and initials: the full name in either order, so that
+        # records of one postcode compare by name when their dates of birth differ.
+        fn = self._fn
         names = ["|".join(sorted((a, b))) if a and b else None for a, b in zip(fn, sn, strict=True)]
-        inits = [
-            "".join(sorted((a, b))) if a and b else None
-            for a, b in zip(fn_init, sn_init, strict=True)
-        ]
         self.token("pc_name_tok", self.pc, "full-name", names)
-        self.token("pc_init_tok", self.pc, "initials", inits)
 
     def _dates_and_places(self) -> None:
         dob = self.col("dob").to_pylist()
@@ -528,7 +525,8 @@ class _Chunk:
         sex = [s if s in ("M", "F") else None for s in self.col("sex").to_pylist()]
         self.token("sex_tok", self.dob, "sex", sex)
         postcodes = [_full_postcode(p) if p else None for p in self.col("postcode").to_pylist()]
-        self.token("pc_tok", self.pc, "postcode", ["-" if p else None for p in postcodes])
+        self.token("pc_tok", self.pc, "postcode", ["-"] * self.n)
+        self.token("pc_unit_tok", self.dob, "postcode", postcodes)
         sectors = [f"{p.split(' ')[0]} {p.split(' ')[1][:1]}" if p else None for p in postcodes]
         districts = [p.split(" ")[0] if p else None for p in postcodes]
         self.token("pc_sector_tok", self.dob, "postcode-sector", sectors)
@@ -545,6 +543,26 @@ class _Chunk:
 
 _NAME_FIELDS = (("forename", "fn"), ("surname", "sn"))
 _ID_FIELDS = {"nhs": "nhs_number", "ni": "ni_number"}
+
+
+def _postcode_scopes(col: Callable[[str], pa.Array]) -> pa.Array:
+    """Each record's postcode scope: its full postcode with its two initials, in either
+    order (``B15 2TT|RS``; ``B15 2TT|S`` with a surname only); none without a full postcode
+    or without any name. The
+    initials make a busy postcode (a hostel's, a prison's) many scopes, so that no global
+    token's frequency says which place it is."""
+    out = []
+    for pc_, fn, sn in zip(
+        col("postcode").to_pylist(),
+        col("forename").to_pylist(),
+        col("surname").to_pylist(),
+        strict=True,
+    ):
+        full = _full_postcode(pc_) if pc_ else None
+        a, b = compact_name(fn or "")[:1], compact_name(sn or "")[:1]
+        # A record with one name keeps the one initial it has.
+        out.append(f"{full}|{''.join(sorted((a, b)))}" if full and (a or b) else None)
+    return pa.array(out, pa.string())
 
 
 def _full_postcode(value: str) -> str | None:
