@@ -154,8 +154,12 @@ def full_name_comparison() -> cl.CustomComparison:
     )
 
 
-# The comparisons of salted names, trained within the date-of-birth blocking (run.train).
-NAME_COMPARISONS = ("forename", "surname")
+# The comparisons scoped by the date of birth, whose u comes from the session blocked on
+# it (training.train).
+# Since scheme v5 sex and the postcode's sector and district are scoped by the date of
+# birth too: random pairs almost never share a scope, so random sampling would give those
+# levels a u near zero and a same district the weight of an identifier.
+NAME_COMPARISONS = ("forename", "surname", "sex", "postcode")
 
 # Columns whose levels are term-frequency adjusted (their tables are computed per run).
 TF_COLUMNS = ("pc_tok",)
