@@ -21,7 +21,7 @@ def test_default_demo_meets_its_targets(tmp_path: Path) -> None:
     last = proc.stdout.strip().splitlines()[-1]
     m = re.fullmatch(r"linkage: precision=([\d.]+) recall=([\d.]+) f1=([\d.]+)", last)
     assert m, last
-    assert float(m.group(3)) >= 0.95
+    assert float(m.group(3)) >= 0.98  # issue 13: the demo's F1 stays at or above 0.98
     assert seconds < 180, seconds
     records = int(re.search(r"records linked: (\d+)", proc.stdout).group(1))  # type: ignore[union-attr]
     assert records >= 30_000

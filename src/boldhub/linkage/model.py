@@ -156,13 +156,21 @@ def full_name_comparison() -> cl.CustomComparison:
 
 # The comparisons scoped by the date of birth, whose u comes from the session blocked on
 # it (training.train).
-# Since scheme v5 sex and the postcode's sector and district are scoped by the date of
-# birth too: random pairs almost never share a scope, so random sampling would give those
-# levels a u near zero and a same district the weight of an identifier.
-NAME_COMPARISONS = ("forename", "surname", "sex", "postcode")
+NAME_COMPARISONS = ("forename", "surname", "sex")
+# Levels of other comparisons scoped by the date of birth since scheme v5, whose u comes
+# from that session too: random pairs almost never share a scope, so random sampling
+# would give them a u near zero (a same district weighed as an identifier and merged
+# people of one birthday).
+SCOPED_LEVELS = frozenset(
+    {
+        ("postcode", "exact postcode"),
+        ("postcode", "same sector"),
+        ("postcode", "same district"),
+    }
+)
 
 # Columns whose levels are term-frequency adjusted (their tables are computed per run).
-TF_COLUMNS = ("pc_tok",)
+TF_COLUMNS: tuple[str, ...] = ()
 
 
 def dob_comparison() -> cl.CustomComparison:
@@ -197,19 +205,20 @@ def sex_comparison() -> cl.CustomComparison:
 
 
 def postcode_comparison() -> cl.CustomComparison:
-    """Levels: exact postcode (one postcode scope: the postcode and the initials;
-    term-frequency adjusted), exact postcode with other initials, same sector, same
-    district (these three keyed within a date-of-birth scope, so seen for pairs of one
-    scope only), else."""
+    """Levels: exact postcode (within one date-of-birth scope, or one postcode scope:
+    the postcode and the initials), same sector, same district (keyed within a
+    date-of-birth scope, so seen for pairs of one scope only), else."""
     return cl.CustomComparison(
         [
             _null(
                 "(pc_tok_l IS NULL OR pc_tok_r IS NULL) "
                 "AND (pc_unit_tok_l IS NULL OR pc_unit_tok_r IS NULL)"
             ),
-            # TF-adjusted: a hostel's or a prison's postcode is shared by many people.
-            _level("pc_tok_l = pc_tok_r", "exact postcode", "pc_tok"),
-            _level("pc_unit_tok_l = pc_unit_tok_r", "exact postcode, initials differ"),
+            # Within a date-of-birth scope whatever the initials (the names' comparisons
+            # weigh those), or across scopes through the postcode scope. No term-frequency
+            # adjustment since v5: a token's frequency no longer says how busy a postcode
+            # is (that is the point of the scope), and the u comes from same-birthday pairs.
+            _level("pc_unit_tok_l = pc_unit_tok_r OR pc_tok_l = pc_tok_r", "exact postcode"),
             _level("pc_sector_tok_l = pc_sector_tok_r", "same sector"),
             _level("pc_district_tok_l = pc_district_tok_r", "same district"),
             cll.ElseLevel(),

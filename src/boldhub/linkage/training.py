@@ -1,6 +1,7 @@
 """Unsupervised training of the model over encodings (Splink 5's EM).
 
-Names within the date-of-birth blocking get their u from one EM session (``_name_u``);
+Names, sex and the postcode's scoped levels get their u from one EM session within the
+date-of-birth blocking (``_name_u``);
 every other u comes from random sampling, and m from EM on two blockings.
 """
 
@@ -78,9 +79,11 @@ def _name_u(records: Any, settings: dict[str, Any]) -> dict[tuple[str, str], flo
         return {}
     found: dict[tuple[str, str], float] = {}
     for comparison in linker.misc.save_model_to_json()["comparisons"]:
-        if comparison["output_column_name"] not in model.NAME_COMPARISONS:
-            continue
+        name = comparison["output_column_name"]
         for level in comparison["comparison_levels"]:
+            scoped = (name, level["label_for_charts"]) in model.SCOPED_LEVELS
+            if name not in model.NAME_COMPARISONS and not scoped:
+                continue
             u = level.get("u_probability")
             # A u that EM drove to (nearly) zero says only that no non-matching pair of
             # this blocking showed the level (few non-matches share a date of birth in a
