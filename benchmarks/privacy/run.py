@@ -22,8 +22,9 @@ instead of running again. The last two lines:
     worst: attack=NAME overlap=P reidentified=X% narrowed5=Y% (unhardened ...; v4 ...)
     key-holder: quota=Q reidentified=X% (...)
 
-``worst`` is the highest re-identification (then narrowed to five) over every attack,
-corpus and overlap, for the default encoding, by an adversary without key material.
+``worst`` gives the highest re-identification and the highest share narrowed to five,
+each over every attack, corpus and overlap, for the default encoding, by an adversary
+without key material.
 """
 
 from __future__ import annotations
@@ -82,25 +83,32 @@ def rows(out_dir: Path) -> list[dict[str, Any]]:
 
 
 def worst_line(found: list[dict[str, Any]]) -> str:
-    def worst(encoding: str) -> dict[str, Any]:
-        mine = [r for r in found if r["encoding"] == encoding]
-        return max(mine, key=lambda r: (r["reidentified"], r.get("narrowed5") or 0.0))
+    """The highest re-identification and the highest share narrowed to five, each over
+    every attack, corpus and overlap, for the default encoding; the unhardened and v4
+    encodings' beside them."""
 
-    def text(r: dict[str, Any]) -> str:
-        narrowed = r.get("narrowed5")
-        shown = "n/a" if narrowed is None else f"{narrowed:.2%}"
+    def worst(encoding: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        mine = [r for r in found if r["encoding"] == encoding]
+        by_reid = max(mine, key=lambda r: (r["reidentified"], r.get("narrowed5") or 0.0))
+        by_n5 = max(mine, key=lambda r: r.get("narrowed5") or 0.0)
+        return by_reid, by_n5
+
+    def where(r: dict[str, Any]) -> str:
+        return f"attack={r['attack']} corpus={r['corpus']} overlap={r['overlap']:.0%}"
+
+    def text(encoding: str) -> str:
+        r, n = worst(encoding)
         return (
-            f"attack={r['attack']} corpus={r['corpus']} overlap={r['overlap']:.0%} "
-            f"reidentified={r['reidentified']:.2%} narrowed5={shown}"
+            f"{where(r)} reidentified={r['reidentified']:.2%}, "
+            f"narrowed5={n['narrowed5']:.2%} ({where(n)})"
         )
 
-    w, u, v4 = worst("default"), worst("unhardened"), worst("v4")
-    narrowed = w.get("narrowed5")
+    w, n = worst("default")
     return (
         f"worst: attack={w['attack']} overlap={w['overlap']:.0%} "
-        f"reidentified={w['reidentified']:.2%} "
-        f"narrowed5={'n/a' if narrowed is None else f'{narrowed:.2%}'} "
-        f"(corpus {w['corpus']}; unhardened baseline: {text(u)}; previous scheme v4: {text(v4)})"
+        f"reidentified={w['reidentified']:.2%} narrowed5={n['narrowed5']:.2%} "
+        f"(re-identified: corpus {w['corpus']}; narrowed to five: {where(n)}; "
+        f"unhardened baseline: {text('unhardened')}; previous scheme v4: {text('v4')})"
     )
 
 
