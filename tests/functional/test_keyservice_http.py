@@ -208,3 +208,55 @@ def test_an_unreachable_service_is_a_user_error() -> None:
     transport = HttpTransport(f"http://127.0.0.1:{free_port()}", "bks_0_x", AGREEMENT, timeout=5)
     with pytest.raises(KeyServiceError, match="could not be reached"):
         OprfClient(transport).evaluate("d", [b"x"])
+
+
+def test_a_council_encodes_through_the_key_service_without_the_key(tmp_path: Path) -> None:
+    """`boldhub encode --key-service URL` (the party's token in the environment) gives the
+    encodings `--key` gives, and each distinct value it asked for is one audited evaluation."""
+    import pyarrow.parquet as pq
+
+    from boldhub.council.mapping import suggested_mapping
+    from boldhub.council.prepare import prepare
+    from boldhub.council.read import read_export
+    from boldhub.schemas import get_dataset
+    from tests import corpus
+    from tests.support.council_page import make_keys
+
+    keys = make_keys(tmp_path / "keys", corpus.ORG)
+    agreement = json.loads(keys.agreement.read_text())["id"]
+    export = corpus.write_delimited(tmp_path / "export.csv", "utf-8", ",")
+    mapping = suggested_mapping(get_dataset(corpus.DATASET), read_export(export).header)
+    home = ["--home", str(tmp_path / "ks")]
+    _admin("add-key", *home, "--agreement", agreement, "--key", str(keys.key))
+    token = _admin(
+        "add-party", *home, "--agreement", agreement, "--party", corpus.ORG, "--quota", "1000"
+    ).strip()
+    port = free_port()
+    packages = {}
+    with running_boldhub(
+        ["keyservice", "serve", *home, "--port", str(port)],
+        port,
+        tmp_path / "serve.log",
+        "/healthz",
+    ):
+        for how in ("key", "service"):
+            prepared = tmp_path / f"prepared-{how}"
+            prepare(export, corpus.DATASET, prepared, corpus.ORG, mapping=mapping)
+            via = (
+                ["--key", str(keys.key)]
+                if how == "key"
+                else ["--key-service", f"http://127.0.0.1:{port}"]
+            )
+            proc = boldhub(
+                "encode", str(prepared), *via, "--out", str(tmp_path / f"pkg-{how}"),
+                "--signing-key", str(keys.signing_key), "--agreement", str(keys.agreement),
+                env={"BOLDHUB_KEY_SERVICE_TOKEN": token},
+            )  # fmt: skip
+            assert proc.returncode == 0, proc.stderr
+            table = pq.read_table(tmp_path / f"pkg-{how}" / "encodings.parquet")
+            packages[how] = table.drop_columns(["record_key"]).to_pylist()
+    assert packages["key"] == packages["service"]
+    granted = [r for r in KeyService.open(tmp_path / "ks").audit() if r.outcome == "granted"]
+    assert granted and sum(r.requested for r in granted) < 1000
+    log = (tmp_path / "serve.log").read_text()
+    assert token not in log

@@ -11,28 +11,57 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import typer
 
-from boldhub.cli.options import AGREEMENT_FILE, LINKAGE_KEY, SIGNING_KEY
+from boldhub.cli.options import AGREEMENT_FILE, SIGNING_KEY
 from boldhub.cli.progress import bar, stdout
 from boldhub.council import encode as encode_mod
 from boldhub.council import prepare as prepare_mod
+from boldhub.errors import UserError
+from boldhub.keyservice import HttpTransport, OprfClient
 from boldhub.privacy import keys as keys_mod
 from boldhub.privacy import signing
 from boldhub.privacy.agreement import load_agreement
+from boldhub.privacy.keys import LinkageKey
+from boldhub.privacy.prf import KeyedFunction
 
 keys_app = typer.Typer(no_args_is_help=True)
 
 
 def encode(
     prepared_dir: Path = typer.Argument(..., help="A folder written by `boldhub prepare`."),
-    key: Path = LINKAGE_KEY,
+    key: Path | None = typer.Option(
+        None,
+        "--key",
+        help="The agreement's linkage key file: the key service runs in this process from "
+        "it (the demo and tests do this). Give --key-service instead when the agreement's "
+        "key service runs apart.",
+    ),
+    key_service: str | None = typer.Option(
+        None,
+        "--key-service",
+        help="URL of the agreement's key service (`boldhub keyservice serve`); your party's "
+        "token in BOLDHUB_KEY_SERVICE_TOKEN.",
+    ),
+    key_service_token: str | None = typer.Option(
+        None, "--key-service-token", envvar="BOLDHUB_KEY_SERVICE_TOKEN", hidden=True
+    ),
     out: Path = typer.Option(..., "--out", help="New folder for the submission package."),
     signing_key: Path = SIGNING_KEY,
     agreement: Path = AGREEMENT_FILE,
 ) -> None:
-    """Encode identifiers with the linkage key and write a signed package for the hub."""
-    linkage_key = keys_mod.load_key(key)
+    """Encode identifiers (scheme v5, secrets from the key service) and write a signed
+    package for the hub."""
+    if (key is None) == (key_service is None):
+        raise UserError("give either --key (a key file) or --key-service (its URL), not both")
     signer = signing.load_signing_key(signing_key)
     spec = load_agreement(agreement)
+    linkage_key: LinkageKey | KeyedFunction
+    if key_service is not None:
+        if not key_service_token:
+            raise UserError("--key-service needs your party's token: set BOLDHUB_KEY_SERVICE_TOKEN")
+        linkage_key = OprfClient(HttpTransport(key_service, key_service_token, spec.id))
+    else:
+        assert key is not None
+        linkage_key = keys_mod.load_key(key)
     prepare_mod.read_meta(prepared_dir)
     total = pq.ParquetFile(prepared_dir / prepare_mod.PREPARED_FILE).metadata.num_rows
     with bar(f"encoding {prepared_dir.name}", total) as advance:
