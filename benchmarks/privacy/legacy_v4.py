@@ -52,11 +52,9 @@ from __future__ import annotations
 
 import binascii
 import hmac
-import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
-from functools import lru_cache
 from typing import Any
 
 import numba
@@ -65,10 +63,12 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from nicknames import NickNamer
 
 from boldhub import arrowbuf
 from boldhub.errors import UserError
+
+# The name and number helpers are v5's own, unchanged since v4.
+from boldhub.privacy.encoding import NEAR_IDENTIFIERS, compact_name, name_family
 from boldhub.privacy.keys import LinkageKey
 
 SCHEME = "boldhub-fbf-v4"
@@ -188,45 +188,6 @@ ENCODING_SCHEMA = pa.schema(
 )
 
 ENCODING_COLUMNS: tuple[str, ...] = tuple(ENCODING_SCHEMA.names)
-
-_NICKNAMER: NickNamer | None = None
-
-
-def _nicknamer() -> NickNamer:
-    global _NICKNAMER  # the tables take ~0.2 s to load: load once, on first use
-    if _NICKNAMER is None:
-        _NICKNAMER = NickNamer()
-    return _NICKNAMER
-
-
-_NOT_LETTER = re.compile(r"[^A-Z]+")
-
-
-def compact_name(name: str) -> str:
-    """The form that is hashed: letters only (O'NEILL -> ONEILL, SMITH-JONES -> SMITHJONES)."""
-    return _NOT_LETTER.sub("", name.upper())
-
-
-@lru_cache(maxsize=65536)
-def name_family(name: str) -> tuple[str, ...]:
-    """The name and the formal names it can be a nickname of (BOB -> ROBERT, ...), sorted."""
-    lower = name.lower()
-    canon = {c.upper() for c in _nicknamer().canonicals_of(lower)}
-    return tuple(sorted({name, *canon}))
-
-
-NEAR_IDENTIFIERS = frozenset({"nhs", "ni"})
-"""Identifiers that also get near tokens (``*_near_toks``): keyed by hand and long
-enough that one slip leaves the rest of the number as evidence."""
-
-
-def deletions(value: str) -> set[str]:
-    """``value`` itself and with each one character deleted (a 10-digit number gives up to
-    11): two values share one when they are one substitution, adjacent transposition,
-    insertion or deletion apart."""
-    if len(value) <= 4:
-        return set()
-    return {value, *(value[:i] + value[i + 1 :] for i in range(len(value)))}
 
 
 def salt_of(dob: str | None, mode: str) -> str | None:
