@@ -156,7 +156,7 @@ def full_name_comparison() -> cl.CustomComparison:
 
 # The comparisons scoped by the date of birth, whose u comes from the session blocked on
 # it (training.train).
-NAME_COMPARISONS = ("forename", "surname", "sex")
+SCOPED_COMPARISONS = ("forename", "surname", "sex")
 # Levels of other comparisons scoped by the date of birth since scheme v5, whose u comes
 # from that session too: random pairs almost never share a scope, so random sampling
 # would give them a u near zero (a same district weighed as an identifier and merged

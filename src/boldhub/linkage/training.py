@@ -82,7 +82,7 @@ def _name_u(records: Any, settings: dict[str, Any]) -> dict[tuple[str, str], flo
         name = comparison["output_column_name"]
         for level in comparison["comparison_levels"]:
             scoped = (name, level["label_for_charts"]) in model.SCOPED_LEVELS
-            if name not in model.NAME_COMPARISONS and not scoped:
+            if name not in model.SCOPED_COMPARISONS and not scoped:
                 continue
             u = level.get("u_probability")
             # A u that EM drove to (nearly) zero says only that no non-matching pair of
