@@ -82,7 +82,9 @@ def test_over_quota_is_429_with_what_is_left_and_whom_to_ask(
     service: KeyService, http: TestClient
 ) -> None:
     token = service.add_party(AGREEMENT, "E08000025", 5)
-    response = _post(http, token, {"elements": [e.hex() for e in _elements(6)]})
+    response = _post(
+        http, token, {"domain": "dob-salt", "elements": [e.hex() for e in _elements(6)]}
+    )
     assert response.status_code == 429
     detail = response.json()["detail"]
     assert "has 5 left" in detail and "administrator" in detail
@@ -93,8 +95,10 @@ def test_over_quota_is_429_with_what_is_left_and_whom_to_ask(
 
 def test_a_bad_or_missing_token_is_401(service: KeyService, http: TestClient) -> None:
     token = service.add_party(AGREEMENT, "E08000025", 5)
-    assert _post(http, token + "x", {"elements": []}).status_code == 401
-    response = http.post(f"/v1/agreements/{AGREEMENT}/evaluate", json={"elements": []})
+    assert _post(http, token + "x", {"domain": "dob-salt", "elements": []}).status_code == 401
+    response = http.post(
+        f"/v1/agreements/{AGREEMENT}/evaluate", json={"domain": "dob-salt", "elements": []}
+    )
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
     with pytest.raises(KeyServiceError, match=r"refused \(401\)"):
@@ -105,11 +109,21 @@ def test_a_bad_or_missing_token_is_401(service: KeyService, http: TestClient) ->
     ("body", "status", "needle"),
     [
         ("not json", 400, "not JSON"),
-        ({"elements": "abc"}, 400, 'no list "elements"'),
-        ({"elements": ["zz" * 32]}, 400, "element 0 is not 64 hex digits"),
-        ({"elements": [bytes(32).hex()]}, 400, "element 0 is not a valid ristretto255"),
-        ({"elements": [bytes(32).hex()] * (protocol.MAX_BATCH + 1)}, 413, "at most 50000"),
-        ({"elements": ["00" * 10**6] * 4}, 413, "send at most"),
+        ({"elements": []}, 400, '"domain" is missing or not valid'),
+        ({"domain": "Dob Salt", "elements": []}, 400, "lower-case letters"),
+        ({"domain": "dob-salt", "elements": "abc"}, 400, 'no list "elements"'),
+        ({"domain": "dob-salt", "elements": ["zz" * 32]}, 400, "element 0 is not 64 hex digits"),
+        (
+            {"domain": "dob-salt", "elements": [bytes(32).hex()]},
+            400,
+            "element 0 is not a valid ristretto255",
+        ),
+        (
+            {"domain": "dob-salt", "elements": [bytes(32).hex()] * (protocol.MAX_BATCH + 1)},
+            413,
+            "at most 50000",
+        ),
+        ({"domain": "dob-salt", "elements": ["00" * 10**6] * 4}, 413, "send at most"),
     ],
 )
 def test_bad_input_is_a_4xx_with_a_clear_message_and_is_audited(
@@ -137,8 +151,10 @@ def test_the_audit_needs_the_admin_token_and_shows_every_request(
     token = service.add_party(AGREEMENT, "E08000025", 3)
     admin = service.new_admin_token()
     _client(http, token).evaluate("d", [b"a", b"b"])
-    _post(http, token, {"elements": [e.hex() for e in _elements(2)]})  # over quota
-    _post(http, "nope", {"elements": []})
+    _post(
+        http, token, {"domain": "dob-salt", "elements": [e.hex() for e in _elements(2)]}
+    )  # over quota
+    _post(http, "nope", {"domain": "dob-salt", "elements": []})
     assert http.get("/v1/audit").status_code == 401
     assert http.get("/v1/audit", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     body = http.get("/v1/audit", headers={"Authorization": f"Bearer {admin}"}).json()

@@ -53,14 +53,14 @@ def _elements(n: int) -> list[bytes]:
 
 def test_a_batch_over_the_remaining_quota_is_refused_whole(service: KeyService) -> None:
     token = service.add_party(AGREEMENT, "E08000025", 10)
-    assert len(service.evaluate(AGREEMENT, _elements(6), token=token).elements) == 6
+    assert len(service.evaluate(AGREEMENT, "dob-salt", _elements(6), token=token).elements) == 6
     with pytest.raises(OverQuota) as refused:
-        service.evaluate(AGREEMENT, _elements(5), token=token)
+        service.evaluate(AGREEMENT, "dob-salt", _elements(5), token=token)
     assert refused.value.status == 429
     assert "has 4 left" in refused.value.detail
     assert "administrator" in refused.value.detail
     assert service.remaining(AGREEMENT, "E08000025") == 4  # nothing charged
-    assert service.evaluate(AGREEMENT, _elements(4), token=token).remaining == 0
+    assert service.evaluate(AGREEMENT, "dob-salt", _elements(4), token=token).remaining == 0
     last = service.audit()[-2]
     assert (last.requested, last.granted, last.remaining) == (5, 0, 4)
     assert last.outcome == "refused (429): over quota"
@@ -73,7 +73,7 @@ def test_two_requests_at_once_cannot_both_spend_the_last_of_a_quota(service: Key
 
     def ask(batch: list[bytes]) -> None:
         try:
-            service.evaluate_as(AGREEMENT, "E08000025", batch)
+            service.evaluate_as(AGREEMENT, "E08000025", "dob-salt", batch)
             results.append("granted")
         except OverQuota:
             results.append("refused")
@@ -90,15 +90,17 @@ def test_two_requests_at_once_cannot_both_spend_the_last_of_a_quota(service: Key
 def test_every_request_granted_or_refused_is_one_audit_row(service: KeyService) -> None:
     token = service.add_party(AGREEMENT, "E08000025", 5)
     before = len(service.audit())
-    service.evaluate(AGREEMENT, _elements(2), token=token)
+    service.evaluate(AGREEMENT, "dob-salt", _elements(2), token=token)
     refusals: list[type[KeyServiceRefused]] = []
     for call in (
-        lambda: service.evaluate(AGREEMENT, _elements(1), token=token + "x"),
-        lambda: service.evaluate(AGREEMENT, _elements(1), token=None),
-        lambda: service.evaluate("no-such-agreement", _elements(1), token=token),
-        lambda: service.evaluate(AGREEMENT, _elements(4), token=token),
-        lambda: service.evaluate(AGREEMENT, [bytes(32)], token=token),
-        lambda: service.evaluate_as(AGREEMENT, "E08000025", [b""] * (protocol.MAX_BATCH + 1)),
+        lambda: service.evaluate(AGREEMENT, "dob-salt", _elements(1), token=token + "x"),
+        lambda: service.evaluate(AGREEMENT, "dob-salt", _elements(1), token=None),
+        lambda: service.evaluate("no-such-agreement", "dob-salt", _elements(1), token=token),
+        lambda: service.evaluate(AGREEMENT, "dob-salt", _elements(4), token=token),
+        lambda: service.evaluate(AGREEMENT, "dob-salt", [bytes(32)], token=token),
+        lambda: service.evaluate_as(
+            AGREEMENT, "E08000025", "dob-salt", [b""] * (protocol.MAX_BATCH + 1)
+        ),
     ):
         with pytest.raises(KeyServiceRefused) as refused:
             call()
@@ -142,7 +144,7 @@ def test_an_invalid_element_is_refused_with_its_place_and_nothing_is_charged(
     batch = _elements(3)
     batch[1] = bytes([0xFF] * 31 + [0x7F])
     with pytest.raises(KeyServiceRefused, match="element 1 is not a valid ristretto255") as refused:
-        service.evaluate(AGREEMENT, batch, token=token)
+        service.evaluate(AGREEMENT, "dob-salt", batch, token=token)
     assert refused.value.status == 400
     assert service.remaining(AGREEMENT, "E08000025") == 100
 
@@ -174,10 +176,10 @@ def test_the_hash_chain_finds_an_edit_a_deletion_or_a_reordering(
     home: Path, service: KeyService, statement: str, problem: str
 ) -> None:
     token = service.add_party(AGREEMENT, "E08000025", 5)
-    service.evaluate(AGREEMENT, _elements(2), token=token)
+    service.evaluate(AGREEMENT, "dob-salt", _elements(2), token=token)
     with pytest.raises(OverQuota):
-        service.evaluate(AGREEMENT, _elements(9), token=token)
-    service.evaluate(AGREEMENT, _elements(1), token=token)
+        service.evaluate(AGREEMENT, "dob-salt", _elements(9), token=token)
+    service.evaluate(AGREEMENT, "dob-salt", _elements(1), token=token)
     assert service.verify_audit().ok and len(service.audit()) == 5
     _tamper(home, statement)
     check = KeyService.open(home).verify_audit()
@@ -207,7 +209,7 @@ def test_a_wrong_token_or_another_agreements_is_refused(service: KeyService) -> 
 def test_tokens_are_kept_only_as_argon2_hashes(home: Path, service: KeyService) -> None:
     token = service.add_party(AGREEMENT, "E08000025", 5)
     admin = service.new_admin_token()
-    service.evaluate(AGREEMENT, _elements(1), token=token)
+    service.evaluate(AGREEMENT, "dob-salt", _elements(1), token=token)
     stored = (home / DATABASE).read_bytes()
     for secret in (token, admin):
         assert secret.encode() not in stored
@@ -225,7 +227,7 @@ def test_the_service_logs_counts_never_element_bytes(
     token = service.add_party(AGREEMENT, "E08000025", 5)
     batch = _elements(3)
     with caplog.at_level(logging.DEBUG, logger="boldhub"):
-        result = service.evaluate(AGREEMENT, batch, token=token)
+        result = service.evaluate(AGREEMENT, "dob-salt", batch, token=token)
     logged = caplog.text
     assert "requested=3" in logged
     for element in batch + result.elements:
@@ -268,7 +270,8 @@ def test_a_missing_home_is_a_user_error(tmp_path: Path) -> None:
 def _direct(key: LinkageKey, agreement: str, domain: str, value: bytes) -> bytes:
     """The PRF as only the key's holder can compute it."""
     pair = oprf.derive_key_pair(key.secret, protocol.key_info(agreement))
-    return oprf.evaluate(pair.secret, protocol.prf_input(domain, value))[:32]
+    secret = protocol.domain_secret(pair.secret, domain)
+    return oprf.evaluate(secret, protocol.prf_input(domain, value))[:32]
 
 
 def test_the_client_gives_the_prf_of_the_agreements_key(service: KeyService) -> None:
@@ -384,3 +387,52 @@ def test_the_keyservice_stays_out_of_the_hub_and_the_council() -> None:
         or (_room(a) == "privacy" and a != "boldhub.privacy.keys" and _room(b) == "keyservice")
     )
     assert not wrong, wrong
+
+
+# -- quotas per domain -------------------------------------------------------------------
+
+
+def test_a_cap_in_one_domain_refuses_past_it_and_leaves_the_others(service: KeyService) -> None:
+    token = service.add_party(AGREEMENT, "MOJ-PROBATION", 100)
+    assert service.set_cap(AGREEMENT, "MOJ-PROBATION", "dob-salt", 5) == 5
+    client = OprfClient(LocalTransport(service, AGREEMENT, token=token))
+    client.evaluate("dob-salt", [f"1980-01-0{i}".encode() for i in range(1, 5)])
+    with pytest.raises(KeyServiceError, match=r"over quota.*in dob-salt.*has 1 left there"):
+        client.evaluate("dob-salt", [b"1981-01-01", b"1981-01-02"])
+    # The numbers' evaluations are not the dates of birth's: the party's quota still holds.
+    assert len(client.evaluate("pnc", [f"{i}".encode() for i in range(20)])) == 20
+    assert service.caps(AGREEMENT, "MOJ-PROBATION") == {"dob-salt": (5, 4)}
+    rows = [r for r in service.audit() if r.party == "MOJ-PROBATION"]
+    assert [(r.domain, r.requested, r.outcome) for r in rows[-3:]] == [
+        ("dob-salt", 4, "granted"),
+        ("dob-salt", 2, "refused (429): over quota"),
+        ("pnc", 20, "granted"),
+    ]
+    assert service.verify_audit().ok
+    with pytest.raises(KeyServiceStateError, match="at least 4"):
+        service.set_cap(AGREEMENT, "MOJ-PROBATION", "dob-salt", 3)
+
+
+def test_a_request_cannot_claim_another_domain_to_escape_its_cap(service: KeyService) -> None:
+    """Each domain has its own key: dates of birth sent as 'pnc' give outputs that match
+    no date of birth's, so a cap on dob-salt cannot be dodged by naming another domain."""
+    service.add_party(AGREEMENT, "E08000025", 100)
+    values = [b"1980-01-01", b"1980-01-02"]
+    client = OprfClient(LocalTransport(service, AGREEMENT, party="E08000025"))
+    honest = client.evaluate("dob-salt", values)
+    assert honest == [_direct(KEY, AGREEMENT, "dob-salt", v) for v in values]
+    # The blinded elements of dob-salt's inputs, sent as a pnc request.
+    blinded = oprf.blind_batch([protocol.prf_input("dob-salt", v) for v in values])
+    evaluated = service.evaluate_as(AGREEMENT, "E08000025", "pnc", blinded.elements).elements
+    dodged = oprf.finalize_batch(
+        [protocol.prf_input("dob-salt", v) for v in values], blinded.blinds, evaluated
+    )
+    assert all(d[:32] != h for d, h in zip(dodged, honest, strict=True))
+
+
+def test_a_request_without_a_valid_domain_is_refused_and_audited(service: KeyService) -> None:
+    service.add_party(AGREEMENT, "E08000025", 10)
+    with pytest.raises(KeyServiceRefused, match="lower-case letters"):
+        service.evaluate_as(AGREEMENT, "E08000025", "DOB salt", _elements(1))
+    assert service.audit()[-1].outcome == "refused (400): bad domain"
+    assert service.remaining(AGREEMENT, "E08000025") == 10

@@ -70,6 +70,8 @@ def encode(
         )
     stdout.print(f"package: {result.package} records={result.records} source={result.source}")
     stdout.print(f"keymap kept locally: {result.keymap}")
+    asked = " ".join(f"{d}={n}" for d, n in result.evaluations.items())
+    stdout.print(f"key service evaluations: {asked or 'none'}")
 
 
 @keys_app.command("create")

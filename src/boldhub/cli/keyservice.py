@@ -88,6 +88,25 @@ def grant(
     stdout.print(f"party: {party} agreement={agreement} raised_by={quota} remaining={remaining}")
 
 
+@keyservice_app.command("cap")
+def cap(
+    home: Path = KS_HOME,
+    agreement: str = AGREEMENT,
+    party: str = PARTY,
+    domain: str = typer.Option(
+        ..., "--domain", help="The domain: dob-salt, postcode, nhs, ni, pnc, crn or prison."
+    ),
+    cap: int = typer.Option(
+        ..., "--cap", help="Evaluations the party may request in that domain, in all."
+    ),
+) -> None:
+    """Cap a party's evaluations in one domain (audited), so that what its dates of birth
+    need cannot be spent on names' scopes, nor its numbers' on dates of birth. Set each
+    cap to what the party's own submissions need: `boldhub encode` prints it."""
+    left = _open(home).set_cap(agreement, party, domain, cap)
+    stdout.print(f"party: {party} agreement={agreement} domain={domain} cap={cap} left={left}")
+
+
 @keyservice_app.command("admin-token")
 def admin_token(home: Path = KS_HOME) -> None:
     """Print a new administrator token (for GET /v1/audit), once; the old one stops
@@ -103,7 +122,8 @@ def audit(home: Path = KS_HOME) -> None:
         remaining = "-" if row.remaining is None else str(row.remaining)
         stdout.print(
             f"{row.seq}  {row.at}  party={row.party}  agreement={row.agreement}  "
-            f"requested={row.requested}  granted={row.granted}  remaining={remaining}  "
+            f"domain={row.domain or '-'}  requested={row.requested}  granted={row.granted}  "
+            f"remaining={remaining}  "
             f"{row.outcome}"
         )
     check = service.verify_audit()

@@ -57,6 +57,9 @@ class EncodeResult:
     keymap: Path
     records: int
     source: str
+    # Values asked of the key service, by domain: what this submission needs of the
+    # party's caps there (``boldhub keyservice cap``).
+    evaluations: dict[str, int]
 
 
 def encode(
@@ -136,7 +139,9 @@ def encode(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     assert (out / MANIFEST_FILE).is_file()
-    return EncodeResult(out, keymap, n, f"{dataset.name}:{meta['organisation']}")
+    return EncodeResult(
+        out, keymap, n, f"{dataset.name}:{meta['organisation']}", encoder.evaluations()
+    )
 
 
 def _prepared_rows(prepared_dir: Path, out: Path) -> pa.Table:

@@ -2,9 +2,10 @@
 
 - ``GET  /v1/agreements/{id}/public-key``: the agreement's public element and fingerprint.
 - ``POST /v1/agreements/{id}/evaluate``: a party's bearer token and
-  ``{"elements": [hex, ...]}``; answers ``{"evaluated": [hex, ...], "remaining": n}``.
-  401 bad token, 404 unknown agreement, 400 malformed body or element, 413 too many
-  elements, 429 over quota.
+  ``{"domain": "dob-salt", "elements": [hex, ...]}``; answers
+  ``{"evaluated": [hex, ...], "remaining": n}`` (n: the party's quota left in that
+  domain). 401 bad token, 404 unknown agreement, 400 malformed body, domain or element,
+  413 too many elements, 429 over quota.
 - ``GET  /v1/audit``: the administrator's token; every audit row and whether the chain
   verifies.
 - ``GET  /healthz``.
@@ -39,15 +40,23 @@ def _bearer(authorization: str | None) -> str | None:
     return token.strip() or None
 
 
-def _elements(body: bytes) -> list[bytes] | str:
-    """The body's elements, or what is wrong with it."""
+_SHAPE = '{"domain": "<name>", "elements": ["<64 hex digits>", ...]}'
+
+
+def _elements(body: bytes) -> tuple[str, list[bytes]] | str:
+    """The body's domain and elements, or what is wrong with it."""
     try:
         parsed = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        return 'the body is not JSON; send {"elements": ["<64 hex digits>", ...]}'
+        return f"the body is not JSON; send {_SHAPE}"
     items = parsed.get("elements") if isinstance(parsed, dict) else None
     if not isinstance(items, list):
-        return 'the body has no list "elements"; send {"elements": ["<64 hex digits>", ...]}'
+        return f'the body has no list "elements"; send {_SHAPE}'
+    domain = parsed.get("domain")
+    problem = protocol.domain_problem(domain)
+    if problem is not None:
+        return f'the body\'s "domain" is missing or not valid: {problem}; send {_SHAPE}'
+    assert isinstance(domain, str)
     out = []
     for i, item in enumerate(items):
         try:
@@ -57,7 +66,7 @@ def _elements(body: bytes) -> list[bytes] | str:
         if len(raw) != oprf.ELEMENT_BYTES:
             return f"element {i} is not {2 * oprf.ELEMENT_BYTES} hex digits; nothing was evaluated"
         out.append(raw)
-    return out
+    return domain, out
 
 
 async def _body(request: Request) -> bytes | None:
@@ -135,18 +144,19 @@ def create_app(service: KeyService) -> FastAPI:
                 ),
             )
         assert body is not None  # refuse() raised
-        elements = _elements(body)
-        if isinstance(elements, str):
+        parsed = _elements(body)
+        if isinstance(parsed, str):
             await run_in_threadpool(
                 service.refuse,
                 agreement,
                 party,
                 0,
-                KeyServiceRefused(elements),
+                KeyServiceRefused(parsed),
                 outcome="malformed request",
             )
-        assert not isinstance(elements, str)
-        result = await run_in_threadpool(service.evaluate_as, agreement, party, elements)
+        assert not isinstance(parsed, str)
+        domain, elements = parsed
+        result = await run_in_threadpool(service.evaluate_as, agreement, party, domain, elements)
         return {"evaluated": [e.hex() for e in result.elements], "remaining": result.remaining}
 
     @app.get("/v1/audit")

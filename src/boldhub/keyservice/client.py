@@ -33,8 +33,9 @@ class Transport(Protocol):
         """The agreement's public element pkS."""
         ...
 
-    def evaluate(self, elements: list[bytes]) -> list[bytes]:
-        """BlindEvaluate of each blinded element, in order, at most ``MAX_BATCH``."""
+    def evaluate(self, domain: str, elements: list[bytes]) -> list[bytes]:
+        """BlindEvaluate of each blinded element under ``domain``'s key, in order, at most
+        ``MAX_BATCH``."""
         ...
 
 
@@ -62,12 +63,12 @@ class LocalTransport:
         except KeyServiceRefused as exc:
             raise KeyServiceError(f"the key service refused: {exc.detail}") from exc
 
-    def evaluate(self, elements: list[bytes]) -> list[bytes]:
+    def evaluate(self, domain: str, elements: list[bytes]) -> list[bytes]:
         try:
             if self._party is not None:
-                result = self.service.evaluate_as(self.agreement, self._party, elements)
+                result = self.service.evaluate_as(self.agreement, self._party, domain, elements)
             else:
-                result = self.service.evaluate(self.agreement, elements, token=self._token)
+                result = self.service.evaluate(self.agreement, domain, elements, token=self._token)
         except KeyServiceRefused as exc:
             raise KeyServiceError(f"the key service refused: {exc.detail}") from exc
         return result.elements
@@ -118,11 +119,11 @@ class HttpTransport:
             raise KeyServiceError("the key service's public key does not match its fingerprint")
         return public
 
-    def evaluate(self, elements: list[bytes]) -> list[bytes]:
+    def evaluate(self, domain: str, elements: list[bytes]) -> list[bytes]:
         body = self._call(
             "POST",
             "evaluate",
-            json={"elements": [e.hex() for e in elements]},
+            json={"domain": domain, "elements": [e.hex() for e in elements]},
             headers={"Authorization": f"Bearer {self._token}"},
         )
         evaluated = body.get("evaluated")
@@ -186,16 +187,16 @@ class OprfClient:
         inputs = [protocol.prf_input(domain, v) for v in unique]
         chunks = [inputs[i : i + self.batch_size] for i in range(0, len(inputs), self.batch_size)]
         if self.workers == 1 or len(chunks) < 2:
-            outputs = [self._chunk(chunk) for chunk in chunks]
+            outputs = [self._chunk(domain, chunk) for chunk in chunks]
         else:
             with ThreadPoolExecutor(self.workers, thread_name_prefix="oprf") as pool:
-                outputs = list(pool.map(self._chunk, chunks))
+                outputs = list(pool.map(lambda c: self._chunk(domain, c), chunks))
         by_value = dict(zip(unique, (o for chunk in outputs for o in chunk), strict=True))
         return [by_value[v] for v in values]
 
-    def _chunk(self, inputs: list[bytes]) -> list[bytes]:
+    def _chunk(self, domain: str, inputs: list[bytes]) -> list[bytes]:
         blinded = oprf.blind_batch(inputs)
-        evaluated = self.transport.evaluate(blinded.elements)
+        evaluated = self.transport.evaluate(domain, blinded.elements)
         try:
             finalized = oprf.finalize_batch(inputs, blinded.blinds, evaluated)
         except InvalidElement as exc:

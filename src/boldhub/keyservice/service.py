@@ -8,6 +8,10 @@ and their count. Its state is one SQLite file in its home folder:
 - ``agreements``: the secret scalar, the public element and its fingerprint;
 - ``parties``: each party's code, the Argon2 hash of its bearer token (the token itself is
   shown once, when the party is added), its quota and what it has used;
+- ``domain_caps``: a party's quota in one domain (its dates of birth, its postcodes, ...)
+  and what it has used there, so that a party cannot spend the evaluations its numbers
+  need on dates of birth; each domain has its own key (``protocol.domain_secret``), so a
+  request cannot claim one domain and carry another's values;
 - ``audit``: append-only, one row per request, granted or refused, and per administrator
   action; each row stores SHA-256 of the previous row's hash and its own content, and
   ``audit_head`` the last row, so that an edit, an insertion or a deletion anywhere is
@@ -93,6 +97,15 @@ CREATE TABLE IF NOT EXISTS parties (
     added_at TEXT NOT NULL,
     PRIMARY KEY (agreement, party)
 );
+CREATE TABLE IF NOT EXISTS domain_caps (
+    agreement TEXT NOT NULL,
+    party TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    cap INTEGER NOT NULL CHECK (cap >= 0),
+    used INTEGER NOT NULL DEFAULT 0 CHECK (used >= 0 AND used <= cap),
+    PRIMARY KEY (agreement, party, domain),
+    FOREIGN KEY (agreement, party) REFERENCES parties(agreement, party)
+);
 CREATE TABLE IF NOT EXISTS admin (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     token_id TEXT NOT NULL,
@@ -108,7 +121,8 @@ CREATE TABLE IF NOT EXISTS audit (
     remaining INTEGER,
     outcome TEXT NOT NULL,
     prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
+    hash TEXT NOT NULL,
+    domain TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS audit_head (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -137,21 +151,24 @@ class AuditRow:
     outcome: str
     prev_hash: str
     hash: str
+    domain: str = ""  # the domain a request named ("" for administrator actions)
 
     def content(self) -> str:
-        return json.dumps(
-            [
-                self.seq,
-                self.at,
-                self.party,
-                self.agreement,
-                self.requested,
-                self.granted,
-                self.remaining,
-                self.outcome,
-            ],
-            separators=(",", ":"),
-        )
+        fields: list[object] = [
+            self.seq,
+            self.at,
+            self.party,
+            self.agreement,
+            self.requested,
+            self.granted,
+            self.remaining,
+            self.outcome,
+        ]
+        # Rows without a domain hash as they did before domains were recorded, so that
+        # an audit begun then still verifies.
+        if self.domain:
+            fields.append(self.domain)
+        return json.dumps(fields, separators=(",", ":"))
 
 
 def _row_hash(prev_hash: str, content: str) -> str:
@@ -220,6 +237,9 @@ class KeyService:
             check_same_thread=False,
         )
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(audit)")}
+        if "domain" not in columns:  # a service begun before domains were recorded
+            self._db.execute("ALTER TABLE audit ADD COLUMN domain TEXT NOT NULL DEFAULT ''")
 
     @classmethod
     def open(cls, home: Path, *, create: bool = False) -> KeyService:
@@ -270,6 +290,7 @@ class KeyService:
         granted: int,
         remaining: int | None,
         outcome: str,
+        domain: str = "",
     ) -> None:
         last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
@@ -284,27 +305,45 @@ class KeyService:
             outcome=outcome,
             prev_hash=prev,
             hash="",
+            domain=domain,
         )
         digest = _row_hash(prev, row.content())
         db.execute(
-            "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (seq, row.at, party, agreement, requested, granted, remaining, outcome, prev, digest),
+            "INSERT INTO audit (seq, at, party, agreement, requested, granted, remaining, "
+            "outcome, prev_hash, hash, domain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                seq,
+                row.at,
+                party,
+                agreement,
+                requested,
+                granted,
+                remaining,
+                outcome,
+                prev,
+                digest,
+                domain,
+            ),
         )
         # Kept apart from the rows, so that deleting the newest rows (which leaves a
         # valid, shorter chain) is found too.
         db.execute("INSERT OR REPLACE INTO audit_head VALUES (1, ?, ?)", (seq, digest))
         log.info(
-            "audit seq=%d party=%s agreement=%s requested=%d granted=%d outcome=%s",
+            "audit seq=%d party=%s agreement=%s domain=%s requested=%d granted=%d outcome=%s",
             seq,
             party,
             agreement,
+            domain or "-",
             requested,
             granted,
             outcome,
         )
 
     def audit(self) -> list[AuditRow]:
-        rows = self._read("SELECT * FROM audit ORDER BY seq")
+        rows = self._read(
+            "SELECT seq, at, party, agreement, requested, granted, remaining, outcome, "
+            "prev_hash, hash, domain FROM audit ORDER BY seq"
+        )
         return [AuditRow(*row) for row in rows]
 
     def verify_audit(self) -> AuditCheck:
@@ -426,6 +465,57 @@ class KeyService:
             )
         return remaining + quota
 
+    def set_cap(self, agreement: str, party: str, domain: str, cap: int) -> int:
+        """Set ``party``'s quota in ``domain`` to ``cap`` evaluations in all (what it has
+        used there counts against it); returns what it has left there."""
+        _check_quota(cap)
+        problem = protocol.domain_problem(domain)
+        if problem is not None:
+            raise KeyServiceStateError(problem)
+        with self._write() as db:
+            self._need_agreement(db, agreement)
+            if self._remaining(db, agreement, party) is None:
+                raise KeyServiceStateError(
+                    f"party {party} is not in agreement {agreement}; "
+                    "add it with `boldhub keyservice add-party`"
+                )
+            row = db.execute(
+                "SELECT used FROM domain_caps WHERE agreement = ? AND party = ? AND domain = ?",
+                (agreement, party, domain),
+            ).fetchone()
+            used = 0 if row is None else int(row[0])
+            if cap < used:
+                raise KeyServiceStateError(
+                    f"party {party} has already used {used} evaluations in {domain}; "
+                    f"a cap there must be at least {used}"
+                )
+            db.execute(
+                "INSERT INTO domain_caps (agreement, party, domain, cap, used) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (agreement, party, domain) "
+                "DO UPDATE SET cap = excluded.cap",
+                (agreement, party, domain, cap, used),
+            )
+            self._append(
+                db,
+                party=party,
+                agreement=agreement,
+                requested=0,
+                granted=0,
+                remaining=cap - used,
+                outcome=f"cap set to {cap}",
+                domain=domain,
+            )
+        return cap - used
+
+    def caps(self, agreement: str, party: str) -> dict[str, tuple[int, int]]:
+        """``party``'s caps: domain -> (cap, used)."""
+        rows = self._read(
+            "SELECT domain, cap, used FROM domain_caps WHERE agreement = ? AND party = ? "
+            "ORDER BY domain",
+            (agreement, party),
+        )
+        return {str(d): (int(c), int(u)) for d, c, u in rows}
+
     def new_admin_token(self) -> str:
         """A new administrator token (for ``GET /v1/audit``); the previous one stops
         working. Shown once: only its hash is kept."""
@@ -524,6 +614,7 @@ class KeyService:
         error: KeyServiceRefused,
         *,
         outcome: str | None = None,
+        domain: str = "",
     ) -> NoReturn:
         """Audit a refusal, then raise it. ``outcome`` names it on the audit (by default,
         its kind); the row has the counts, never the message."""
@@ -537,36 +628,53 @@ class KeyService:
                 granted=0,
                 remaining=remaining,
                 outcome=f"refused ({error.status}): {outcome or _outcome(error)}",
+                domain=domain,
             )
         raise error
 
     def evaluate(
-        self, agreement: str, elements: Sequence[bytes], *, token: str | None
+        self, agreement: str, domain: str, elements: Sequence[bytes], *, token: str | None
     ) -> Evaluation:
-        """BlindEvaluate a batch for the party ``token`` belongs to."""
-        return self.evaluate_as(agreement, self.authenticate(agreement, token), elements)
+        """BlindEvaluate a batch in ``domain`` for the party ``token`` belongs to."""
+        return self.evaluate_as(agreement, self.authenticate(agreement, token), domain, elements)
 
-    def evaluate_as(self, agreement: str, party: str, elements: Sequence[bytes]) -> Evaluation:
-        """BlindEvaluate a batch for ``party``, already authenticated (or trusted: a caller
-        in the same process, such as ``local_key_function``)."""
+    def evaluate_as(
+        self, agreement: str, party: str, domain: str, elements: Sequence[bytes]
+    ) -> Evaluation:
+        """BlindEvaluate a batch in ``domain`` for ``party``, already authenticated (or
+        trusted: a caller in the same process, such as ``local_key_function``). It is
+        charged to the party's quota and to its cap in that domain, if it has one."""
         n = len(elements)
+        problem = protocol.domain_problem(domain)
+        if problem is not None:
+            self.refuse(agreement, party, n, KeyServiceRefused(problem), outcome="bad domain")
         if n > protocol.MAX_BATCH:
-            self.refuse(agreement, party, n, BatchTooLarge(_too_large(n)))
+            self.refuse(agreement, party, n, BatchTooLarge(_too_large(n)), domain=domain)
         with self._lock:
             secret = self._secret(agreement)
-            remaining = self._remaining(self._db, agreement, party)
+            remaining = self._left(self._db, agreement, party, domain)
         if secret is None:
-            self.refuse(agreement, party, n, UnknownAgreement(_unknown(agreement)))
+            self.refuse(agreement, party, n, UnknownAgreement(_unknown(agreement)), domain=domain)
         if remaining is None:
             self.refuse(
-                agreement, party, n, BadToken(f"party {party} is not in agreement {agreement}")
+                agreement,
+                party,
+                n,
+                BadToken(f"party {party} is not in agreement {agreement}"),
+                domain=domain,
             )
         # Checked before any arithmetic, so a party over its quota costs the service
         # nothing; checked again below, under the write lock, before anything is charged.
         if n > remaining:
-            self.refuse(agreement, party, n, OverQuota(_over_quota(party, agreement, n, remaining)))
+            self.refuse(
+                agreement,
+                party,
+                n,
+                OverQuota(_over_quota(party, agreement, n, remaining, domain)),
+                domain=domain,
+            )
         try:
-            evaluated = oprf.blind_evaluate_batch(secret, elements)
+            evaluated = oprf.blind_evaluate_batch(protocol.domain_secret(secret, domain), elements)
         except InvalidElement as exc:
             self.refuse(
                 agreement,
@@ -574,13 +682,19 @@ class KeyService:
                 n,
                 KeyServiceRefused(_invalid(exc.index)),
                 outcome=f"invalid element {exc.index}",
+                domain=domain,
             )
         with self._write() as db:
-            remaining = self._remaining(db, agreement, party) or 0
+            remaining = self._left(db, agreement, party, domain) or 0
             if n <= remaining:
                 db.execute(
                     "UPDATE parties SET used = used + ? WHERE agreement = ? AND party = ?",
                     (n, agreement, party),
+                )
+                db.execute(
+                    "UPDATE domain_caps SET used = used + ? "
+                    "WHERE agreement = ? AND party = ? AND domain = ?",
+                    (n, agreement, party, domain),
                 )
                 self._append(
                     db,
@@ -590,9 +704,29 @@ class KeyService:
                     granted=n,
                     remaining=remaining - n,
                     outcome="granted",
+                    domain=domain,
                 )
                 return Evaluation(evaluated, remaining - n)
-        self.refuse(agreement, party, n, OverQuota(_over_quota(party, agreement, n, remaining)))
+        self.refuse(
+            agreement,
+            party,
+            n,
+            OverQuota(_over_quota(party, agreement, n, remaining, domain)),
+            domain=domain,
+        )
+
+    @classmethod
+    def _left(cls, db: sqlite3.Connection, agreement: str, party: str, domain: str) -> int | None:
+        """What ``party`` may still ask in ``domain``: its quota left, or its cap there
+        left if that is less."""
+        total = cls._remaining(db, agreement, party)
+        row = db.execute(
+            "SELECT cap - used FROM domain_caps WHERE agreement = ? AND party = ? AND domain = ?",
+            (agreement, party, domain),
+        ).fetchone()
+        if total is None or row is None:
+            return total
+        return min(total, int(row[0]))
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -634,11 +768,12 @@ def _too_large(n: int) -> str:
     )
 
 
-def _over_quota(party: str, agreement: str, n: int, remaining: int) -> str:
+def _over_quota(party: str, agreement: str, n: int, remaining: int, domain: str) -> str:
     return (
-        f"over quota: this request asks for {n} evaluations and party {party} has "
-        f"{remaining} left under agreement {agreement}; nothing was evaluated or charged. "
-        "Ask the key service administrator to raise the quota (boldhub keyservice grant)"
+        f"over quota: this request asks for {n} evaluations in {domain} and party {party} "
+        f"has {remaining} left there under agreement {agreement}; nothing was evaluated or "
+        "charged. Ask the key service administrator to raise the quota (boldhub keyservice "
+        "grant, or cap for one domain)"
     )
 
 

@@ -364,6 +364,13 @@ class Encoder:
     def fingerprint(self) -> str:
         return self._prf.fingerprint
 
+    def evaluations(self) -> dict[str, int]:
+        """The distinct values asked of the key service so far, by domain."""
+        counts: dict[str, int] = {}
+        for domain, _ in self._cache:
+            counts[domain] = counts.get(domain, 0) + 1
+        return dict(sorted(counts.items()))
+
     def _secrets(self, scope: _Scope) -> None:
         missing = [v for v in scope.values if (scope.domain, v) not in self._cache]
         if missing:
