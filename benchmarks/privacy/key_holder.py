@@ -3,25 +3,46 @@
     .venv/bin/python -m benchmarks.privacy.key_holder [--persons 14000] [--councils 3]
 
 The adversary is one party of the agreement colluding with the hub (or a hub run by a
-party). It holds the hub's store (every other party's encodings), the clear identities of
-every record (the strongest plaintext population: it knows exactly which dates of birth,
-names and numbers are there, and how many records each has), and what it may ask of the
-agreement's key service: its quota, set to what its own submissions need. Under scheme v4
-every party held the raw key and decoded everything offline (100%).
+party). It holds the hub's store (every other party's encodings), a plaintext population
+(the demo's: every person, with names, dates of birth and addresses), and what it may
+ask of the agreement's key service: under scheme v4 every party held the raw key and
+decoded everything offline (100%).
 
-Under v5 every secret is a PRF output of the key service, one per value. The most a query
-can give is one date-of-birth scope: with its secret the attacker computes that scope's
-``salt_tok``, finds every stored record in it, and tests every name of its dictionary
-against their name tokens offline (the filters would give the same). No other query
-opens more: a postcode opens the full names of one postcode, a number one record. So the
-attacker asks for the dates of birth that hold the most of the other parties' records,
-most first, until the key service refuses; a record counts as re-identified when its
-forename and surname are both decoded (its date of birth then is known too).
+Under v5 every secret is a PRF output of the key service, and the service caps each party
+**per domain** at what its own submission needs there (``keyservice cap``): its dates of
+birth, its postcode scopes, its numbers. Each domain has its own key, so a cap cannot be
+dodged by naming another domain. Two queries open names:
+
+* a date of birth opens its scope: the attacker finds every stored record of that
+  birthday (``salt_tok``) and tests every name of its dictionary against their name
+  tokens offline (the filters would give the same);
+* a postcode scope (postcode and initials) opens the full names keyed under it
+  (``pc_name_tok``), tested against the dictionary's full names with those initials.
+
+A number opens one record and no name, so number caps are no use to it. A record counts as
+re-identified when its forename and surname are both decoded (its date of birth or
+postcode then is known too). The dictionary is every name the other parties hold, typos
+included (the strongest dictionary there is).
+
+Three attackers, each the largest party (the most evaluations needed):
+
+* ``own``: it submits honestly, so its caps go on its own records, and it decodes what the
+  secrets of its own records open: the other parties' records of its own people (the
+  linkage itself tells a colluding hub that much) and of anyone sharing a birthday or a
+  postcode scope with them;
+* ``population`` (the ``key-holder:`` line): it spends caps equal to its need (a quarter's
+  quota not used for its submission) on the population's commonest dates of birth and
+  postcode scopes, most people first;
+* ``knowing``: the same caps, spent on the scopes holding the most undecoded records of
+  the other parties (an attacker that knows who is in their data: an upper bound).
+
+Each is reported over all the other parties' records, and over those of people the
+attacker does not hold (what it could not learn from the linkage alone).
 
 The data are the demo's (the same synthetic population, councils and seed): every party's
 export is prepared and encoded as the demo does, through a real key service in this
 process (RFC 9497 OPRF), and the attacker's queries go through the same service under its
-quota, so the refusal that ends the attack is the service's own.
+caps, so the refusals that end the attack are the service's own.
 """
 
 from __future__ import annotations
@@ -37,7 +58,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -45,7 +68,7 @@ from boldhub.council.prepare import PREPARED_FILE, prepare
 from boldhub.errors import KeyServiceError
 from boldhub.keyservice.client import LocalTransport, OprfClient
 from boldhub.keyservice.service import KeyService
-from boldhub.privacy.encoding import Encoder, block, compact_name, salt_of
+from boldhub.privacy.encoding import Encoder, _full_postcode, block, compact_name, salt_of
 from boldhub.privacy.keys import LinkageKey
 from boldhub.privacy.prf import KeyedFunction
 from boldhub.synth.exports import COUNCILS, generate
@@ -88,6 +111,7 @@ class Counting:
 class Party:
     organisation: str
     clear: pa.Table  # standardised identifiers
+    persons: list[str]  # each record's person (the synthetic truth)
     encodings: pa.Table
     need: int  # values its own encoding asked of the key service
     need_by_domain: dict[str, int]
@@ -101,7 +125,12 @@ def _aes(key: bytes, data: bytes) -> bytes:
 def build(persons: int, councils: int, seed: int, work: Path, service: KeyService) -> list[Party]:
     """Every demo party's records, prepared and encoded through the key service."""
     summary = generate(work / "exports", persons=persons, councils=councils, seed=seed)
+    truth = {
+        (row["source"], row["source_row_id"]): row["person_id"]
+        for row in pcsv.read_csv(summary.truth).to_pylist()
+    }
     by_org: dict[str, list[pa.Table]] = {}
+    people: dict[str, list[str]] = {}
     for source, export in summary.files.items():
         dataset, org = source.split(":", 1)
         out = work / org / dataset
@@ -109,6 +138,9 @@ def build(persons: int, councils: int, seed: int, work: Path, service: KeyServic
         table = pq.read_table(out / PREPARED_FILE)
         cols = [c for c in IDENTIFIERS if c in table.column_names]
         by_org.setdefault(org, []).append(table.select(cols))
+        people.setdefault(org, []).extend(
+            truth[(source, r)] for r in table.column("source_row_id").to_pylist()
+        )
     parties = []
     for org, tables in sorted(by_org.items()):
         clear = pa.concat_tables(tables, promote_options="default")
@@ -117,90 +149,215 @@ def build(persons: int, councils: int, seed: int, work: Path, service: KeyServic
         keys = [f"{i:032x}" for i in range(clear.num_rows)]
         columns = {c: clear.column(c) for c in clear.column_names}
         encodings = Encoder(counting).encode_rows(keys, columns)
-        parties.append(Party(org, clear, encodings, counting.asked, dict(counting.by_domain)))
+        parties.append(
+            Party(org, clear, people[org], encodings, counting.asked, dict(counting.by_domain))
+        )
     return parties
 
 
-def attack(
-    attacker: Party, others: list[Party], client: OprfClient, population: list[str] | None
-) -> dict[str, float]:
-    """Spend the attacker's quota on dates of birth, decode the names of every record in
-    each scope opened. ``population``: the dates of birth of the attacker's plaintext
-    population (its people, not knowing which of them the other parties hold), asked most
-    common first; None: the dates of birth that hold the most of the other parties'
-    records, most first (an attacker that knows who is in their data: the upper bound)."""
-    clear = pa.concat_tables([p.clear for p in others], promote_options="default")
-    enc = pa.concat_tables([p.encodings for p in others])
-    dobs = clear.column("dob").to_pylist()
-    fns = [compact_name(v) if v else "" for v in clear.column("forename").to_pylist()]
-    sns = [compact_name(v) if v else "" for v in clear.column("surname").to_pylist()]
-    salts = [salt_of(d) for d in dobs]
-    named = np.array(
-        [bool(s) and len(f) > 1 and len(n) > 1 for s, f, n in zip(salts, fns, sns, strict=True)]
-    )
-    present = Counter(s for s in salts if s)
-    if population is None:
-        order = [s for s, _ in present.most_common()]
-    else:
-        # Ties broken at random (fixed seed): the population says nothing more.
-        counts = Counter(population)
-        rng = np.random.default_rng(7)
-        distinct = sorted(counts)
-        shuffled = [distinct[i] for i in rng.permutation(len(distinct))]
-        order = sorted(shuffled, key=lambda x: -counts[x])
-    salt_tok = enc.column("salt_tok").to_pylist()
-    fn_tok = enc.column("fn_tok").to_pylist()
-    sn_tok = enc.column("sn_tok").to_pylist()
-    rows_of: dict[str, list[int]] = {}
-    for i, t in enumerate(salt_tok):
-        if t:
-            rows_of.setdefault(t, []).append(i)
-    forenames = sorted({f for f in fns if len(f) > 1})
-    surnames = sorted({n for n in sns if len(n) > 1})
-    fn_blocks = b"".join(block("forename", f) for f in forenames)
-    sn_blocks = b"".join(block("surname", n) for n in surnames)
-    decoded = np.zeros(len(salts), dtype=bool)
-    opened = queries = 0
+def _full(fn: str, sn: str) -> str | None:
+    """The full name as the postcode scope keys it (either order)."""
+    return "|".join(sorted((fn, sn))) if len(fn) > 1 and len(sn) > 1 else None
+
+
+def _pc_scope(postcode: str | None, fn: str, sn: str) -> str | None:
+    full = _full_postcode(postcode) if postcode else None
+    initials = "".join(sorted((fn[:1], sn[:1])))
+    return f"{full}|{initials}" if full and initials else None
+
+
+@dataclass
+class Store:
+    """What the colluding hub holds of the other parties, with the clear truth beside it
+    (to score the attack, never to guide it unless the attacker is ``knowing``)."""
+
+    dobs: list[str | None]
+    pcs: list[str | None]
+    fns: list[str]
+    sns: list[str]
+    persons: list[str]
+    named: npt.NDArray[np.bool_]
+    salt_rows: dict[str, list[int]]
+    pc_rows: dict[str, list[int]]
+    fn_tok: list[str | None]
+    sn_tok: list[str | None]
+    pc_name_tok: list[str | None]
+
+    @classmethod
+    def of(cls, others: list[Party]) -> Store:
+        clear = pa.concat_tables([p.clear for p in others], promote_options="default")
+        enc = pa.concat_tables([p.encodings for p in others])
+        fns = [compact_name(v) if v else "" for v in clear.column("forename").to_pylist()]
+        sns = [compact_name(v) if v else "" for v in clear.column("surname").to_pylist()]
+        dobs = [salt_of(d) for d in clear.column("dob").to_pylist()]
+        pcs = [
+            _pc_scope(p, f, n)
+            for p, f, n in zip(clear.column("postcode").to_pylist(), fns, sns, strict=True)
+        ]
+        named = np.array([len(f) > 1 and len(n) > 1 for f, n in zip(fns, sns, strict=True)])
+        salt_rows: dict[str, list[int]] = {}
+        for i, t in enumerate(enc.column("salt_tok").to_pylist()):
+            if t:
+                salt_rows.setdefault(t, []).append(i)
+        pc_rows: dict[str, list[int]] = {}
+        for i, t in enumerate(enc.column("pc_tok").to_pylist()):
+            if t:
+                pc_rows.setdefault(t, []).append(i)
+        return cls(
+            dobs,
+            pcs,
+            fns,
+            sns,
+            [x for p in others for x in p.persons],
+            named,
+            salt_rows,
+            pc_rows,
+            enc.column("fn_tok").to_pylist(),
+            enc.column("sn_tok").to_pylist(),
+            enc.column("pc_name_tok").to_pylist(),
+        )
+
+
+class Decoder:
+    """Opens scopes with secrets and decodes the names in them against the dictionary."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.decoded = np.zeros(len(store.fns), dtype=bool)
+        self.forenames = sorted({f for f in store.fns if len(f) > 1})
+        self.surnames = sorted({n for n in store.sns if len(n) > 1})
+        self.fn_blocks = b"".join(block("forename", f) for f in self.forenames)
+        self.sn_blocks = b"".join(block("surname", n) for n in self.surnames)
+        by_initials: dict[str, list[str]] = {}
+        for f, n in zip(store.fns, store.sns, strict=True):
+            full = _full(f, n)
+            if full:
+                by_initials.setdefault("".join(sorted((f[0], n[0]))), []).append(full)
+        self.full_by_initials = {k: sorted(set(v)) for k, v in by_initials.items()}
+        self.opened = {"dob-salt": 0, "postcode": 0}
+
+    def open_dob(self, secret: bytes) -> None:
+        s = self.store
+        rows = s.salt_rows.get(_aes(secret, block("salt", "-")).hex(), [])
+        if not rows:
+            return
+        self.opened["dob-salt"] += 1
+        fn_of = dict(zip(_tokens(secret, self.fn_blocks), self.forenames, strict=True))
+        sn_of = dict(zip(_tokens(secret, self.sn_blocks), self.surnames, strict=True))
+        for r in rows:
+            if (
+                fn_of.get(s.fn_tok[r] or "") == s.fns[r]
+                and sn_of.get(s.sn_tok[r] or "") == s.sns[r]
+            ):
+                self.decoded[r] = True
+
+    def open_postcode(self, scope: str, secret: bytes) -> None:
+        s = self.store
+        rows = s.pc_rows.get(_aes(secret, block("postcode", "-")).hex(), [])
+        if not rows:
+            return
+        self.opened["postcode"] += 1
+        names = self.full_by_initials.get(scope.rsplit("|", 1)[1], [])
+        name_of = dict(
+            zip(_tokens(secret, b"".join(block("full-name", n) for n in names)), names, strict=True)
+        )
+        for r in rows:
+            if name_of.get(s.pc_name_tok[r] or "") == _full(s.fns[r], s.sns[r]):
+                self.decoded[r] = True
+
+    def score(self, own: set[str]) -> dict[str, float]:
+        s = self.store
+        theirs = np.array([p not in own for p in s.persons]) & s.named
+        return {
+            "reidentified": float((self.decoded & s.named).sum() / max(int(s.named.sum()), 1)),
+            "reidentified_not_its_people": float(
+                (self.decoded & theirs).sum() / max(int(theirs.sum()), 1)
+            ),
+            "share_of_its_people": float(1 - theirs.sum() / max(int(s.named.sum()), 1)),
+        }
+
+
+def _spend(client: OprfClient, domain: str, wanted: list[str]) -> list[tuple[str, bytes]]:
+    """Ask for ``wanted`` in order until the service refuses; what was granted."""
+    got: list[tuple[str, bytes]] = []
     batch = 500
-    for start in range(0, len(order), batch):
-        wanted = order[start : start + batch]
+    for start in range(0, len(wanted), batch):
+        chunk = wanted[start : start + batch]
         try:
-            secrets = client.evaluate("dob-salt", [s.encode() for s in wanted])
+            got += zip(chunk, client.evaluate(domain, [v.encode() for v in chunk]), strict=True)
         except KeyServiceError:
-            # Over quota: the service refuses a batch whole. Spend what is left, one by one.
-            secrets = []
-            for s in wanted:
+            # Over the cap: the service refuses a batch whole. Spend what is left, one by one.
+            for v in chunk:
                 try:
-                    secrets += client.evaluate("dob-salt", [s.encode()])
+                    got.append((v, client.evaluate(domain, [v.encode()])[0]))
                 except KeyServiceError:
-                    break
-        queries += len(secrets)
-        for secret in secrets:
-            token = _aes(secret, block("salt", "-")).hex()
-            rows = rows_of.get(token, [])
-            if not rows:
-                continue
-            opened += 1
-            fn_of = dict(zip(_tokens(secret, fn_blocks), forenames, strict=True))
-            sn_of = dict(zip(_tokens(secret, sn_blocks), surnames, strict=True))
-            for r in rows:
-                decoded[r] = (
-                    fn_of.get(fn_tok[r] or "") == fns[r] and sn_of.get(sn_tok[r] or "") == sns[r]
+                    return got
+    return got
+
+
+def _most_first(values: list[str]) -> list[str]:
+    """Distinct values, the commonest first (ties in a fixed random order)."""
+    counts = Counter(values)
+    distinct = sorted(counts)
+    rng = np.random.default_rng(7)
+    shuffled = [distinct[i] for i in rng.permutation(len(distinct))]
+    return sorted(shuffled, key=lambda x: -counts[x])
+
+
+def attack(
+    kind: str, attacker: Party, store: Store, client: OprfClient, population: Any
+) -> dict[str, Any]:
+    """One attacker (``own``, ``population`` or ``knowing``: see the module's docstring)."""
+    decoder = Decoder(store)
+    if kind == "own":
+        fns = [compact_name(v) if v else "" for v in attacker.clear.column("forename").to_pylist()]
+        sns = [compact_name(v) if v else "" for v in attacker.clear.column("surname").to_pylist()]
+        dobs = sorted({d for d in map(salt_of, attacker.clear.column("dob").to_pylist()) if d})
+        pcs = sorted(
+            {
+                p
+                for p in (
+                    _pc_scope(c, f, n)
+                    for c, f, n in zip(
+                        attacker.clear.column("postcode").to_pylist(), fns, sns, strict=True
+                    )
                 )
-        if len(secrets) < len(wanted):
-            break
-    return {
-        "quota": attacker.need,
-        "queries_granted": queries,
-        "scopes_opened": opened,
-        "other_records": int(named.sum()),
-        "reidentified": float((decoded & named).sum() / max(int(named.sum()), 1)),
-    }
+                if p
+            }
+        )
+    elif kind == "population":
+        people = population.persons
+        dobs = _most_first([d for d in (salt_of(p.dob.isoformat()) for p in people) if d])
+        pcs = _most_first(
+            [
+                v
+                for p in people
+                for a in p.addresses
+                for v in [_pc_scope(a.postcode, compact_name(p.forename), compact_name(p.surname))]
+                if v
+            ]
+        )
+    else:
+        dobs = _most_first([d for d in store.dobs if d])
+        pcs = _most_first([p for p in store.pcs if p])
+    for _, secret in _spend(client, "dob-salt", dobs):
+        decoder.open_dob(secret)
+    if kind == "knowing":
+        # The postcode scopes of the records the dates of birth left undecoded, most first.
+        pcs = _most_first(
+            [p for p, done in zip(store.pcs, decoder.decoded, strict=True) if p and not done]
+        )
+    for scope, secret in _spend(client, "postcode", pcs):
+        decoder.open_postcode(scope, secret)
+    return {**decoder.score(set(attacker.persons)), "scopes_opened": decoder.opened}
 
 
 def _tokens(secret: bytes, blocks: bytes) -> list[str]:
     raw = _aes(secret, blocks)
     return [raw[i : i + 16].hex() for i in range(0, len(raw), 16)]
+
+
+NAME_DOMAINS = ("dob-salt", "postcode")
 
 
 def run(persons: int, councils: int, seed: int) -> dict[str, object]:
@@ -210,9 +367,9 @@ def run(persons: int, councils: int, seed: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         parties = build(persons, councils, seed, Path(tmp), service)
     population = build_population(persons, COUNCILS[:councils], seed)
-    dobs = [salt_of(p.dob.isoformat()) for p in population.persons]
     attacker = max(parties, key=lambda p: p.need)
     others = [p for p in parties if p is not attacker]
+    store = Store.of(others)
     out: dict[str, object] = {
         "attacker": attacker.organisation,
         "parties": {
@@ -221,14 +378,23 @@ def run(persons: int, councils: int, seed: int) -> dict[str, object]:
         },
         "population": len(population.persons),
     }
-    for label, known in (("population", [d for d in dobs if d]), ("knowing", None)):
-        # The attacker's own quota: what its own submissions needed, granted afresh.
-        name = f"{attacker.organisation}-{label}"
+    for kind in ("own", "population", "knowing"):
+        # The attacker's own caps: what its own submission needed in each domain, granted
+        # afresh (``own`` spends them on its own records, the others on guesses).
+        name = f"{attacker.organisation}-{kind}"
         service.add_party(AGREEMENT, name, attacker.need)
+        for domain, need in attacker.need_by_domain.items():
+            service.set_cap(AGREEMENT, name, domain, need)
         client = OprfClient(LocalTransport(service, AGREEMENT, party=name))
-        result = attack(attacker, others, client, known)
+        result = attack(kind, attacker, store, client, population)
         refused = [r for r in service.audit() if r.party == name and r.outcome != "granted"]
-        out[label] = {**result, "refusals_audited": len(refused)}
+        refused = [r for r in refused if r.outcome.startswith("refused")]
+        out[kind] = {
+            "quota": attacker.need,
+            "caps": {d: attacker.need_by_domain.get(d, 0) for d in NAME_DOMAINS},
+            **result,
+            "refusals_audited": len(refused),
+        }
     out["seconds"] = round(time.perf_counter() - t0, 1)
     return out
 
@@ -248,10 +414,14 @@ def main() -> None:
 
 
 def key_holder_line(result: dict[str, Any]) -> str:
-    guided, knowing = result["population"], result["knowing"]
+    guided, own, knowing = result["population"], result["own"], result["knowing"]
     return (
         f"key-holder: quota={guided['quota']} reidentified={guided['reidentified']:.2%} "
-        f"(knowing which people the other parties hold: {knowing['reidentified']:.2%})"
+        f"(caps per domain, spent on guesses; of people it does not hold: "
+        f"{guided['reidentified_not_its_people']:.2%}; submitting honestly: "
+        f"{own['reidentified']:.2%}, of which its own people are "
+        f"{own['share_of_its_people']:.2%}; knowing who is where: "
+        f"{knowing['reidentified']:.2%})"
     )
 
 

@@ -14,7 +14,8 @@ encoded people, with distractors:
 * ``published``: Christen et al.'s pattern mining and Vidanage et al.'s graph matching, as
   published, on FEBRL4;
 * ``key_holder``: one party colluding with the hub, spending the largest demo party's
-  quota at the key service on dictionary guesses.
+  caps per domain at the key service on dictionary guesses (and, beside it, what it
+  decodes submitting honestly, and knowing who is where).
 
 Each writes its JSON into ``--out-dir``; ``--reuse`` reads the JSON files already there
 instead of running again. The last two lines:
