@@ -9,9 +9,11 @@ scored pairwise against the truth.
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,7 @@ from boldhub.linkage.evaluate import PairwiseScores, pairwise_scores
 from boldhub.linkage.full import link
 from boldhub.linkage.links import person_keys
 from boldhub.linkage.records import LinkInput
+from boldhub.linkage.training import em_session
 from boldhub.privacy.encoding import Encoder, EncodingParams
 from boldhub.privacy.prf import ThrowawayPRF
 from boldhub.safecsv import write_csv
@@ -56,6 +59,12 @@ class Labelled:
     columns: dict[str, list[str | None]]
     sources: list[str]
     truth: list[str]
+    # What could not be used, in one line (None: every value was): the columns that no
+    # value of could be standardised, and the count of unusable values in the others.
+    ignored: str | None = None
+    # SHA-256 of the file: the throwaway key is derived from it, so that one file gives
+    # one result (Bloom filter collisions depend on the key).
+    digest: bytes = b""
 
     def __len__(self) -> int:
         return len(self.truth)
@@ -73,6 +82,7 @@ class EvaluationResult:
     rows: int
     boldhub: SideResult
     splink: SideResult
+    ignored: str | None = None  # Labelled.ignored
 
     def line(self) -> str:
         return (
@@ -124,6 +134,8 @@ def read_labelled(path: Path, truth_column: str) -> Labelled:
         "ni_number": standardise.ni_number,
     }
     columns: dict[str, list[str | None]] = {f: [] for f in cleaners}
+    given = dict.fromkeys(cleaners, 0)
+    problems: dict[str, Counter[str]] = {f: Counter() for f in cleaners}
     sources: list[str] = []
     truth: list[str] = []
     for number, row in enumerate(rows, start=2):
@@ -138,22 +150,47 @@ def read_labelled(path: Path, truth_column: str) -> Labelled:
             raw = row[index[field]].strip() if field in index else ""
             value = None
             if raw:
+                given[field] += 1
                 try:
-                    value, _problem = clean(raw)
-                except ValueError:
-                    value = None
+                    value, problem = clean(raw)
+                except ValueError as exc:
+                    value, problem = None, str(exc)
+                if not value:
+                    problems[field][problem or "unreadable"] += 1
             columns[field].append(value or None)
     if len(truth) < 2:
         raise UserError(f"{path.name} has fewer than two rows; nothing to link")
     if any(not t for t in truth):
         raise UserError(f"{path.name}: every row needs a value in {truth_column}")
-    return Labelled(columns, sources, truth)
+    digest = hashlib.sha256(path.read_bytes()).digest()
+    return Labelled(columns, sources, truth, _ignored(given, problems), digest)
+
+
+def _ignored(given: dict[str, int], problems: dict[str, Counter[str]]) -> str | None:
+    """One line on what standardisation could not use: whole columns first."""
+    whole, some = [], []
+    for field, n in given.items():
+        bad = sum(problems[field].values())
+        if not bad:
+            continue
+        why = problems[field].most_common(1)[0][0]
+        if bad == n:
+            whole.append(f"{field} (none of its {n:,} values could be used: {why})")
+        else:
+            some.append(f"{field} {bad:,} of {n:,} ({why})")
+    parts = []
+    if whole:
+        parts.append("ignored " + ", ".join(whole) + "; linked on the other columns")
+    if some:
+        parts.append("values left out: " + ", ".join(some))
+    return "; ".join(parts) if parts else None
 
 
 def run_boldhub(data: Labelled, *, threshold: float, workdir: Path) -> tuple[list[str], float]:
     """Encode under a throwaway key, link on encodings; one person key per row."""
     t0 = time.perf_counter()
-    encoder = Encoder(ThrowawayPRF(), EncodingParams())
+    secret = hashlib.sha256(b"boldhub/evaluate-key\x00" + data.digest).digest()
+    encoder = Encoder(ThrowawayPRF(secret), EncodingParams())
     record_keys = [f"{i:032x}" for i in range(len(data))]
     inputs: list[LinkInput] = []
     for source in sorted(set(data.sources)):
@@ -208,16 +245,16 @@ def run_splink_clear(
             [block_on("dob", "surname", "forename"), block_on("nhs_number")], recall=0.7
         )
         linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
+        trained = 0
         for rule in (
             block_on("dob"),
             block_on("postcode", "substr(surname, 1, 1)", "substr(forename, 1, 1)"),
+            # Stand-ins for a rule that finds no pairs (no dates of birth, no postcodes).
+            block_on("nhs_number"),
+            block_on("surname", "forename"),
         ):
-            try:
-                linker.training.estimate_parameters_using_expectation_maximisation(
-                    rule, estimate_without_term_frequencies=True
-                )
-            except ValueError:
-                continue
+            if trained < 2 and em_session(linker, rule, estimate_without_term_frequencies=True):
+                trained += 1
         predictions = linker.inference.predict(threshold_match_probability=0.05)
         clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
             predictions, threshold_match_probability=threshold
@@ -246,6 +283,7 @@ def evaluate(path: Path, truth_column: str, out: Path, *, threshold: float) -> E
     theirs, sp_seconds = run_splink_clear(clear, threshold=threshold)
     _write_rows(out, persons)
     return EvaluationResult(
+        ignored=data.ignored,
         rows=len(data),
         boldhub=SideResult(persons, pairwise_scores(ours, truth), bh_seconds),
         splink=SideResult(

@@ -72,3 +72,46 @@ def test_evaluate_names_a_missing_truth_column(sample: Path, tmp_path: Path) -> 
     )
     assert_one_line_error(proc, "--truth-column nope", "pid")
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_a_column_that_cannot_be_standardised_is_ignored_in_one_line(
+    sample: Path, tmp_path: Path
+) -> None:
+    """Postcodes from another country (FEBRL's four digits): none standardises. The run
+    links on the other columns, says so in one line, and gives the same result twice."""
+    foreign = tmp_path / "foreign.csv"
+    with (
+        sample.open(newline="", encoding="utf-8") as src,
+        foreign.open("w", newline="", encoding="utf-8") as dst,
+    ):
+        reader, writer = csv.DictReader(src), None
+        for i, row in enumerate(reader):
+            if writer is None:
+                writer = csv.DictWriter(dst, fieldnames=list(row))
+                writer.writeheader()
+            writer.writerow({**row, "Postcode": str(2000 + i % 900)})
+    lines: list[list[str]] = []
+    outputs: list[list[list[str]]] = []
+    for run in range(2):
+        out = tmp_path / f"persons-{run}.csv"
+        proc = boldhub("evaluate", str(foreign), "--truth-column", "pid", "--out", str(out))
+        assert proc.returncode == 0, proc.stderr
+        assert "Traceback" not in proc.stdout + proc.stderr
+        lines.append(proc.stdout.strip().splitlines())
+        with out.open(newline="", encoding="utf-8") as fh:
+            groups: dict[str, set[str]] = {}
+            for row in csv.DictReader(fh):
+                groups.setdefault(row["person_key"], set()).add(row["row"])
+        # Person keys are drawn afresh each run; who is linked with whom is the result.
+        outputs.append(sorted(sorted(g) for g in groups.values()))
+    said = [line for line in lines[0] if line.startswith("foreign.csv: ignored postcode")]
+    assert len(said) == 1, lines[0]
+    assert "is not a valid UK postcode" in said[0] and "linked on the other columns" in said[0]
+    match = LAST_LINE.match(lines[0][-1])
+    assert match, lines[0][-1]
+    assert float(match.group(1)) >= 0.85 and float(match.group(3)) >= 0.85
+    # Same file, same result: the throwaway key is derived from the file.
+    assert outputs[0] == outputs[1]
+    assert [LAST_LINE.match(x[-1]).group(1, 3) for x in lines if LAST_LINE.match(x[-1])] == [
+        match.group(1, 3)
+    ] * 2

@@ -33,6 +33,8 @@ def evaluate(
     chosen = get_settings().linkage_threshold if threshold is None else threshold
     with steps("evaluating"):
         result = run_evaluation(file, truth_column, out, threshold=chosen)
+    if result.ignored:
+        stdout.print(f"{file.name}: {result.ignored}")
     b, s = result.boldhub.scores, result.splink.scores
     stdout.print(
         f"rows={result.rows} boldhub: precision={b.precision:.4f} recall={b.recall:.4f}; "

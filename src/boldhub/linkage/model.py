@@ -330,6 +330,15 @@ TRAINING_BLOCKING_RULES: tuple[str, ...] = (
     "l.dob_tok = r.dob_tok",
     "l.pc_tok = r.pc_tok",
 )
+# Where one of those finds no pairs (a file without dates of birth, or whose postcodes
+# could not be standardised), EM trains on the next of these that does, so that every
+# comparison still has a session that does not block on it (training.train).
+FALLBACK_TRAINING_RULES: tuple[str, ...] = (
+    "l.nhs_tok = r.nhs_tok",
+    "l.ni_tok = r.ni_tok",
+    "l.crn_tok = r.crn_tok",
+    "l.salt_tok = r.salt_tok",
+)
 
 # Upper bound on the blocked pairs one EM session trains on (Splink samples records to
 # stay near it): a postcode shared by thousands of records must not fill the disk.

@@ -12,10 +12,17 @@ import logging
 from typing import Any
 
 from splink import Linker
+from splink.internals.blocking_rule_creator import BlockingRuleCreator
+
+# Splink 5 exports no exception types; EMTrainingException (a rule that finds no pairs)
+# derives from this one.
+from splink.internals.exceptions import SplinkException
 
 from boldhub.linkage import model
 
 log = logging.getLogger("boldhub.linkage")
+# Every EM session of ours: m without term frequencies, on at most EM_MAX_PAIRS pairs.
+_EM: dict[str, Any] = {"estimate_without_term_frequencies": True, "max_pairs": model.EM_MAX_PAIRS}
 
 
 def train(records: Any, settings: dict[str, Any], *, seed: int = 1) -> Linker:
@@ -27,7 +34,9 @@ def train(records: Any, settings: dict[str, Any], *, seed: int = 1) -> Linker:
        share are the same person (a person's records share it), so "random" pairs that
        agree on a name are mostly true matches. Those u are then fixed.
     2. lambda from deterministic rules, every other u by random sampling, and m by EM on
-       the two training blockings (model.TRAINING_BLOCKING_RULES).
+       the two training blockings (model.TRAINING_BLOCKING_RULES), or, for one that finds
+       no pairs in this data, the first fallback that does
+       (model.FALLBACK_TRAINING_RULES).
     """
     names = _name_u(records, settings)
     linker = Linker(records, with_fixed_u(settings, names), log_level=None, validate_settings=False)
@@ -36,22 +45,42 @@ def train(records: Any, settings: dict[str, Any], *, seed: int = 1) -> Linker:
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
     trained = 0
-    for rule in model.TRAINING_BLOCKING_RULES:
-        try:
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                rule, estimate_without_term_frequencies=True, max_pairs=model.EM_MAX_PAIRS
-            )
+    for rule in (*model.TRAINING_BLOCKING_RULES, *model.FALLBACK_TRAINING_RULES):
+        # Two sessions on different identifiers are enough: the fallbacks only stand in
+        # for a default rule that found nothing to train on.
+        if trained == len(model.TRAINING_BLOCKING_RULES):
+            break
+        if em_session(linker, rule, **_EM):
             trained += 1
-        except ValueError as exc:
-            # On small inputs a level can be unobserved among the blocked pairs, and
-            # Splink 5 refuses the m = 0 that EM then estimates. The other blocking's
-            # session (or Splink's starting values) still covers those comparisons.
-            log.warning(
-                "EM session skipped", extra={"blocking_rule": rule, "reason": str(exc)[:120]}
-            )
     if trained == 0:
         log.warning("no EM session converged; scoring with starting m values")
     return linker
+
+
+def em_session(linker: Linker, rule: str | BlockingRuleCreator, **options: Any) -> bool:
+    """One EM session on ``rule``; False, with the linker's model as it was, when Splink
+    refuses it.
+
+    Splink 5 (5.0.x) hands its own model to the session, which drops the comparisons the
+    rule blocks on before it can fail: a refused session would leave the linker scoring
+    without them (an empty match weight). So the model is copied first and put back."""
+    held: Any = linker._settings_obj  # Splink internals: no public way to do this
+    before = held.core_model_settings.copy()
+    try:
+        linker.training.estimate_parameters_using_expectation_maximisation(rule, **options)
+        return True
+    except (ValueError, SplinkException) as exc:
+        held.core_model_settings = before
+        # The rule finds no pairs (the identifier is absent), or on small inputs a level
+        # is unobserved among the blocked pairs and Splink 5 refuses the m = 0 that EM
+        # then estimates: the next rule's session stands in.
+        log.warning("EM session skipped", extra={"blocking_rule": rule, "reason": _reason(exc)})
+        return False
+
+
+def _reason(exc: Exception) -> str:
+    """The first line of Splink's message (the rest is advice for Splink's own users)."""
+    return str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
 
 
 # The smallest u a name level gets from the names' EM session: below it EM has seen too
@@ -67,15 +96,7 @@ def _name_u(records: Any, settings: dict[str, Any]) -> dict[tuple[str, str], flo
     linker.training.estimate_probability_two_random_records_match(
         list(model.DETERMINISTIC_RULES), recall=0.7
     )
-    try:
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            model.TRAINING_BLOCKING_RULES[0],
-            estimate_without_term_frequencies=True,
-            fix_u_probabilities=False,
-            max_pairs=model.EM_MAX_PAIRS,
-        )
-    except ValueError as exc:
-        log.warning("name EM session skipped", extra={"reason": str(exc)[:120]})
+    if not em_session(linker, model.TRAINING_BLOCKING_RULES[0], fix_u_probabilities=False, **_EM):
         return {}
     found: dict[tuple[str, str], float] = {}
     for comparison in linker.misc.save_model_to_json()["comparisons"]:
