@@ -58,6 +58,10 @@ def _run(name: str, out_dir: Path) -> None:
     args = [sys.executable, "-m", module, "--out", str(out_dir / f"{name}.json"), *extra]
     if module.endswith("pooled"):
         args += [*POOLED_ARGS, "--folder", str(out_dir / "pooled-corpus")]
+    if module.endswith("key_holder"):
+        # Its own copy of the pooled corpus: the pooled runs may be building theirs at the
+        # same time (--jobs), in the same folder.
+        args += ["--corpus-folder", str(out_dir / "pooled-corpus-key-holder")]
     t0 = time.perf_counter()
     with (out_dir / f"{name}.log").open("w") as log:
         subprocess.run(args, stdout=log, stderr=subprocess.STDOUT, check=True)
