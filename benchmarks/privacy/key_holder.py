@@ -71,7 +71,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from benchmarks.privacy import febrl, pooled, whole_record
+from benchmarks.privacy import febrl
 from boldhub.council.prepare import PREPARED_FILE, prepare
 from boldhub.errors import KeyServiceError
 from boldhub.keyservice.client import LocalTransport, OprfClient
@@ -422,6 +422,8 @@ def corpora(caps: dict[str, int], folder: Path, seed: int) -> list[dict[str, Any
     """FEBRL4 (file B stored; file A's people and FEBRL1-3's originals as the population)
     and the pooled synthetic corpus (105,675 records of 8 parties over 28 quarters), each
     at 25%, 50% and 100% overlap, as the other attacks of the suite."""
+    # Here, not at the top: whole_record imports run, which imports this module.
+    from benchmarks.privacy import pooled, whole_record
     a, b = febrl.load("a"), febrl.load("b")
     extra = whole_record.distractors()
     results = corpus_attack(

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from dataclasses import field as default
 from pathlib import Path
 
 import pyarrow as pa
@@ -27,7 +28,7 @@ from boldhub import clock
 from boldhub.council import standardise
 from boldhub.errors import UserError
 from boldhub.linkage.backends import open_backend
-from boldhub.linkage.evaluate import PairwiseScores, pairwise_scores
+from boldhub.linkage.evaluate import GroupRecall, PairwiseScores, group_recall, pairwise_scores
 from boldhub.linkage.full import link
 from boldhub.linkage.links import person_keys
 from boldhub.linkage.records import LinkInput
@@ -65,6 +66,8 @@ class Labelled:
     # SHA-256 of the file: the throwaway key is derived from it, so that one file gives
     # one result (Bloom filter collisions depend on the key).
     digest: bytes = b""
+    # Each group's rows (GROUPS): who links worse than the whole is said by group.
+    groups: dict[str, list[int]] = default(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.truth)
@@ -77,12 +80,42 @@ class SideResult:
     seconds: float
 
 
+# A group links worse than the whole when its recall is at least this much lower, over at
+# least this many true pairs (fewer say little either way).
+WORSE_BY = 0.01
+WORSE_MIN_PAIRS = 20
+
+
 @dataclass(frozen=True)
 class EvaluationResult:
     rows: int
     boldhub: SideResult
     splink: SideResult
     ignored: str | None = None  # Labelled.ignored
+    groups: tuple[tuple[GroupRecall, GroupRecall], ...] = ()  # (boldhub, splink) by group
+
+    def group_lines(self) -> list[str]:
+        """Recall by group, both sides, and where a group links worse than the whole (by a
+        point or more of recall, over at least 20 true pairs)."""
+        lines = [
+            f"recall by group: all {self.boldhub.scores.recall:.4f} (boldhub), "
+            f"{self.splink.scores.recall:.4f} (splink)"
+        ]
+        for ours, theirs in self.groups:
+            worse = [
+                side
+                for side, g, whole in (
+                    ("boldhub", ours, self.boldhub.scores.recall),
+                    ("splink", theirs, self.splink.scores.recall),
+                )
+                if g.true_pairs >= WORSE_MIN_PAIRS and g.recall <= whole - WORSE_BY
+            ]
+            flag = f"  links worse than the whole ({', '.join(worse)})" if worse else ""
+            lines.append(
+                f"  {ours.group}: {ours.records:,} rows, {ours.true_pairs:,} true pairs; "
+                f"{ours.recall:.4f} (boldhub), {theirs.recall:.4f} (splink){flag}"
+            )
+        return lines
 
     def line(self) -> str:
         return (
@@ -134,6 +167,7 @@ def read_labelled(path: Path, truth_column: str) -> Labelled:
         "ni_number": standardise.ni_number,
     }
     columns: dict[str, list[str | None]] = {f: [] for f in cleaners}
+    raw_names: list[str] = []
     given = dict.fromkeys(cleaners, 0)
     problems: dict[str, Counter[str]] = {f: Counter() for f in cleaners}
     sources: list[str] = []
@@ -146,6 +180,11 @@ def read_labelled(path: Path, truth_column: str) -> Labelled:
         truth.append(row[truth_at].strip())
         source = row[index["source"]].strip() if "source" in index else ""
         sources.append(source or "sample")
+        raw_names.append(
+            " ".join(
+                row[index[f]].strip() for f in ("forename", "surname", "other_names") if f in index
+            )
+        )
         for field, clean in cleaners.items():
             raw = row[index[field]].strip() if field in index else ""
             value = None
@@ -163,7 +202,36 @@ def read_labelled(path: Path, truth_column: str) -> Labelled:
     if any(not t for t in truth):
         raise UserError(f"{path.name}: every row needs a value in {truth_column}")
     digest = hashlib.sha256(path.read_bytes()).digest()
-    return Labelled(columns, sources, truth, _ignored(given, problems), digest)
+    groups = _groups(columns, raw_names, today.isoformat())
+    return Labelled(columns, sources, truth, _ignored(given, problems), digest, groups)
+
+
+def _groups(
+    columns: dict[str, list[str | None]], raw_names: list[str], today: str
+) -> dict[str, list[int]]:
+    """Rows (1 = first data row) of each group whose recall is reported: age band today,
+    sex, no date of birth, no postcode, a name with letters outside A-Z, more than two
+    name parts. Groups with no row are left out."""
+    groups: dict[str, list[int]] = {}
+
+    def add(group: str, row: int) -> None:
+        groups.setdefault(group, []).append(row)
+
+    for i, (dob, sex, postcode, names) in enumerate(
+        zip(columns["dob"], columns["sex"], columns["postcode"], raw_names, strict=True), start=1
+    ):
+        if dob:
+            add(f"age {standardise.age_band(dob, today)}", i)
+        else:
+            add("no date of birth", i)
+        add({"M": "sex M", "F": "sex F"}.get(sex or "", "sex not recorded"), i)
+        if not postcode:
+            add("no postcode", i)
+        if any(c.isalpha() and not c.isascii() for c in names):
+            add("letters outside A-Z in a name", i)
+        if len([p for p in re.split(r"[\s\-]+", names) if p]) > 2:
+            add("more than two name parts", i)
+    return dict(sorted(groups.items()))
 
 
 def _ignored(given: dict[str, int], problems: dict[str, Counter[str]]) -> str | None:
@@ -282,7 +350,14 @@ def evaluate(path: Path, truth_column: str, out: Path, *, threshold: float) -> E
     )
     theirs, sp_seconds = run_splink_clear(clear, threshold=threshold)
     _write_rows(out, persons)
+    by_group = []
+    for group, rows in data.groups.items():
+        members: set[Hashable] = set(rows)
+        by_group.append(
+            (group_recall(ours, truth, group, members), group_recall(theirs, truth, group, members))
+        )
     return EvaluationResult(
+        groups=tuple(by_group),
         ignored=data.ignored,
         rows=len(data),
         boldhub=SideResult(persons, pairwise_scores(ours, truth), bh_seconds),

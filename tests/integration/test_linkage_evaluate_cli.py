@@ -78,7 +78,8 @@ def test_a_column_that_cannot_be_standardised_is_ignored_in_one_line(
     sample: Path, tmp_path: Path
 ) -> None:
     """Postcodes from another country (FEBRL's four digits): none standardises. The run
-    links on the other columns, says so in one line, and gives the same result twice."""
+    links on the other columns, says so in one line, reports recall by group (a tenth of
+    the dates of birth are missing), and gives the same result twice."""
     foreign = tmp_path / "foreign.csv"
     with (
         sample.open(newline="", encoding="utf-8") as src,
@@ -89,7 +90,9 @@ def test_a_column_that_cannot_be_standardised_is_ignored_in_one_line(
             if writer is None:
                 writer = csv.DictWriter(dst, fieldnames=list(row))
                 writer.writeheader()
-            writer.writerow({**row, "Postcode": str(2000 + i % 900)})
+            # And every tenth date of birth missing: recall is reported for that group.
+            dob = "" if i % 10 == 0 else row["Date of Birth"]
+            writer.writerow({**row, "Postcode": str(2000 + i % 900), "Date of Birth": dob})
     lines: list[list[str]] = []
     outputs: list[list[list[str]]] = []
     for run in range(2):
@@ -107,6 +110,9 @@ def test_a_column_that_cannot_be_standardised_is_ignored_in_one_line(
     said = [line for line in lines[0] if line.startswith("foreign.csv: ignored postcode")]
     assert len(said) == 1, lines[0]
     assert "is not a valid UK postcode" in said[0] and "linked on the other columns" in said[0]
+    assert any(line.startswith("recall by group: all ") for line in lines[0])
+    no_dob = [line for line in lines[0] if line.strip().startswith("no date of birth:")]
+    assert len(no_dob) == 1 and re.search(r"\d[\d,]* true pairs; \d\.\d{4} \(boldhub\)", no_dob[0])
     match = LAST_LINE.match(lines[0][-1])
     assert match, lines[0][-1]
     assert float(match.group(1)) >= 0.85 and float(match.group(3)) >= 0.85

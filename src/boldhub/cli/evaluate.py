@@ -35,6 +35,8 @@ def evaluate(
         result = run_evaluation(file, truth_column, out, threshold=chosen)
     if result.ignored:
         stdout.print(f"{file.name}: {result.ignored}")
+    for line in result.group_lines():
+        stdout.print(line)
     b, s = result.boldhub.scores, result.splink.scores
     stdout.print(
         f"rows={result.rows} boldhub: precision={b.precision:.4f} recall={b.recall:.4f}; "

@@ -41,3 +41,28 @@ def pairwise_scores(predicted: Mapping[K, Hashable], truth: Mapping[K, Hashable]
     recall = correct / true_pairs if true_pairs else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return PairwiseScores(precision, recall, f1, true_pairs, pred_pairs, correct)
+
+
+@dataclass(frozen=True)
+class GroupRecall:
+    """Recall over the true pairs that hold at least one record of a group."""
+
+    group: str
+    records: int
+    true_pairs: int
+    recall: float
+
+
+def group_recall(
+    predicted: Mapping[K, Hashable], truth: Mapping[K, Hashable], group: str, members: set[K]
+) -> GroupRecall:
+    """Pairwise recall over the true pairs touching ``members``: every true (and correct)
+    pair less those with both records outside the group, so that no pair is listed."""
+    outside = [r for r in truth if r not in members]
+    true_all = _pairs(Counter(truth.values()))
+    correct_all = _pairs(Counter((predicted[r], truth[r]) for r in truth))
+    true_out = _pairs(Counter(truth[r] for r in outside))
+    correct_out = _pairs(Counter((predicted[r], truth[r]) for r in outside))
+    pairs = true_all - true_out
+    recall = (correct_all - correct_out) / pairs if pairs else 1.0
+    return GroupRecall(group, len(members), pairs, recall)
