@@ -424,6 +424,7 @@ def corpora(caps: dict[str, int], folder: Path, seed: int) -> list[dict[str, Any
     at 25%, 50% and 100% overlap, as the other attacks of the suite."""
     # Here, not at the top: whole_record imports run, which imports this module.
     from benchmarks.privacy import pooled, whole_record
+
     a, b = febrl.load("a"), febrl.load("b")
     extra = whole_record.distractors()
     results = corpus_attack(
