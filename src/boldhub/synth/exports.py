@@ -25,7 +25,7 @@ from boldhub.errors import UserError
 from boldhub.safecsv import escape_cell
 from boldhub.schemas.datasets import DATASETS, Dataset
 from boldhub.schemas.organisations import COUNCILS
-from boldhub.synth.noise import Recorder
+from boldhub.synth.noise import PROFILES, Recorder
 from boldhub.synth.population import build_population
 from boldhub.synth.truth import Event, Person, Population
 
@@ -71,16 +71,23 @@ def generate(
     councils: int,
     seed: int,
     progress: Callable[[int, int], None] | None = None,
+    profile: str = "default",
 ) -> SynthSummary:
     """Write one homelessness export per council, the three national exports and the truth.
 
-    The same ``(persons, councils, seed)`` always gives byte-identical files. ``progress`` is
-    called with ``(persons done, persons)`` every thousand persons and at the end.
+    The same ``(persons, councils, seed, profile)`` always gives byte-identical files.
+    ``profile`` names the error model's rates (``noise.PROFILES``: default, clean, hard).
+    ``progress`` is called with ``(persons done, persons)`` every thousand persons and at
+    the end.
     """
+    if profile not in PROFILES:
+        raise UserError(
+            f"error profile {profile!r} is not known; choose one of {', '.join(PROFILES)}"
+        )
     out = _prepare(out, persons, councils)
     chosen = COUNCILS[:councils]
     population = build_population(persons, chosen, seed, progress)
-    writer = _Writer(population, seed)
+    writer = _Writer(population, seed, profile)
 
     files: dict[str, Path] = {}
     records: dict[str, int] = {}
@@ -139,9 +146,9 @@ def _prepare(out: Path, persons: int, councils: int) -> Path:
 
 
 class _Writer:
-    def __init__(self, population: Population, seed: int) -> None:
+    def __init__(self, population: Population, seed: int, profile: str = "default") -> None:
         self.population = population
-        self.recorder = Recorder(seed)
+        self.recorder = Recorder(seed, profile)
         # Row ids get their own stream so that they cannot be traced back to anything else.
         self.id_rng = random.Random(f"boldhub-synth-row-ids-{seed}")
 
@@ -198,6 +205,8 @@ class _Writer:
         values: dict[str, str] = {}
         forename = rec.forename(person)
         surname, previous = rec.surnames(person, event.when)
+        if rec.swapped():
+            forename, surname = surname, forename
         if dataset.initials_only:
             values["forename"] = _initial(forename, person.forename)
             values["surname"] = _initial(surname, person.surname_at(event.when))

@@ -20,6 +20,13 @@ per record and roughly follow what linkage studies of administrative data report
   or hyphen lose it (``ONeill``, ``Smith Jones``);
 * middle names reach OtherNames on 35% of records of people who have one.
 
+These are the ``default`` profile's rates. ``PROFILES`` names the others (``boldhub synth
+--profile``): ``clean`` (no recording error at all, only the coverage gaps of each body),
+and ``hard``, which adds the errors real homelessness and custody records show and the
+default leaves out: dates of birth estimated or defaulted, no fixed abode, partial
+postcodes, names reversed or reduced to initials, double-barrelled and hyphenated
+surnames, scanned forms (docs/synth.md gives each rate and where it comes from).
+
 NDTMS exports initials only; they are taken from the recorded (possibly nicknamed or
 mistyped) forename and surname, so an initial can be wrong when a typo hits the first letter
 or a nickname starts with another letter.
@@ -37,7 +44,7 @@ from boldhub.synth.truth import END, Person
 
 _LOWER = "abcdefghijklmnopqrstuvwxyz"
 
-RATES: dict[str, float] = {
+DEFAULT: dict[str, float] = {
     "forename_typo": 0.06,
     "surname_typo": 0.06,
     # Applied to names that have a nickname (about 60% of records), ~8% of all records.
@@ -55,7 +62,52 @@ RATES: dict[str, float] = {
     "ni_missing": 0.6,
     "pnc_missing": 0.08,
     "middle_recorded": 0.35,
+    # Errors only the hard profile makes (0 here: the default draws nothing for them, so
+    # its files stay byte-identical to those before profiles existed).
+    "dob_year_off": 0.0,
+    "dob_defaulted": 0.0,
+    "postcode_partial": 0.0,
+    "forename_initial": 0.0,
+    "names_swapped": 0.0,
+    "surname_hyphenated": 0.0,
+    "surname_split": 0.0,
+    "ocr": 0.0,
 }
+
+# Each profile names every rate (so a misspelt rate is an error, not a silent zero).
+PROFILES: dict[str, dict[str, float]] = {
+    "default": DEFAULT,
+    "clean": {
+        **dict.fromkeys(DEFAULT, 0.0),
+        # Coverage, not error: what each body records at all.
+        "nhs_missing": DEFAULT["nhs_missing"],
+        "ni_missing": DEFAULT["ni_missing"],
+        "pnc_missing": DEFAULT["pnc_missing"],
+        "middle_recorded": DEFAULT["middle_recorded"],
+        "married_name_used": 1.0,
+        "previous_surname_in_other_names": DEFAULT["previous_surname_in_other_names"],
+    },
+    "hard": {
+        **DEFAULT,
+        "forename_typo": 0.08,
+        "surname_typo": 0.08,
+        "dob_swap": 0.03,
+        "dob_digit": 0.02,
+        "dob_missing": 0.06,
+        "dob_year_off": 0.02,
+        "dob_defaulted": 0.03,
+        "postcode_missing": 0.15,
+        "postcode_stale": 0.08,
+        "postcode_partial": 0.03,
+        "forename_missing": 0.02,
+        "forename_initial": 0.03,
+        "names_swapped": 0.01,
+        "surname_hyphenated": 0.15,
+        "surname_split": 0.3,
+        "ocr": 0.02,
+    },
+}
+RATES = DEFAULT  # the default profile's rates, by their old name
 
 
 def typo(name: str, rng: random.Random) -> str:
@@ -87,16 +139,34 @@ def typo(name: str, rng: random.Random) -> str:
     return name
 
 
+# Characters a scanned form's OCR confuses (both ways).
+_OCR = (("O", "0"), ("I", "1"), ("l", "1"), ("S", "5"), ("B", "8"), ("m", "rn"), ("d", "cl"))
+
+
+def ocr(name: str, rng: random.Random) -> str:
+    """One OCR confusion, where the name has a character it applies to."""
+    options = [(a, b) for a, b in _OCR if a in name] + [(b, a) for a, b in _OCR if b in name]
+    if not options:
+        return name
+    a, b = rng.choice(options)
+    i = rng.choice([k for k in range(len(name)) if name.startswith(a, k)])
+    return name[:i] + b + name[i + len(a) :]
+
+
 class Recorder:
     """Draws the recorded identifiers of one record at a time, from its own seeded stream."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, profile: str = "default") -> None:
         self.rng = random.Random(f"boldhub-synth-recording-{seed}")
+        self.rates = PROFILES[profile]
         self._namer = NickNamer()
         self._nicknames: dict[str, tuple[str, ...]] = {}
 
     def chance(self, rate: str) -> bool:
-        return self.rng.random() < RATES[rate]
+        p = self.rates[rate]
+        # A rate of 0 draws nothing: a profile's new errors leave the others' streams as
+        # they were.
+        return p > 0 and self.rng.random() < p
 
     def nicknames(self, forename: str) -> tuple[str, ...]:
         key = forename.lower()
@@ -132,6 +202,10 @@ class Recorder:
             name = self.rng.choice(options)
         if self.chance("forename_typo"):
             name = typo(name, self.rng)
+        if self.chance("ocr"):
+            name = ocr(name, self.rng)
+        if self.chance("forename_initial"):
+            name = name[:1]
         return name
 
     def surnames(self, person: Person, when: date) -> tuple[str, str]:
@@ -144,15 +218,39 @@ class Recorder:
                     previous = person.surname
             else:
                 current = person.surname
+        if previous == "" and current != person.surname and self.chance("surname_hyphenated"):
+            # Both surnames, hyphenated, in either order.
+            pair = [person.surname, current]
+            current = "-".join(pair if self.rng.random() < 0.5 else pair[::-1])
+        if ("-" in current or " " in current) and self.chance("surname_split"):
+            # One part of a double-barrelled surname (the systems that keep one).
+            current = self.rng.choice([p for p in current.replace("-", " ").split() if p])
         if self.chance("surname_typo"):
             current = typo(current, self.rng)
+        if self.chance("ocr"):
+            current = ocr(current, self.rng)
         return current, previous
+
+    def swapped(self) -> bool:
+        """Whether this record has forename and surname the wrong way round."""
+        return self.chance("names_swapped")
 
     def dob(self, person: Person) -> date | None:
         rng = self.rng
         if self.chance("dob_missing"):
             return None
         dob = person.dob
+        if self.chance("dob_defaulted"):
+            # An estimated date: 1 January of the year, or the 1st of the month.
+            return date(dob.year, 1, 1) if rng.random() < 0.6 else date(dob.year, dob.month, 1)
+        if self.chance("dob_year_off"):
+            shift = rng.choice((-10, -1, 1, 10) if rng.random() < 0.3 else (-1, 1))
+            try:
+                moved = dob.replace(year=dob.year + shift)
+            except ValueError:  # 29 February
+                moved = dob.replace(year=dob.year + shift, day=28)
+            if moved <= END:
+                return moved
         if dob.day <= 12 and dob.day != dob.month and self.chance("dob_swap"):
             return date(dob.year, dob.day, dob.month)
         if self.chance("dob_digit"):
@@ -178,6 +276,8 @@ class Recorder:
         if self.chance("postcode_stale"):
             spell = person.previous_address(when) or spell
         pc = spell.postcode
+        if self.chance("postcode_partial"):
+            return pc.split(" ")[0]  # the outward code only
         r = rng.random()
         if r < 0.08:
             return pc.replace(" ", "")
