@@ -1,10 +1,10 @@
 """BOLD Hub on encodings against clear-text Splink, on each error profile of the synthetic
 exports, in one run on one machine.
 
-    .venv/bin/python -m benchmarks.linkage_errors [--persons 42000] [--profiles clean default hard]
+    .venv/bin/python -m benchmarks.linkage_errors [--persons 43000] [--profiles clean default hard]
 
 For each profile (docs/synth.md), ``boldhub synth`` writes the exports of ``--persons``
-people in 3 council areas (seed 42; 42,000 people give over 100,000 records), and every
+people in 3 council areas (seed 42; 43,000 people give over 100,000 records), and every
 record with its source and true person becomes one row of a labelled CSV: exactly what a
 council data officer would hand ``boldhub evaluate``. Both sides then run as that command
 runs them (``boldhub.evaluation.evaluate``): BOLD Hub standardises, encodes under a
@@ -105,7 +105,7 @@ def run_profile(profile: str, persons: int, councils: int, seed: int) -> dict[st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--persons", type=int, default=42_000)
+    parser.add_argument("--persons", type=int, default=43_000)
     parser.add_argument("--councils", type=int, default=3)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--profiles", nargs="+", default=["clean", "default", "hard"])
