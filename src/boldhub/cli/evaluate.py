@@ -29,7 +29,8 @@ def evaluate(
         help="Match probability to cluster at (default BOLDHUB_LINKAGE_THRESHOLD).",
     ),
 ) -> None:
-    """Link a labelled sample on encodings and with clear-text Splink; print both F1s."""
+    """Link a labelled sample on encodings and with clear-text Splink; print any column
+    that could not be used, recall by group for both, and both F1s."""
     chosen = get_settings().linkage_threshold if threshold is None else threshold
     with steps("evaluating"):
         result = run_evaluation(file, truth_column, out, threshold=chosen)
