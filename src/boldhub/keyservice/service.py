@@ -339,6 +339,27 @@ class KeyService:
             outcome,
         )
 
+    def _administered(
+        self,
+        db: sqlite3.Connection,
+        agreement: str,
+        party: str,
+        remaining: int,
+        outcome: str,
+        domain: str = "",
+    ) -> None:
+        """Audit an administrator's change to a party (nothing requested or granted)."""
+        self._append(
+            db,
+            party=party,
+            agreement=agreement,
+            requested=0,
+            granted=0,
+            remaining=remaining,
+            outcome=outcome,
+            domain=domain,
+        )
+
     def audit(self) -> list[AuditRow]:
         rows = self._read(
             "SELECT seq, at, party, agreement, requested, granted, remaining, outcome, "
@@ -428,41 +449,19 @@ class KeyService:
                 "INSERT INTO parties VALUES (?, ?, ?, ?, ?, 0, ?)",
                 (agreement, party, token_id, token_hash, quota, clock.now().isoformat()),
             )
-            self._append(
-                db,
-                party=party,
-                agreement=agreement,
-                requested=0,
-                granted=0,
-                remaining=quota,
-                outcome="party added",
-            )
+            self._administered(db, agreement, party, quota, "party added")
         return token
 
     def grant(self, agreement: str, party: str, quota: int) -> int:
         """Raise ``party``'s quota by ``quota`` evaluations; returns what it has left."""
         _check_quota(quota)
         with self._write() as db:
-            self._need_agreement(db, agreement)
-            remaining = self._remaining(db, agreement, party)
-            if remaining is None:
-                raise KeyServiceStateError(
-                    f"party {party} is not in agreement {agreement}; "
-                    "add it with `boldhub keyservice add-party`"
-                )
+            remaining = self._need_party(db, agreement, party)
             db.execute(
                 "UPDATE parties SET quota = quota + ? WHERE agreement = ? AND party = ?",
                 (quota, agreement, party),
             )
-            self._append(
-                db,
-                party=party,
-                agreement=agreement,
-                requested=0,
-                granted=0,
-                remaining=remaining + quota,
-                outcome=f"quota raised by {quota}",
-            )
+            self._administered(db, agreement, party, remaining + quota, f"quota raised by {quota}")
         return remaining + quota
 
     def set_cap(self, agreement: str, party: str, domain: str, cap: int) -> int:
@@ -473,12 +472,7 @@ class KeyService:
         if problem is not None:
             raise KeyServiceStateError(problem)
         with self._write() as db:
-            self._need_agreement(db, agreement)
-            if self._remaining(db, agreement, party) is None:
-                raise KeyServiceStateError(
-                    f"party {party} is not in agreement {agreement}; "
-                    "add it with `boldhub keyservice add-party`"
-                )
+            self._need_party(db, agreement, party)
             row = db.execute(
                 "SELECT used FROM domain_caps WHERE agreement = ? AND party = ? AND domain = ?",
                 (agreement, party, domain),
@@ -495,16 +489,7 @@ class KeyService:
                 "DO UPDATE SET cap = excluded.cap",
                 (agreement, party, domain, cap, used),
             )
-            self._append(
-                db,
-                party=party,
-                agreement=agreement,
-                requested=0,
-                granted=0,
-                remaining=cap - used,
-                outcome=f"cap set to {cap}",
-                domain=domain,
-            )
+            self._administered(db, agreement, party, cap - used, f"cap set to {cap}", domain=domain)
         return cap - used
 
     def caps(self, agreement: str, party: str) -> dict[str, tuple[int, int]]:
@@ -743,6 +728,19 @@ class KeyService:
             (agreement, party),
         ).fetchone()
         return None if row is None else int(row[0])
+
+    @classmethod
+    def _need_party(cls, db: sqlite3.Connection, agreement: str, party: str) -> int:
+        """What ``party`` has left of its quota; an error that says what to do when the
+        agreement or the party is not known."""
+        cls._need_agreement(db, agreement)
+        remaining = cls._remaining(db, agreement, party)
+        if remaining is None:
+            raise KeyServiceStateError(
+                f"party {party} is not in agreement {agreement}; "
+                "add it with `boldhub keyservice add-party`"
+            )
+        return remaining
 
     @staticmethod
     def _need_agreement(db: sqlite3.Connection, agreement: str) -> None:
