@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import re
 import tempfile
 import time
@@ -132,12 +133,13 @@ def read_labelled(path: Path, truth_column: str) -> Labelled:
     """Read and standardise a labelled CSV (UTF-8, header row)."""
     if not path.is_file():
         raise UserError(f"{path} is not a file; give a CSV of identifiers with a header row")
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if header is None:
-            raise UserError(f"{path} is empty; it needs a header row and at least two rows")
-        rows = list(reader)
+    # Read once: the bytes are parsed and hashed (the throwaway key is derived from them).
+    content = path.read_bytes()
+    reader = csv.reader(io.StringIO(content.decode("utf-8-sig"), newline=""))
+    header = next(reader, None)
+    if header is None:
+        raise UserError(f"{path} is empty; it needs a header row and at least two rows")
+    rows = list(reader)
     if truth_column not in header:
         raise UserError(
             f"--truth-column {truth_column} is not a column of {path.name}; "
@@ -201,7 +203,7 @@ def read_labelled(path: Path, truth_column: str) -> Labelled:
         raise UserError(f"{path.name} has fewer than two rows; nothing to link")
     if any(not t for t in truth):
         raise UserError(f"{path.name}: every row needs a value in {truth_column}")
-    digest = hashlib.sha256(path.read_bytes()).digest()
+    digest = hashlib.sha256(content).digest()
     groups = _groups(columns, raw_names, today.isoformat())
     return Labelled(columns, sources, truth, _ignored(given, problems), digest, groups)
 

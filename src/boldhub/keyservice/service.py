@@ -344,11 +344,12 @@ class KeyService:
         db: sqlite3.Connection,
         agreement: str,
         party: str,
-        remaining: int,
+        remaining: int | None,
         outcome: str,
         domain: str = "",
     ) -> None:
-        """Audit an administrator's change to a party (nothing requested or granted)."""
+        """Audit an administrator's action (nothing requested or granted): on a party, or
+        on the service itself (party "admin", agreement "-")."""
         self._append(
             db,
             party=party,
@@ -507,15 +508,7 @@ class KeyService:
         token, token_id, token_hash = _new_token("bka")
         with self._write() as db:
             db.execute("INSERT OR REPLACE INTO admin VALUES (1, ?, ?)", (token_id, token_hash))
-            self._append(
-                db,
-                party="admin",
-                agreement="-",
-                requested=0,
-                granted=0,
-                remaining=None,
-                outcome="admin token issued",
-            )
+            self._administered(db, "-", "admin", None, "admin token issued")
         return token
 
     def check_admin(self, token: str | None) -> None:
@@ -539,15 +532,7 @@ class KeyService:
         """The audit, for the administrator: the read is on it too."""
         self.check_admin(token)
         with self._write() as db:
-            self._append(
-                db,
-                party="admin",
-                agreement="-",
-                requested=0,
-                granted=0,
-                remaining=None,
-                outcome="audit read",
-            )
+            self._administered(db, "-", "admin", None, "audit read")
         return self.verify_audit(), self.audit()
 
     # -- what anyone may ask -------------------------------------------------------------

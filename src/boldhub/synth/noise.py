@@ -107,7 +107,6 @@ PROFILES: dict[str, dict[str, float]] = {
         "ocr": 0.02,
     },
 }
-RATES = DEFAULT  # the default profile's rates, by their old name
 
 
 def typo(name: str, rng: random.Random) -> str:
