@@ -11,6 +11,7 @@ from boldhub import __version__
 from boldhub.cli import (
     admin,
     agreement,
+    agreement_docs,
     council_app,
     demo,
     encode,
@@ -18,6 +19,7 @@ from boldhub.cli import (
     hub,
     keyservice,
     prepare,
+    retention,
     serve,
     synth,
 )
@@ -69,6 +71,12 @@ app.add_typer(
     help="[hub] Register agreements, amend them with a new version, rotate their key.",
 )
 app.command("demo", help="Run the whole pipeline on synthetic data, end to end.")(demo.demo)
+agreement_docs.register(agreement.agreement_app)
+app.add_typer(
+    retention.retention_app,
+    name="retention",
+    help="[hub] Delete what is past its agreement's retention period, with an audit record.",
+)
 app.command("serve", help="[hub] Run the hub web service (API and pages).")(serve.serve)
 app.command("submit", help="[council] Upload a package to the hub service.")(serve.submit)
 app.add_typer(

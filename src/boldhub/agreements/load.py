@@ -1,0 +1,162 @@
+"""Read an agreement file, remembering the line of every value, so that each problem can
+be reported as ``FILE:LINE: field: what is wrong and what to do``.
+
+YAML is read with ruamel.yaml's round-trip loader, which keeps each key's line; JSON is
+YAML too, so the older JSON agreements go through the same reader. Values come back as
+plain JSON data (dates as ISO text): the canonical bytes that parties sign are made from
+that data, so the file's layout and comments never change what is signed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an agreement file, where it is and what to do about it."""
+
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.field or '(file)'}: {self.message}"
+
+
+@dataclass
+class Loaded:
+    """An agreement file's data and the line of each of its values (1-based)."""
+
+    file: str
+    data: Any
+    lines: dict[Path_, int] = field(default_factory=dict)
+
+    def line_of(self, path: Path_) -> int:
+        """The line of ``path``, or of its nearest parent that has one (a missing field is
+        reported at the object that should hold it)."""
+        for end in range(len(path), -1, -1):
+            if path[:end] in self.lines:
+                return self.lines[path[:end]]
+        return 1
+
+    def problem(self, path: Path_, message: str) -> Problem:
+        return Problem(self.file, self.line_of(path), dotted(path), message)
+
+
+def dotted(path: Path_) -> str:
+    """``("parties", 0, "role")`` as ``parties[0].role``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+class AgreementFileError(Exception):
+    """The file cannot be read as YAML at all; ``problem`` names the line."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def _plain(node: Any, path: Path_, lines: dict[Path_, int]) -> Any:
+    if isinstance(node, CommentedMap):
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            child = (*path, str(key))
+            try:
+                lines[child] = node.lc.key(key)[0] + 1
+            except (KeyError, TypeError, AttributeError):
+                pass
+            out[str(key)] = _plain(value, child, lines)
+        return out
+    if isinstance(node, CommentedSeq):
+        items = []
+        for i, value in enumerate(node):
+            child = (*path, i)
+            try:
+                lines[child] = node.lc.item(i)[0] + 1
+            except (KeyError, TypeError, AttributeError):
+                pass
+            items.append(_plain(value, child, lines))
+        return items
+    if isinstance(node, datetime | date):
+        return node.isoformat()
+    # ruamel's scalar subclasses (ScalarFloat, ScalarInt, ...) become the plain types.
+    if node is None or isinstance(node, bool):
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return str(node)
+
+
+def load_text(text: str, file: str) -> Loaded:
+    """Parse agreement text (YAML or JSON); AgreementFileError naming the line if it is
+    not YAML at all."""
+    yaml = YAML(typ="rt", pure=True)
+    try:
+        raw = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        what = (exc.problem or exc.context or "not valid YAML").strip()
+        raise AgreementFileError(
+            Problem(
+                file,
+                line,
+                "",
+                f"YAML syntax error: {what}; check the indentation and quoting on this line "
+                "and the one before it",
+            )
+        ) from None
+    except YAMLError as exc:
+        raise AgreementFileError(
+            Problem(file, 1, "", f"not a YAML file ({exc.__class__.__name__})")
+        ) from None
+    lines: dict[Path_, int] = {(): 1}
+    return Loaded(file, _plain(raw, (), lines), lines)
+
+
+def load_path(path: Path) -> Loaded:
+    """Read an agreement file (YAML, or the older JSON)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise AgreementFileError(
+            Problem(path.name, 1, "", "not UTF-8 text; save the agreement as UTF-8 YAML")
+        ) from None
+    return load_text(text, str(path))
+
+
+def canonical_bytes(document: dict[str, Any]) -> bytes:
+    """The bytes every party signs: the agreement's data as JSON with sorted keys and no
+    spaces, UTF-8. The same data gives the same bytes whatever the file's layout."""
+    return json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
+
+
+def dump_yaml(document: dict[str, Any]) -> str:
+    """An agreement document as the YAML file a DPO reads and edits (block style)."""
+    yaml = YAML(typ="rt", pure=True)
+    yaml.default_flow_style = False
+    yaml.width = 88
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    buffer = io.StringIO()
+    yaml.dump(document, buffer)
+    return buffer.getvalue()
