@@ -93,6 +93,14 @@ class Settings(BaseSettings):
         default="INFO",
         description="Level of the hub service's JSON logs (DEBUG, INFO, WARNING, ERROR).",
     )
+    retention_interval_hours: float = Field(
+        default=24.0,
+        ge=0.0,
+        description=(
+            "Hours between the retention runs `boldhub serve` makes itself (the first a minute "
+            "after it starts); 0 turns the job off (run `boldhub retention run` instead)."
+        ),
+    )
     now: datetime | None = Field(
         default=None,
         description=(

@@ -4,7 +4,7 @@
     DIR/council/<org>/      per provider: prepared/ (stays local, with keymap.csv), package/
     DIR/council/linkage.key the agreement's key, shared by the providers, never the hub
     DIR/council/<org>/signing.key  each provider's Ed25519 signing key (.pub registered)
-    DIR/agreement.json      the agreement: parties, public keys, key fingerprint, encoding
+    DIR/council/agreement.yaml  the agreement: parties, lawful bases, fields, retention, ...
     DIR/hub/                the hub's home: only packages' encodings and attributes arrive
     DIR/links.csv           the linkage operator's export
     DIR/reports/            one HTML report per council and a national one
@@ -16,19 +16,22 @@ providers' keymaps: it joins them to the hub's person keys at the end.
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from boldhub import clock
+from boldhub.agreements.draft import Answers, PartyAnswer, draft, usual_dataset
+from boldhub.agreements.load import canonical_bytes, dump_yaml
 from boldhub.config import get_settings
 from boldhub.council.encode import KEYMAP_FILE, encode
 from boldhub.council.prepare import prepare
 from boldhub.errors import UserError
-from boldhub.hub.agreements import register
+from boldhub.hub import agreements
 from boldhub.hub.analysis import add_match_rates
 from boldhub.hub.ingest import ingest
 from boldhub.hub.linking import (
@@ -38,13 +41,13 @@ from boldhub.hub.linking import (
     run_linkage,
 )
 from boldhub.hub.reports import release_reports
-from boldhub.hub.store import open_hub
+from boldhub.hub.store import Hub, open_hub
 from boldhub.keyservice.client import local_key_function
 from boldhub.linkage.evaluate import PairwiseScores, pairwise_scores
-from boldhub.privacy.agreement import AgreementSpec, parse_agreement
+from boldhub.privacy.agreement import AgreementSpec, load_agreement
 from boldhub.privacy.encoding import EncodingParams
 from boldhub.privacy.keys import LinkageKey, create_key
-from boldhub.privacy.signing import create_signing_key, public_key_text
+from boldhub.privacy.signing import create_signing_key, public_key_text, sign
 from boldhub.synth import generate
 
 
@@ -73,26 +76,49 @@ def create_trust(
     agreement_id: str = "bold-demo",
     encoding: EncodingParams | None = None,
 ) -> Trust:
-    """A signing key per organisation (``folder/<org>/signing.key``) and an agreement file
-    (``folder/agreement.json``) naming them all, under ``key``'s fingerprint."""
+    """A signing key per organisation (``folder/<org>/signing.key``) and a complete
+    agreement file (``folder/agreement.yaml``, drafted as ``boldhub agreement new`` drafts)
+    naming them all, under ``key``'s fingerprint. Every party still has to sign it at the
+    hub (:func:`sign_all`) before anything is accepted under it."""
     signing_keys = {}
     parties = []
     for org in sorted(set(organisations)):
         signer = create_signing_key(folder / org / "signing.key")
         signing_keys[org] = signer
-        parties.append({"organisation": org, "signing_key": public_key_text(signer.public_key())})
+        text = public_key_text(signer.public_key())
+        parties.append(PartyAnswer(org, text, (usual_dataset(org),)))
     defaults = EncodingParams().as_dict()
     chosen = (encoding or EncodingParams()).as_dict()
-    doc = {
-        "id": agreement_id,
-        "title": "BOLD Hub demonstration on synthetic data",
-        "linkage_key_fingerprint": key.fingerprint,
-        "encoding": {k: v for k, v in chosen.items() if defaults[k] != v},
-        "parties": parties,
-    }
-    path = folder / "agreement.json"
-    path.write_text(json.dumps(doc, indent=2) + "\n")
-    return Trust(parse_agreement(doc, str(path)), path, signing_keys)
+    doc = draft(
+        Answers(
+            id=agreement_id,
+            title="BOLD Hub demonstration on synthetic data",
+            linkage_key_fingerprint=key.fingerprint,
+            parties=tuple(parties),
+            # The agreement is in force from the start of this year for three years, so
+            # that the demo's packages, received today, fall inside it.
+            start=date(clock.today().year, 1, 1),
+            encoding={k: v for k, v in chosen.items() if defaults[k] != v},
+        )
+    )
+    path = folder / "agreement.yaml"
+    path.write_text(dump_yaml(doc), encoding="utf-8")
+    return Trust(load_agreement(path), path, signing_keys)
+
+
+def sign_all(hub: Hub, trust: Trust, *, actor: str = "demo") -> None:
+    """Every party signs the registered agreement with its organisation's key, as each
+    DPO would with ``boldhub agreement sign``; the agreement becomes active."""
+    data = canonical_bytes(trust.agreement.document)
+    for org, signer in sorted(trust.signing_keys.items()):
+        if trust.agreement.party(org) is not None:
+            agreements.sign(hub, trust.agreement.id, org, sign(signer, data), actor=actor)
+
+
+def register_signed(hub: Hub, trust: Trust, *, actor: str = "demo") -> None:
+    """Register the agreement and have every party sign it."""
+    agreements.register(hub, trust.agreement, actor=actor)
+    sign_all(hub, trust, actor=actor)
 
 
 class Reporter:
@@ -169,7 +195,7 @@ def run_demo(
     rep.done("preparing and encoding exports")
 
     hub = open_hub(hub_home, create=True)
-    register(hub, trust.agreement, actor="demo")
+    register_signed(hub, trust, actor="demo")
     advance = rep.bar("ingesting packages at the hub", len(packages))
     for package in packages:
         ingest(hub, package, actor="demo")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import sqlite3
 from pathlib import Path
@@ -79,7 +80,7 @@ def test_agreement_register_is_audited_and_idempotent(tmp_path: Path) -> None:
     shown = json.loads(boldhub("agreement", "show", "bold-demo", "--home", str(home)).stdout)
     assert shown["key_fingerprint"] == trust.agreement.key_fingerprint
     assert shown["encoding"]["scheme"] == "boldhub-fbf-v5"
-    changed = json.loads(trust.agreement_file.read_text())
+    changed = copy.deepcopy(trust.agreement.document)
     changed["encoding"] = {"name_filter_weight": 80}
     trust.agreement_file.write_text(json.dumps(changed))
     proc = boldhub("agreement", "register", str(trust.agreement_file), "--home", str(home))
@@ -109,8 +110,17 @@ def test_agreement_register_is_audited_and_idempotent(tmp_path: Path) -> None:
 def test_agreement_file_mistakes(tmp_path: Path, change: dict[str, object], needle: str) -> None:
     boldhub("keys", "create", "--out", str(tmp_path / "l.key"))
     trust = create_trust(tmp_path / "t", load_key(tmp_path / "l.key"), ["E08000025"])
-    doc = {**trust.agreement.document, **change}
-    trust.agreement_file.write_text(json.dumps(doc))
+    # The older JSON agreements are still read, as the subset they are; the new YAML
+    # file's own checks are in tests/unit/test_agreements.py.
+    legacy = {
+        "id": "bold-demo",
+        "linkage_key_fingerprint": trust.agreement.key_fingerprint,
+        "parties": [
+            {"organisation": p.organisation, "signing_key": p.signing_key}
+            for p in trust.agreement.parties
+        ],
+    }
+    trust.agreement_file.write_text(json.dumps({**legacy, **change}))
     proc = boldhub(
         "agreement", "register", str(trust.agreement_file), "--home", str(tmp_path / "h")
     )
@@ -136,6 +146,11 @@ def test_key_rotation_refuses_old_packages_and_accepts_the_new_key(tmp_path: Pat
     signer = tmp_path / "t" / "MOJ-PROBATION" / "signing.key"
     home = tmp_path / "hub"
     boldhub("agreement", "register", str(trust.agreement_file), "--home", str(home))
+    signed = boldhub(
+        "agreement", "sign", str(trust.agreement_file), "--key", str(signer),
+        "--organisation", "MOJ-PROBATION", "--home", str(home),
+    )  # fmt: skip
+    assert "status=active" in signed.stdout, signed.stderr
     _encode(prepared, tmp_path / "old.key", signer, trust.agreement_file, tmp_path / "p1")
     _encode(prepared, tmp_path / "old.key", signer, trust.agreement_file, tmp_path / "p2")
     assert boldhub("ingest", str(tmp_path / "p1"), "--home", str(home)).returncode == 0
@@ -163,11 +178,12 @@ def test_key_rotation_refuses_old_packages_and_accepts_the_new_key(tmp_path: Pat
     actions = _audit(home)
     assert [a for a, _ in actions] == [
         "agreement.registered",
+        "agreement.signed",
         "submission.accepted",
         "agreement.key_rotated",
         "submission.accepted",
     ]
-    rotated = json.loads(actions[2][1])
+    rotated = json.loads(actions[3][1])
     assert rotated["new_fingerprint"] == new_fp and len(rotated["retired"]) == 1
     con = sqlite3.connect(home / "hub.sqlite")
     statuses = sorted(r[0] for r in con.execute("SELECT status FROM submissions"))

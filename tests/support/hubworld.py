@@ -38,7 +38,7 @@ class Packages:
 
     def register_agreement(self, hub: Hub) -> None:
         """The hub learns the agreement: parties, their signing keys, key fingerprint."""
-        register(hub, self.trust.agreement, actor="test")
+        register_signed(hub, self.trust, actor="test")
 
     def package(self, source: str) -> Path:
         return self.by_source[source]

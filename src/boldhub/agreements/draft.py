@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boldhub.agreements.catalogue import catalogue, suggest
 from boldhub.agreements.model import SCHEMA_VERSION, PurposeLock
 from boldhub.agreements.validate import CRIMINAL, HEALTH, dataset_fields
 from boldhub.schemas.organisations import local_authorities
+
+if TYPE_CHECKING:
+    from boldhub.privacy.agreement import AgreementSpec
 
 DEFAULT_PURPOSE = (
     "To understand how people move between homelessness services, probation, drug and "
@@ -150,4 +153,44 @@ def draft(answers: Answers) -> dict[str, Any]:
         ],
         "purpose_locks": [lock.value for lock in PurposeLock],
     }
+    return doc
+
+
+# The dataset each central body supplies; a council supplies homelessness data.
+CENTRAL_SUPPLIES = {
+    "MOJ-PROBATION": "probation",
+    "DHSC-NDTMS": "treatment",
+    "MOJ-VICTIMS": "victims",
+}
+
+
+def usual_dataset(organisation: str) -> str:
+    return CENTRAL_SUPPLIES.get(organisation, "homelessness")
+
+
+def migrated(spec: AgreementSpec) -> dict[str, Any]:
+    """A full agreement drafted from an older JSON one: the same parties, keys, encoding
+    and linkage terms, as the next version (new id, ``supersedes`` the old), with lawful
+    bases and the rest drafted for the DPO to check."""
+    old = spec.document
+    parties = tuple(
+        PartyAnswer(p.organisation, p.signing_key, p.datasets or (usual_dataset(p.organisation),))
+        for p in spec.parties
+    )
+    doc = draft(
+        Answers(
+            id=f"{spec.id}-v2"[:64],
+            title=str(old.get("title") or spec.id),
+            linkage_key_fingerprint=spec.key_fingerprint,
+            parties=parties,
+            encoding=dict(old.get("encoding") or {}),
+        )
+    )
+    doc["version"] = 2
+    doc["supersedes"] = spec.id
+    if "linkage" in old:
+        doc["linkage"] = {
+            "allowed_source_pairs": old["linkage"].get("allowed_source_pairs"),
+            "one_to_one_sources": old["linkage"].get("one_to_one_sources", []),
+        }
     return doc

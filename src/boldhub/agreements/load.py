@@ -9,6 +9,7 @@ that data, so the file's layout and comments never change what is signed.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 Path_ = tuple[str | int, ...]
@@ -77,20 +79,16 @@ def _plain(node: Any, path: Path_, lines: dict[Path_, int]) -> Any:
         out: dict[str, Any] = {}
         for key, value in node.items():
             child = (*path, str(key))
-            try:
+            with contextlib.suppress(KeyError, TypeError, AttributeError):
                 lines[child] = node.lc.key(key)[0] + 1
-            except (KeyError, TypeError, AttributeError):
-                pass
             out[str(key)] = _plain(value, child, lines)
         return out
     if isinstance(node, CommentedSeq):
         items = []
         for i, value in enumerate(node):
             child = (*path, i)
-            try:
+            with contextlib.suppress(KeyError, TypeError, AttributeError):
                 lines[child] = node.lc.item(i)[0] + 1
-            except (KeyError, TypeError, AttributeError):
-                pass
             items.append(_plain(value, child, lines))
         return items
     if isinstance(node, datetime | date):
@@ -105,28 +103,44 @@ def _plain(node: Any, path: Path_, lines: dict[Path_, int]) -> Any:
     return str(node)
 
 
+class _Constructor(RoundTripConstructor):
+    """Dates stay text: the schema checks them, so a date such as 2026-13-01 is a problem
+    on its line, not a crash of the reader."""
+
+
+_Constructor.add_constructor(
+    "tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str
+)
+
+
 def load_text(text: str, file: str) -> Loaded:
     """Parse agreement text (YAML or JSON); AgreementFileError naming the line if it is
     not YAML at all."""
     yaml = YAML(typ="rt", pure=True)
+    yaml.Constructor = _Constructor
     try:
         raw = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
-        what = (exc.problem or exc.context or "not valid YAML").strip()
+        what = (exc.problem or "not valid YAML").strip()
+        opened = exc.context_mark
+        if exc.context and opened is not None and opened.line + 1 != line:
+            # Say where the unfinished thing began: an unclosed bracket or quote is
+            # reported where the reader gave up, often far below it.
+            what += f" ({exc.context.strip()} on line {opened.line + 1})"
         raise AgreementFileError(
             Problem(
                 file,
                 line,
-                "",
-                f"YAML syntax error: {what}; check the indentation and quoting on this line "
-                "and the one before it",
+                "yaml",
+                f"YAML syntax error: {what}; check the indentation, brackets and quoting "
+                "here and above",
             )
         ) from None
     except YAMLError as exc:
         raise AgreementFileError(
-            Problem(file, 1, "", f"not a YAML file ({exc.__class__.__name__})")
+            Problem(file, 1, "yaml", f"not a YAML file ({exc.__class__.__name__})")
         ) from None
     lines: dict[Path_, int] = {(): 1}
     return Loaded(file, _plain(raw, (), lines), lines)
@@ -138,7 +152,7 @@ def load_path(path: Path) -> Loaded:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise AgreementFileError(
-            Problem(path.name, 1, "", "not UTF-8 text; save the agreement as UTF-8 YAML")
+            Problem(path.name, 1, "yaml", "not UTF-8 text; save the agreement as UTF-8 YAML")
         ) from None
     return load_text(text, str(path))
 
@@ -146,9 +160,9 @@ def load_path(path: Path) -> Loaded:
 def canonical_bytes(document: dict[str, Any]) -> bytes:
     """The bytes every party signs: the agreement's data as JSON with sorted keys and no
     spaces, UTF-8. The same data gives the same bytes whatever the file's layout."""
-    return json.dumps(
-        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
 
 
 def dump_yaml(document: dict[str, Any]) -> str:

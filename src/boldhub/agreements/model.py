@@ -174,9 +174,7 @@ class AgreementDoc(_Model):
         return next((p for p in self.parties if p.organisation == organisation), None)
 
     def party_index(self, organisation: str) -> int | None:
-        return next(
-            (i for i, p in enumerate(self.parties) if p.organisation == organisation), None
-        )
+        return next((i for i, p in enumerate(self.parties) if p.organisation == organisation), None)
 
 
 def json_schema() -> dict[str, Any]:

@@ -46,12 +46,30 @@ def _touches(rule: dict[str, frozenset[str] | None], dataset: str, fields: list[
     return named is None or bool(named & set(fields))
 
 
+# What a value must look like, in words, for the fields whose rule is a pattern.
+_SHAPES = {
+    "id": "3-64 lower-case letters, digits, '.', '_' or '-' (such as bold-pilot-2026)",
+    "supersedes": "the id of the version this one replaces",
+    "linkage_key_fingerprint": "32 hex digits (`boldhub keys fingerprint KEYFILE`)",
+    "signing_key": "ed25519:<base64>, the text of `boldhub keys public KEYFILE`",
+    "email": "an email address such as dpo@council.gov.uk",
+    "dataset": "a dataset name: homelessness, probation, treatment or victims",
+}
+
+
 def _schema_problems(loaded: Loaded, exc: ValidationError) -> list[Problem]:
     problems = []
     for error in exc.errors():
-        path: Path_ = tuple(error["loc"])
+        path: Path_ = tuple(p for p in error["loc"] if not str(p).startswith("function-"))
         kind = error["type"]
-        if kind == "extra_forbidden":
+        last = next((p for p in reversed(path) if isinstance(p, str)), "")
+        if kind == "string_pattern_mismatch" and last in _SHAPES:
+            message = f"must be {_SHAPES[last]}; fix the value"
+        elif kind == "string_type" and isinstance(error.get("input"), int | float):
+            message = "must be text, but YAML read it as a number; put the value in quotes"
+        elif kind in ("date_from_datetime_parsing", "date_parsing", "date_type"):
+            message = "must be a date written as YYYY-MM-DD, such as 2026-04-01"
+        elif kind == "extra_forbidden":
             message = (
                 "is not a field of an agreement file; check its spelling against "
                 "`boldhub agreement schema`, or remove it"
@@ -78,8 +96,8 @@ def _basis_problems(
             choices = ", ".join(e.id for e in cat.values() if e.kind == kind)
             out.append(
                 loaded.problem(
-                    (*where, field), f"{value!r} is not a {kind} entry of the catalogue; "
-                    f"use one of: {choices}"
+                    (*where, field),
+                    f"{value!r} is not a {kind} entry of the catalogue; use one of: {choices}",
                 )
             )
 
@@ -231,7 +249,9 @@ def _other_problems(loaded: Loaded, doc: AgreementDoc) -> list[Problem]:
         )
     if not d.start <= d.review <= d.expiry:
         out.append(
-            loaded.problem(("dates", "review"), "the review date must fall between start and expiry")
+            loaded.problem(
+                ("dates", "review"), "the review date must fall between start and expiry"
+            )
         )
     orgs = {p.organisation for p in doc.parties}
     for i, code in enumerate(doc.outputs.recipients):
@@ -244,9 +264,7 @@ def _other_problems(loaded: Loaded, doc: AgreementDoc) -> list[Problem]:
             )
     for i, item in enumerate(doc.reciprocity):
         if item.party not in orgs:
-            out.append(
-                loaded.problem(("reciprocity", i, "party"), f"{item.party} is not a party")
-            )
+            out.append(loaded.problem(("reciprocity", i, "party"), f"{item.party} is not a party"))
     if doc.supersedes == doc.id:
         out.append(loaded.problem(("supersedes",), "a version cannot supersede itself"))
     try:

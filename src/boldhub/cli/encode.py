@@ -72,6 +72,11 @@ def encode(
     stdout.print(f"keymap kept locally: {result.keymap}")
     asked = " ".join(f"{d}={n}" for d, n in result.evaluations.items())
     stdout.print(f"key service evaluations: {asked or 'none'}")
+    if result.withheld:
+        stdout.print(
+            f"left out: {result.withheld} rows without consent ({result.withheld_by}): "
+            "neither linked nor counted"
+        )
 
 
 @keys_app.command("create")

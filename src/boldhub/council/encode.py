@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from boldhub import clock
+from boldhub.agreements import enforce
 from boldhub.council.prepare import PREPARED_FILE, read_meta
 from boldhub.errors import UserError
 from boldhub.keyservice.client import local_key_function
@@ -60,6 +61,10 @@ class EncodeResult:
     # Values asked of the key service, by domain: what this submission needs of the
     # party's caps there (``boldhub keyservice cap``).
     evaluations: dict[str, int]
+    # Rows left out under the agreement's consent rule (neither linked nor counted), and
+    # the clause that left them out; 0 and "" when the dataset has no such rule.
+    withheld: int = 0
+    withheld_by: str = ""
 
 
 def encode(
@@ -101,6 +106,7 @@ def encode(
     dataset = get_dataset(str(meta["dataset"]))
     check_against_agreement(agreement, prf, signing_key, str(meta["organisation"]), dataset.name)
     table = _prepared_rows(prepared_dir, out)
+    table, withheld, clause = _consented(agreement, dataset.name, table)
     n = table.num_rows
     record_keys = new_record_keys(n, seed)
     identifiers = {c: table.column(c) for c in IDENTIFIER_NAMES}
@@ -140,8 +146,35 @@ def encode(
         shutil.rmtree(tmp, ignore_errors=True)
     assert (out / MANIFEST_FILE).is_file()
     return EncodeResult(
-        out, keymap, n, f"{dataset.name}:{meta['organisation']}", encoder.evaluations()
+        out,
+        keymap,
+        n,
+        f"{dataset.name}:{meta['organisation']}",
+        encoder.evaluations(),
+        withheld,
+        clause,
     )
+
+
+def _consented(
+    agreement: AgreementSpec, dataset: str, table: pa.Table
+) -> tuple[pa.Table, int, str]:
+    """The rows the agreement's consent rule lets leave the council, how many it holds
+    back and the clause that does (the hub refuses a package holding any of them)."""
+    terms = agreement.terms
+    rule = enforce.consent_rule(terms, dataset)
+    if rule is None:
+        return table, 0, ""
+    clause, column, required = rule
+    keep = pc.fill_null(pc.equal(table.column(column), required), False)
+    kept = table.filter(keep)
+    if kept.num_rows == 0:
+        raise UserError(
+            f"none of the {table.num_rows} rows has consent ({column} = {required}); under "
+            f"agreement {terms.id} version {terms.version}, clause {clause}, records without "
+            "consent are neither linked nor counted, so there is nothing to encode"
+        )
+    return kept, table.num_rows - kept.num_rows, f"agreement {terms.id} {clause}"
 
 
 def _prepared_rows(prepared_dir: Path, out: Path) -> pa.Table:
@@ -205,6 +238,7 @@ def check_against_agreement(
 ) -> None:
     """Refuse, before encoding, what the hub would refuse after upload (the same rule:
     ``AgreementSpec.admit``)."""
+    enforce.require_in_force(agreement.terms, clock.today())
     agreement.admit(
         organisation,
         dataset,

@@ -8,6 +8,7 @@ audited in the same transaction as the change.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,19 +16,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from boldhub import clock
+from boldhub.agreements import enforce
+from boldhub.agreements.enforce import Refused, Terms, terms_of
+from boldhub.agreements.load import canonical_bytes
 from boldhub.errors import HubStateError, NotAdmitted, PackageError, SchemaError, UserError
 from boldhub.hub import audit, organisations
 from boldhub.hub.store import Hub
 from boldhub.hub.store.models import Submission
-from boldhub.hub.store.trust import Agreement, AgreementParty
-from boldhub.privacy.agreement import (
-    FINGERPRINT_RE,
-    AgreementSpec,
-    admit,
-    linkage_terms,
-)
-from boldhub.privacy.package import Expect, Expectations, Manifest
-from boldhub.privacy.signing import key_id, parse_public_key
+from boldhub.hub.store.trust import Agreement, AgreementParty, AgreementSignature
+from boldhub.privacy.agreement import FINGERPRINT_RE, AgreementSpec, linkage_terms
+from boldhub.privacy.package import Expect, Expectations, Manifest, VerifiedPackage
+from boldhub.privacy.signing import key_id, parse_public_key, verify
 
 
 @dataclass(frozen=True)
@@ -272,9 +271,9 @@ def expectations(hub: Hub) -> Expect:
                     f"Encode again with the file of agreement {agreement.superseded_by} "
                     "(ask the hub's team for it) and submit that package"
                 )
-            row = session.get(AgreementParty, (aid, org))
             try:
-                party = admit(aid, None if row is None else row.party(), org, manifest.dataset)
+                terms = require_active(session, agreement)
+                party = enforce.admit_party(terms, org, manifest.dataset)
             except NotAdmitted as exc:
                 raise PackageError(f"{exc.check} check failed: {exc}") from None
             return Expectations(
@@ -285,3 +284,218 @@ def expectations(hub: Hub) -> Expect:
             )
 
     return expect
+
+
+# ---- lifecycle: draft, signed by every party, active, expired / revoked / superseded ----
+
+
+def document_sha256(document: dict[str, Any]) -> str:
+    """The SHA-256 of the canonical bytes every party signs."""
+    return hashlib.sha256(canonical_bytes(document)).hexdigest()
+
+
+@dataclass(frozen=True)
+class Status:
+    """Where an agreement is in its lifecycle, and what it still needs to start."""
+
+    agreement_id: str
+    version: int
+    word: str  # draft, signed, active, expired, revoked or superseded
+    signed: list[str]
+    missing: list[str]
+    reason: str
+
+    @property
+    def active(self) -> bool:
+        return self.word == "active"
+
+
+def _status(session: Session, agreement: Agreement) -> Status:
+    terms = terms_of(agreement.document)
+    sha = document_sha256(agreement.document)
+    signed = sorted(
+        sig.organisation
+        for sig in session.execute(
+            select(AgreementSignature).where(AgreementSignature.agreement_id == agreement.id)
+        ).scalars()
+        if sig.document_sha256 == sha
+    )
+    missing = sorted({p.organisation for p in terms.parties} - set(signed))
+    today = clock.today()
+
+    def status(word: str, reason: str) -> Status:
+        return Status(agreement.id, terms.version, word, signed, missing, reason)
+
+    if agreement.revoked_at is not None:
+        return status("revoked", f"revoked on {agreement.revoked_at.date().isoformat()}")
+    if agreement.superseded_by is not None:
+        return status("superseded", f"superseded by agreement {agreement.superseded_by}")
+    if missing:
+        return status("draft", f"waiting for the signatures of {', '.join(missing)}")
+    if terms.start is not None and today < terms.start:
+        return status("signed", f"signed by every party; starts on {terms.start.isoformat()}")
+    if terms.expiry is not None and today > terms.expiry:
+        return status("expired", f"expired on {terms.expiry.isoformat()}")
+    return status("active", "signed by every party and in force")
+
+
+def status(hub: Hub, agreement_id: str) -> Status:
+    with hub.sessions() as session:
+        return _status(session, _get(session, agreement_id))
+
+
+def statuses(hub: Hub) -> list[Status]:
+    with hub.sessions() as session:
+        rows = session.execute(select(Agreement).order_by(Agreement.id)).scalars()
+        return [_status(session, row) for row in rows]
+
+
+def _get(session: Session, agreement_id: str) -> Agreement:
+    agreement = session.get(Agreement, agreement_id)
+    if agreement is None:
+        raise HubStateError(
+            f"agreement {agreement_id!r} is not registered at this hub; register it with "
+            "`boldhub agreement register FILE`"
+        )
+    return agreement
+
+
+_CLAUSE_OF = {
+    "draft": "signatures",
+    "signed": "dates.start",
+    "expired": "dates.expiry",
+    "revoked": "revocation",
+    "superseded": "supersedes",
+}
+
+
+def require_active(session: Session, agreement: Agreement) -> Terms:
+    """The agreement's terms, when it is active; Refused naming why it is not. Nothing is
+    accepted, linked or released outside an active agreement."""
+    terms = terms_of(agreement.document)
+    found = _status(session, agreement)
+    if not found.active:
+        raise Refused(
+            terms,
+            _CLAUSE_OF[found.word],
+            f"the agreement is {found.word} ({found.reason}); nothing is accepted, linked or "
+            "released under it until it is active",
+        )
+    return terms
+
+
+def active_terms(hub: Hub, agreement_id: str) -> Terms:
+    with hub.sessions() as session:
+        return require_active(session, _get(session, agreement_id))
+
+
+@dataclass(frozen=True)
+class SignResult:
+    agreement_id: str
+    organisation: str
+    signer: str
+    status: Status
+
+
+def sign(
+    hub: Hub, agreement_id: str, organisation: str, signature: str, *, actor: str = "cli"
+) -> SignResult:
+    """Record ``organisation``'s sign-off: ``signature`` (a signature file's text, from
+    ``boldhub agreement sign``) must be over this version's canonical bytes, by the party's
+    DPO key or its registered organisation key. Audited with the change."""
+    with hub.sessions() as session, session.begin():
+        agreement = _get(session, agreement_id)
+        terms = terms_of(agreement.document)
+        party = terms.party(organisation)
+        if party is None:
+            raise UserError(f"{organisation} is not a party to agreement {agreement_id}")
+        before = _status(session, agreement)
+        if before.word in ("revoked", "superseded"):
+            raise UserError(
+                f"agreement {agreement_id} is {before.word}; it can no longer be signed"
+            )
+        data = canonical_bytes(agreement.document)
+        signer = None
+        for who, text in (("dpo", party.dpo_key), ("organisation", party.signing_key)):
+            if text and verify(parse_public_key(text), data, signature):
+                signer, public = who, text
+                break
+        if signer is None:
+            raise UserError(
+                f"this is not a valid signature of agreement {agreement_id} version "
+                f"{terms.version} by {organisation}'s DPO key or registered key; sign the exact "
+                "file the hub registered with `boldhub agreement sign FILE --key KEYFILE`"
+            )
+        sha = document_sha256(agreement.document)
+        row = session.get(AgreementSignature, (agreement_id, organisation))
+        if row is None:
+            row = AgreementSignature(agreement_id=agreement_id, organisation=organisation)
+            session.add(row)
+        row.signer, row.key_id = signer, key_id(parse_public_key(public))
+        row.document_sha256, row.signature, row.signed_at = sha, signature, clock.now()
+        session.flush()
+        after = _status(session, agreement)
+        audit.append(
+            session,
+            actor=actor,
+            action="agreement.signed",
+            subject=agreement_id,
+            organisation=organisation,
+            details={
+                "version": terms.version,
+                "document_sha256": sha,
+                "signer": signer,
+                "key_id": row.key_id,
+                "status": after.word,
+                "missing": after.missing,
+            },
+        )
+    return SignResult(agreement_id, organisation, signer, after)
+
+
+def revoke(hub: Hub, agreement_id: str, reason: str, *, actor: str = "cli") -> Status:
+    """End an agreement before its expiry: nothing more is accepted, linked or released."""
+    if not reason.strip():
+        raise UserError("say why the agreement is revoked: --reason TEXT")
+    with hub.sessions() as session, session.begin():
+        agreement = _get(session, agreement_id)
+        if agreement.revoked_at is not None:
+            raise UserError(f"agreement {agreement_id} is already revoked")
+        agreement.revoked_at, agreement.revoked_reason = clock.now(), reason.strip()
+        audit.append(
+            session,
+            actor=actor,
+            action="agreement.revoked",
+            subject=agreement_id,
+            details={"reason": reason.strip()},
+        )
+        session.flush()
+        return _status(session, agreement)
+
+
+def admit_contents(hub: Hub, package: VerifiedPackage) -> None:
+    """What a verified package holds, against its agreement: only the fields the party's
+    supply lists, and no record its consent rule leaves out. PackageError naming the
+    clause; called before anything of the package is stored."""
+    m = package.manifest
+    with hub.sessions() as session:
+        terms = terms_of(_get(session, m.agreement_id).document)
+    try:
+        party = enforce.admit_party(terms, m.organisation, m.dataset)
+        enforce.admit_fields(
+            terms,
+            party,
+            m.dataset,
+            enforce.carried_fields(m.dataset, package.attributes.column_names[1:]),
+        )
+        rule = enforce.consent_rule(terms, m.dataset)
+        if rule is not None:
+            column = rule[1]
+            values = (
+                package.attributes.column(column).to_pylist()
+                if column in package.attributes.column_names
+                else [None] * package.attributes.num_rows
+            )
+            enforce.admit_consent(terms, m.dataset, values)
+    except NotAdmitted as exc:
+        raise PackageError(f"{exc.check} check failed: {exc}") from None

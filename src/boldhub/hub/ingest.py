@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from boldhub import clock
 from boldhub.hub import audit, organisations
-from boldhub.hub.agreements import expectations
+from boldhub.hub.agreements import admit_contents, expectations
 from boldhub.hub.store import ATTRIBUTES_DIR, ENCODINGS_DIR, MANIFESTS_DIR, Hub
 from boldhub.hub.store.models import Submission
 from boldhub.privacy.package import verify_package, write_encodings
@@ -39,6 +39,7 @@ def ingest(hub: Hub, package: Path, actor: str = "cli") -> IngestResult:
     with hub.sessions() as session:
         bodies = organisations.registered(session)
     pkg = verify_package(package, expectations(hub), bodies)
+    admit_contents(hub, pkg)
     m = pkg.manifest
     with hub.sessions() as session:
         existing = session.execute(

@@ -24,6 +24,7 @@ from boldhub import clock
 from boldhub.config import Settings
 from boldhub.errors import HubStateError, UserError
 from boldhub.hub import audit
+from boldhub.hub.agreements import require_active
 from boldhub.hub.ingest import current_submissions
 from boldhub.hub.store import ENCODINGS_DIR, RUNS_DIR, Hub
 from boldhub.hub.store.models import LinkageRun, Submission
@@ -283,10 +284,14 @@ def _save_model(hub: Hub, version: str, model_json: dict[str, Any], saved: list[
 
 
 def _linkage_terms(hub: Hub, agreement_id: str) -> LinkageTerms:
-    """The agreement's linkage terms (privacy.agreement.linkage_terms)."""
+    """The agreement's linkage terms (privacy.agreement.linkage_terms), once the
+    agreement is known to be active: nothing is linked outside an active agreement."""
     with hub.sessions() as session:
         agreement = session.get(Agreement, agreement_id)
-        return linkage_terms(agreement.document) if agreement else LinkageTerms()
+        if agreement is None:
+            return LinkageTerms()
+        require_active(session, agreement)
+        return linkage_terms(agreement.document)
 
 
 def submissions_to_link(hub: Hub, agreement: str | None) -> tuple[str, list[Submission]]:

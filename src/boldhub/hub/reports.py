@@ -9,12 +9,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from boldhub.agreements.enforce import admit_release
 from boldhub.errors import HubStateError
 from boldhub.hub import audit
+from boldhub.hub.agreements import active_terms
 from boldhub.hub.ingest import current_submissions
 from boldhub.hub.linking import agreement_of_run, get_run, latest_run, links_path
 from boldhub.hub.store import ATTRIBUTES_DIR, Hub
-from boldhub.outcomes.indicators import AttributeInput, compute
+from boldhub.outcomes.disclosure import THRESHOLD
+from boldhub.outcomes.indicators import INDICATORS, AttributeInput, compute
 from boldhub.outcomes.render import RenderedReport, render_reports
 
 REPORTS_DIR = "reports"
@@ -32,11 +35,17 @@ def release_reports(
     hub's home (all or nothing), and copy them to ``out`` when given. Returns the run id
     and the reports as released in the hub's home."""
     run = get_run(hub, run_id) if run_id is not None else latest_run(hub, agreement)
+    agreement_id = agreement_of_run(hub, run)
+    # Asked before anything is computed: a release outside an active agreement, or beyond
+    # its permitted outputs, is refused naming the clause.
+    terms = active_terms(hub, agreement_id) if agreement_id is not None else None
     subs = [s for s in current_submissions(hub) if s.id in run.submissions]
     attrs = [AttributeInput(s.source, hub.path(ATTRIBUTES_DIR, f"{s.id}.parquet")) for s in subs]
     outcomes = compute(links_path(hub, run.id), attrs)
     if not outcomes:
         raise HubStateError("the latest linkage run holds no homelessness submissions to report on")
+    if terms is not None:
+        admit_release(terms, [ind.id for ind in INDICATORS], THRESHOLD, [o.area for o in outcomes])
     final = hub.path(REPORTS_DIR, run.id)
     tmp = hub.path(REPORTS_DIR, f".{run.id}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -49,7 +58,7 @@ def release_reports(
                 action="reports.released",
                 subject=run.id,
                 details={
-                    "agreement": agreement_of_run(hub, run),
+                    "agreement": agreement_id,
                     "areas": [r.area for r in reports],
                 },
             )

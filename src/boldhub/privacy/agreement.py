@@ -1,45 +1,36 @@
-"""The linkage part of a data sharing agreement, as a file both sides read.
-
-The hub registers the file (``boldhub agreement register``); each party gives the same
-file to ``boldhub encode --agreement`` so that its package names the agreement, uses the
-agreement's encoding parameters and is checked against the agreement's key fingerprint
-before it leaves the council. The file is JSON (which any YAML reader also reads, for the
-fuller agreements-as-code to come)::
+"""An agreement as both sides load it: the agreement-as-code YAML file
+(``schema_version: 2``, see ``boldhub.agreements`` and docs/agreements.md), or the older
+JSON file, read as the subset it is::
 
     {
       "id": "bold-pilot-2026",
-      "title": "BOLD pilot: homelessness, probation and treatment",
       "linkage_key_fingerprint": "<32 hex digits: `boldhub keys fingerprint KEYFILE`>",
       "encoding": {"salt": "dob"},
       "parties": [
         {"organisation": "E08000025", "signing_key": "ed25519:...",
          "datasets": ["homelessness"]}
       ],
-      "linkage": {
-        "allowed_source_pairs": [["homelessness", "probation"]],
-        "one_to_one_sources": ["probation:MOJ-PROBATION"]
-      }
+      "linkage": {"allowed_source_pairs": [["homelessness", "probation"]]}
     }
 
-``encoding`` lists only the parameters that differ from the defaults of this version
-(``EncodingParams``); ``datasets`` is optional (any dataset when absent); ``linkage`` is
-optional (any two sources may link, none is one-to-one). Fields not known here are kept,
-so the record can grow.
-
-Who may submit what under an agreement is decided here, once, by :func:`admit`: the
-council runs it before encoding and the hub again before it accepts a package, so that a
-package the hub would refuse is never made.
+The hub registers the file (``boldhub agreement register``); each party gives the same
+file to ``boldhub encode --agreement``. What the agreement allows is decided in one place,
+``boldhub.agreements.enforce``: the council asks it before encoding and the hub again
+before it accepts a package, so that a package the hub would refuse is never made.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from boldhub.agreements import enforce
+from boldhub.agreements.enforce import PartyTerms, Terms, terms_of
+from boldhub.agreements.load import AgreementFileError, Loaded, Problem, load_path
+from boldhub.agreements.validate import check
 from boldhub.errors import InputFileError, NotAdmitted, SchemaError, UserError
 from boldhub.privacy.encoding import EncodingParams
 from boldhub.privacy.signing import parse_public_key
@@ -130,39 +121,6 @@ def linkage_terms(document: dict[str, Any]) -> LinkageTerms:
     return LinkageTerms(pairs, tuple(sorted(one_to_one)))
 
 
-def admit(
-    agreement_id: str,
-    party: Party | None,
-    organisation: str,
-    dataset: str,
-    *,
-    signing_key: str | None = None,
-) -> Party:
-    """The one rule of who may submit under an agreement: ``organisation`` must be a party
-    (``party`` is its entry, None when the agreement has none), ``dataset`` one the party
-    may submit and, when given, ``signing_key`` (public key text) the one it registered.
-    Raises NotAdmitted; returns the party."""
-    if party is None or party.organisation != organisation:
-        raise NotAdmitted(
-            "agreement",
-            f"{organisation} is not a party to agreement {agreement_id}; nothing it signs is "
-            "accepted under it",
-        )
-    if party.datasets and dataset not in party.datasets:
-        raise NotAdmitted(
-            "agreement",
-            f"agreement {agreement_id} does not let {organisation} submit {dataset} data "
-            f"(only {', '.join(party.datasets)})",
-        )
-    if signing_key is not None and signing_key != party.signing_key:
-        raise NotAdmitted(
-            "agreement",
-            f"this signing key is not the one {organisation} registered in agreement "
-            f"{agreement_id}; use that key, or have the agreement updated",
-        )
-    return party
-
-
 def admit_linkage_key(agreement_id: str, agreement_fingerprint: str, fingerprint: str) -> None:
     """The linkage key rule: every package under an agreement is encoded with the key
     whose fingerprint the agreement (after any rotation) names. Raises NotAdmitted."""
@@ -187,14 +145,22 @@ class AgreementSpec:
     def party(self, organisation: str) -> Party | None:
         return next((p for p in self.parties if p.organisation == organisation), None)
 
+    @property
+    def terms(self) -> Terms:
+        """What the agreement allows, as the one enforcement module reads it."""
+        return terms_of(self.document)
+
     def admit(
         self, organisation: str, dataset: str, *, key_fingerprint: str, signing_key: str
-    ) -> Party:
-        """:func:`admit_linkage_key` then :func:`admit` under this agreement."""
+    ) -> PartyTerms:
+        """The linkage key, the party, its dataset, its signing key and the fields a
+        package of that dataset carries, under this agreement (``agreements.enforce``)."""
         admit_linkage_key(self.id, self.key_fingerprint, key_fingerprint)
-        return admit(
-            self.id, self.party(organisation), organisation, dataset, signing_key=signing_key
-        )
+        terms = self.terms
+        party = enforce.admit_party(terms, organisation, dataset)
+        enforce.admit_signing_key(terms, party, signing_key)
+        enforce.admit_fields(terms, party, dataset, enforce.carried_fields(dataset))
+        return party
 
 
 def _parties(raw_parties: Any, bad: Callable[[str], UserError]) -> tuple[Party, ...]:
@@ -222,8 +188,38 @@ def _parties(raw_parties: Any, bad: Callable[[str], UserError]) -> tuple[Party, 
     return tuple(parties)
 
 
+class AgreementInvalid(UserError):
+    """An agreement file with problems, each on its own line as ``FILE:LINE: field: ...``."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__(
+            "the agreement file has problems; fix each and check again with `boldhub "
+            "agreement validate FILE`:\n" + "\n".join(map(str, problems))
+        )
+
+
+def _checked(loaded: Loaded) -> AgreementSpec:
+    doc, problems = check(loaded)
+    if doc is None:
+        raise AgreementInvalid(problems)
+    parties = tuple(
+        Party(p.organisation, p.signing_key, tuple(s.dataset for s in p.supplies))
+        for p in doc.parties
+    )
+    params = EncodingParams.from_dict({**EncodingParams().as_dict(), **doc.encoding})
+    data = loaded.data
+    return AgreementSpec(
+        doc.id, doc.linkage_key_fingerprint, params, parties, data, linkage_terms(data)
+    )
+
+
 def parse_agreement(doc: Any, where: str = "the agreement") -> AgreementSpec:
-    """Validate an agreement document; every problem names the field to fix."""
+    """Validate an agreement document; every problem names the field to fix. A document
+    with ``schema_version`` is an agreement-as-code file (``agreements.validate``); one
+    without is an older JSON agreement, read as the subset it is."""
+    if isinstance(doc, dict) and "schema_version" in doc:
+        return _checked(Loaded(where, doc))
 
     def bad(problem: str) -> UserError:
         return UserError(f"{where}: {problem}")
@@ -254,16 +250,17 @@ def parse_agreement(doc: Any, where: str = "the agreement") -> AgreementSpec:
 
 
 def load_agreement(path: Path) -> AgreementSpec:
+    """An agreement file: YAML (``schema_version: 2``) or the older JSON."""
     if not path.is_file():
         raise InputFileError(
-            f"agreement file {path} not found; check the path, or get the agreement's JSON "
+            f"agreement file {path.name} not found; check the path, or get the agreement "
             "file from whoever manages the agreement (the hub's team holds every registered "
-            "one: `boldhub agreement show ID`); docs/hub.md shows how to write one"
+            "one: `boldhub agreement show ID`); docs/agreements.md shows how to write one"
         )
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputFileError(
-            f"agreement file {path} is not valid JSON ({exc.__class__.__name__})"
-        ) from None
-    return parse_agreement(doc, str(path))
+        loaded = load_path(path)
+    except AgreementFileError as exc:
+        raise AgreementInvalid([exc.problem]) from None
+    if isinstance(loaded.data, dict) and "schema_version" in loaded.data:
+        return _checked(loaded)
+    return parse_agreement(loaded.data, str(path))

@@ -11,6 +11,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 
 from boldhub import __version__
 from boldhub.config import Settings, get_settings
+from boldhub.hub import retention
 from boldhub.hub.accounts import ensure_organisations
 from boldhub.hub.api import (
     audit,
@@ -49,6 +50,8 @@ def create_app(home: Path, settings: Settings | None = None) -> FastAPI:
             "operators link them, and every organisation reads its own disclosure-controlled "
             "outcomes. Errors are RFC 9457 problem details."
         ),
+        # Retention runs daily inside the service, in a worker thread (hub/retention.py).
+        lifespan=retention.daily_job(hub, settings.retention_interval_hours),
     )
     app.state.settings = settings
     app.state.hub = hub

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from boldhub.hub.store.models import Base
@@ -37,6 +37,8 @@ class Agreement(Base):
     supersedes: Mapped[str | None] = mapped_column(String(64), nullable=True)
     superseded_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class AgreementParty(Base):
@@ -53,3 +55,18 @@ class AgreementParty(Base):
     def party(self) -> Party:
         """The party as the agreement rule (``privacy.agreement.admit``) takes it."""
         return Party(self.organisation, self.signing_key, tuple(self.datasets))
+
+
+class AgreementSignature(Base):
+    """A party's sign-off: its DPO's (or its organisation's registered) Ed25519 signature
+    over the agreement's canonical bytes, whose SHA-256 is kept beside it."""
+
+    __tablename__ = "agreement_signatures"
+
+    agreement_id: Mapped[str] = mapped_column(ForeignKey("agreements.id"), primary_key=True)
+    organisation: Mapped[str] = mapped_column(String(32), primary_key=True)
+    signer: Mapped[str] = mapped_column(String(16))  # "dpo" or "organisation"
+    key_id: Mapped[str] = mapped_column(String(16))
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
