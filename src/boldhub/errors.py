@@ -39,13 +39,34 @@ identifier in clear: messages may end up in the hub's logs.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 
 class UserError(Exception):
     """A problem the user can fix. The CLI prints ``boldhub: <message>`` and exits 2."""
 
     exit_code = 2
+
+
+class AgreementInvalid(UserError):
+    """An agreement file with problems; ``problems`` holds each (``agreements.load.Problem``),
+    shown one to a line as ``FILE:LINE: field: what is wrong and what to do``."""
+
+    def __init__(self, problems: Sequence[Any]) -> None:
+        self.problems = list(problems)
+        super().__init__(
+            "the agreement file has problems; fix each and check again with `boldhub "
+            "agreement validate FILE`:\n" + "\n".join(map(str, self.problems))
+        )
+
+
+class AgreementFileError(AgreementInvalid):
+    """An agreement file that is not YAML at all; ``problem`` names the line."""
+
+    def __init__(self, problem: Any) -> None:
+        self.problem = problem
+        super().__init__([problem])
 
 
 class InputFileError(UserError):

@@ -13,8 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from boldhub.council.encode import encode
 from boldhub.council.prepare import prepare
-from boldhub.demo import Trust, create_trust
-from boldhub.hub.agreements import register
+from boldhub.demo import Trust, create_trust, register_signed
 from boldhub.hub.store import Hub
 from boldhub.privacy import signing
 from boldhub.privacy.keys import LinkageKey, create_key

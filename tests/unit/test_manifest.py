@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from boldhub.agreements import enforce
+from boldhub.agreements.enforce import terms_of
 from boldhub.errors import ManifestUnreadable, PackageError, SchemaError
 from boldhub.privacy.agreement import (
     LinkageTerms,
     NotAdmitted,
-    Party,
-    admit,
     admit_linkage_key,
     linkage_terms,
 )
@@ -135,29 +135,45 @@ def test_a_malformed_linkage_term_is_refused_not_dropped(linkage: Any, needle: s
         linkage_terms({"linkage": linkage})
 
 
-PARTY = Party("E08000025", "ed25519:KEY", ("homelessness",))
+# An older JSON agreement's terms, as the one enforcement module reads them.
+LEGACY = terms_of(
+    {
+        "id": "a1",
+        "parties": [
+            {
+                "organisation": "E08000025",
+                "signing_key": "ed25519:KEY",
+                "datasets": ["homelessness"],
+            },
+            {"organisation": "MOJ-PROBATION", "signing_key": "k"},
+        ],
+    }
+)
 
 
 @pytest.mark.parametrize(
-    ("party", "organisation", "dataset", "signing_key", "needle"),
+    ("organisation", "dataset", "signing_key", "needle"),
     [
-        (None, "E08000025", "homelessness", None, "is not a party to agreement a1"),
-        (PARTY, "E06000023", "homelessness", None, "is not a party to agreement a1"),
-        (PARTY, "E08000025", "probation", None, r"not let E08000025 submit probation.*only"),
-        (PARTY, "E08000025", "homelessness", "ed25519:OTHER", "not the one E08000025 registered"),
+        ("E06000023", "homelessness", None, "clause parties: E06000023 is not a party"),
+        ("E08000025", "probation", None, r"supplies: E08000025 may supply homelessness, not"),
+        ("E08000025", "homelessness", "ed25519:OTHER", "not the one E08000025 registered"),
     ],
 )
 def test_the_agreement_rule_refuses(
-    party: Party | None, organisation: str, dataset: str, signing_key: str | None, needle: str
+    organisation: str, dataset: str, signing_key: str | None, needle: str
 ) -> None:
     with pytest.raises(NotAdmitted, match=needle) as caught:
-        admit("a1", party, organisation, dataset, signing_key=signing_key)
+        party = enforce.admit_party(LEGACY, organisation, dataset)
+        enforce.admit_signing_key(LEGACY, party, signing_key or party.signing_key)
     assert caught.value.check == "agreement"
+    assert "agreement a1 version 1" in str(caught.value)
 
 
 def test_the_agreement_rule_admits_a_party_and_checks_the_linkage_key() -> None:
-    assert admit("a1", PARTY, "E08000025", "homelessness", signing_key="ed25519:KEY") is PARTY
-    assert admit("a1", Party("E08000025", "k", ()), "E08000025", "probation").datasets == ()
+    party = enforce.admit_party(LEGACY, "E08000025", "homelessness")
+    enforce.admit_signing_key(LEGACY, party, "ed25519:KEY")
+    # A party of an older agreement that names no dataset may supply any.
+    assert enforce.admit_party(LEGACY, "MOJ-PROBATION", "victims").supplies is None
     admit_linkage_key("a1", "f" * 32, "f" * 32)
     with pytest.raises(NotAdmitted, match=r"different linkage key.*not agreement a1.s") as caught:
         admit_linkage_key("a1", "f" * 32, "e" * 32)

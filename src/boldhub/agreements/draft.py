@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from boldhub.agreements.catalogue import catalogue, suggest
 from boldhub.agreements.model import SCHEMA_VERSION, PurposeLock
 from boldhub.agreements.validate import CRIMINAL, HEALTH, dataset_fields
-from boldhub.schemas.organisations import local_authorities
+from boldhub.schemas.organisations import CENTRAL_BODIES, local_authorities
 
 if TYPE_CHECKING:
     from boldhub.privacy.agreement import AgreementSpec
@@ -67,6 +67,9 @@ class Answers:
     encoding: dict[str, Any] = field(default_factory=dict)
 
 
+CENTRAL_NAMES = {o.code: o for o in CENTRAL_BODIES}
+
+
 def _kind(organisation: str) -> str:
     return "council" if organisation in local_authorities() else "central"
 
@@ -93,7 +96,7 @@ def lawful_basis(organisation: str, datasets: tuple[str, ...]) -> dict[str, Any]
 
 
 def _party(answer: PartyAnswer) -> dict[str, Any]:
-    found = local_authorities().get(answer.organisation)
+    found = local_authorities().get(answer.organisation) or CENTRAL_NAMES.get(answer.organisation)
     party: dict[str, Any] = {
         "organisation": answer.organisation,
         "name": answer.name or (found.name if found else answer.organisation),
@@ -139,7 +142,8 @@ def draft(answers: Answers) -> dict[str, Any]:
         "retention": dict(DEFAULT_RETENTION),
         "dates": {
             "start": start.isoformat(),
-            "review": date(start.year + 1, start.month, start.day).isoformat(),
+            # The first of the month a year on: a start on 29 February has no anniversary.
+            "review": date(start.year + 1, start.month, 1).isoformat(),
             "expiry": expiry.isoformat(),
         },
         "reciprocity": [

@@ -22,6 +22,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from boldhub.errors import AgreementFileError as AgreementFileError
+
 Path_ = tuple[str | int, ...]
 
 
@@ -66,14 +68,6 @@ def dotted(path: Path_) -> str:
     return out
 
 
-class AgreementFileError(Exception):
-    """The file cannot be read as YAML at all; ``problem`` names the line."""
-
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(str(problem))
-        self.problem = problem
-
-
 def _plain(node: Any, path: Path_, lines: dict[Path_, int]) -> Any:
     if isinstance(node, CommentedMap):
         out: dict[str, Any] = {}
@@ -108,9 +102,7 @@ class _Constructor(RoundTripConstructor):
     on its line, not a crash of the reader."""
 
 
-_Constructor.add_constructor(
-    "tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str
-)
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str)
 
 
 def load_text(text: str, file: str) -> Loaded:

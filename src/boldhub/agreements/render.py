@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
 from typing import Any
@@ -28,6 +28,7 @@ from boldhub.errors import UserError
 from boldhub.outcomes.disclosure import ROUNDING_BASE
 from boldhub.outcomes.indicators import INDICATORS
 from boldhub.schemas import IDENTIFIER_FIELDS, get_dataset, get_organisation
+from boldhub.schemas.organisations import local_authorities
 
 MONTHS = (
     "January",
@@ -108,11 +109,24 @@ STORES = (
     ),
 )
 
+# (field of LawfulBasis, what it is, short label)
 BASIS_FIELDS = (
-    ("article_6", "UK GDPR Article 6 lawful basis"),
-    ("article_9", "UK GDPR Article 9 condition (special category data)"),
-    ("schedule_1", "DPA 2018 Schedule 1 condition for the Article 9 condition"),
-    ("article_10", "Article 10 authority (criminal offence data): DPA 2018 Schedule 1"),
+    ("article_6", "UK GDPR Article 6 lawful basis", "Article 6"),
+    (
+        "article_9",
+        "UK GDPR Article 9 condition (special category data)",
+        "Special category data, Article 9",
+    ),
+    (
+        "schedule_1",
+        "DPA 2018 Schedule 1 condition for the Article 9 condition",
+        "Special category data, Schedule 1",
+    ),
+    (
+        "article_10",
+        "Article 10 authority (criminal offence data): DPA 2018 Schedule 1",
+        "Criminal offence data, Article 10",
+    ),
 )
 
 _IDENTIFIERS = {f.name: f.description for f in IDENTIFIER_FIELDS}
@@ -133,6 +147,8 @@ class Cited:
     plain: str
     known: bool = True
     needs_apd: bool = False
+    field: str = ""
+    short: str = ""
 
 
 @dataclass(frozen=True)
@@ -173,6 +189,8 @@ class PartyView:
     supplies: tuple[SupplyView, ...]
     conditions: tuple[Cited, ...]
     special: tuple[str, ...]
+    council: bool
+    schedule_1: tuple[tuple[Cited, str], ...]
 
 
 @dataclass(frozen=True)
@@ -277,10 +295,10 @@ def _laws(text: str) -> tuple[Cited, ...]:
 
 def _bases(basis: LawfulBasis) -> tuple[Cited, ...]:
     out = []
-    for field, heading in BASIS_FIELDS:
+    for field, heading, short in BASIS_FIELDS:
         value = getattr(basis, field)
         if value is not None:
-            out.append(_cited(heading, value))
+            out.append(replace(_cited(heading, value), field=field, short=short))
     return tuple(out)
 
 
@@ -351,6 +369,21 @@ def _special_kinds(party: Party) -> tuple[str, ...]:
     return tuple(sorted(kinds))
 
 
+def _schedule_1_uses(basis: LawfulBasis | None) -> tuple[tuple[Cited, str], ...]:
+    """Each distinct Schedule 1 condition ``basis`` cites, with what it is relied on for."""
+    if basis is None:
+        return ()
+    uses: dict[str, list[str]] = {}
+    if basis.schedule_1 is not None:
+        uses.setdefault(basis.schedule_1, []).append("special category data")
+    if basis.article_10 is not None:
+        uses.setdefault(basis.article_10, []).append("criminal offence data")
+    return tuple(
+        (_cited("DPA 2018 Schedule 1 condition", entry_id), listed(what))
+        for entry_id, what in uses.items()
+    )
+
+
 def party_view(party: Party) -> PartyView:
     basis = party.lawful_basis
     bases = _bases(basis) if basis is not None else ()
@@ -371,9 +404,15 @@ def party_view(party: Party) -> PartyView:
         part_3=bool(basis and basis.part_3),
         dea_s35=basis.dea_s35 if basis is not None else None,
         supplies=tuple(_supply(s.dataset, s.fields) for s in party.supplies),
-        conditions=tuple(c for c in bases if not c.heading.startswith("UK GDPR Article 6")),
+        conditions=tuple(c for c in bases if c.field != "article_6"),
         special=_special_kinds(party),
+        council=party.organisation in local_authorities(),
+        schedule_1=_schedule_1_uses(basis),
     )
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
 
 
 def _names(value: Any) -> set[str]:
@@ -393,8 +432,10 @@ def _names(value: Any) -> set[str]:
 
 
 def signatures(doc: AgreementDoc, status: dict[str, Any] | None) -> tuple[Signature, ...]:
-    """Each party's signature state from ``status`` (``signed``/``present`` and ``missing``
-    lists of organisation codes, or ``signatures``: a mapping of code to signed or not)."""
+    """Each party's signature state from ``status``: ``signed`` (or ``present``) and
+    ``missing``, lists of organisation codes, or ``signatures``, a mapping of code to
+    signed or not. The hub's lifecycle status as a dict (``dataclasses.asdict`` of
+    ``boldhub.hub.agreements.Status``: ``word``, ``signed``, ``missing``, ``reason``) fits."""
     if status is None:
         return ()
     signed = _names(status.get("signed")) | _names(status.get("present"))
@@ -483,8 +524,10 @@ def _risks_identity(doc: AgreementDoc) -> list[Risk]:
             "Severe",
             "High",
             (
-                "Encodings are scoped: each is keyed under a secret of another identifier, so "
-                "across the store only equal whole values are visible.",
+                "Encodings are scoped: names, initials, sex and postcode parts are keyed under "
+                "a secret of the record's date of birth, the full name and date parts under "
+                "one of its postcode, so across the store only equal dates of birth, "
+                "postcodes and ID numbers can be seen to match.",
                 "The key service caps and audits what each party may encode.",
                 "Attributes are coarse (an age band, never a date of birth) and stored apart "
                 "from the encodings; linkage reads the encodings only.",
@@ -562,11 +605,11 @@ def _risks_use(doc: AgreementDoc) -> list[Risk]:
     ]
 
 
-def _risks_other(doc: AgreementDoc) -> list[Risk]:
+def _risks_data(doc: AgreementDoc) -> list[Risk]:
     fields = sum(len(s.fields) for p in doc.parties for s in p.supplies)
     datasets = {s.dataset for p in doc.parties for s in p.supplies}
     r = doc.retention
-    out = [
+    return [
         Risk(
             "R6",
             "More data than the purpose needs",
@@ -605,6 +648,12 @@ def _risks_other(doc: AgreementDoc) -> list[Risk]:
             "Reduced",
             "Low",
         ),
+    ]
+
+
+def _risks_other(doc: AgreementDoc) -> list[Risk]:
+    datasets = {s.dataset for p in doc.parties for s in p.supplies}
+    out = [
         Risk(
             "R8",
             "Inaccurate linkage",
@@ -663,7 +712,7 @@ def _risks_other(doc: AgreementDoc) -> list[Risk]:
         )
     out.append(
         Risk(
-            f"R{len(out) + 6}",
+            "",
             "People are not told, or cannot use their rights",
             "People do not know their records are linked, or cannot object or ask for them.",
             "Probable",
@@ -683,7 +732,9 @@ def _risks_other(doc: AgreementDoc) -> list[Risk]:
 
 def risks(doc: AgreementDoc) -> tuple[Risk, ...]:
     """The DPIA's risks to individuals, with measures from the agreement."""
-    return (*_risks_identity(doc), *_risks_use(doc), *_risks_other(doc))
+    found = (*_risks_identity(doc), *_risks_use(doc), *_risks_data(doc), *_risks_other(doc))
+    # Numbered in order: the victims' risk is there only when victims' data is shared.
+    return tuple(replace(risk, id=f"R{i}") for i, risk in enumerate(found, 1))
 
 
 def _context(doc: AgreementDoc, status: dict[str, Any] | None) -> dict[str, Any]:
@@ -716,12 +767,17 @@ def _context(doc: AgreementDoc, status: dict[str, Any] | None) -> dict[str, Any]
             (names.get(r.party, r.party), r.party, r.gets, r.when) for r in doc.reciprocity
         ),
         "no_return": tuple(
-            p.name for p in parties if p.organisation not in {r.party for r in doc.reciprocity}
+            p.name
+            for p in parties
+            if not p.processor and p.organisation not in {r.party for r in doc.reciprocity}
         ),
         "datasets": tuple(sorted({(s.dataset, s.title) for p in parties for s in p.supplies})),
+        "dataset_names": tuple(sorted({s.dataset for p in parties for s in p.supplies})),
+        "risks": risks(doc),
         "special_parties": tuple(p for p in parties if p.conditions),
         "part_3_parties": tuple(p.name for p in parties if p.part_3),
-        "status_word": (status or {}).get("status"),
+        "status_word": _text((status or {}).get("status") or (status or {}).get("word")),
+        "status_reason": _text((status or {}).get("reason")),
         "signatures": signatures(doc, status),
         "listed": listed,
     }

@@ -12,6 +12,7 @@ from boldhub.cli import (
     admin,
     agreement,
     agreement_docs,
+    agreement_new,
     council_app,
     demo,
     encode,
@@ -68,10 +69,14 @@ app.add_typer(hub.audit_app, name="audit", help="[hub] Check the tamper-evident 
 app.add_typer(
     agreement.agreement_app,
     name="agreement",
-    help="[hub] Register agreements, amend them with a new version, rotate their key.",
+    help=(
+        "Agreements as code: draft, validate, render, register, sign, amend, revoke; "
+        "rotate their key."
+    ),
 )
 app.command("demo", help="Run the whole pipeline on synthetic data, end to end.")(demo.demo)
 agreement_docs.register(agreement.agreement_app)
+agreement_new.register(agreement.agreement_app)
 app.add_typer(
     retention.retention_app,
     name="retention",

@@ -14,16 +14,16 @@ from boldhub.hub.store import open_hub
 
 retention_app = typer.Typer(no_args_is_help=True)
 
-# What each kind is called on the terminal: the item counted, and what it is a count of.
-LABELS: dict[retention.Kind, tuple[str, str]] = {
-    "encodings": ("encodings", "files"),
-    "attributes": ("attributes", "files"),
-    "manifests": ("manifest copies", "submissions"),
-    "submissions": ("submission rows", "rows"),
-    "link_maps": ("link maps and run outputs", "run folders"),
-    "linkage_runs": ("linkage run rows", "rows"),
-    "releases": ("releases", "report folders"),
-    "models": ("saved models", "agreements"),
+# What each kind is called on the terminal, and what one and several of it are counted as.
+LABELS: dict[retention.Kind, tuple[str, str, str]] = {
+    "encodings": ("encodings", "file", "files"),
+    "attributes": ("attributes", "file", "files"),
+    "manifests": ("manifest copies", "copy", "copies"),
+    "submissions": ("submission rows", "row", "rows"),
+    "link_maps": ("link maps and run outputs", "run folder", "run folders"),
+    "linkage_runs": ("linkage run rows", "row", "rows"),
+    "releases": ("releases", "report folder", "report folders"),
+    "models": ("saved models", "agreement's folder", "agreements' folders"),
 }
 
 
@@ -48,7 +48,7 @@ def lines(result: retention.Result) -> list[str]:
     out = list(found.notes)
     verb = "would go" if result.dry_run else "deleted"
     for kind in retention.KINDS:
-        label, unit = LABELS[kind]
+        label, one, several = LABELS[kind]
         items = found.of_kind(kind)
         if not items:
             out.append(f"{label}: none due")
@@ -56,6 +56,7 @@ def lines(result: retention.Result) -> list[str]:
         by_agreement = Counter(i.agreement or "earlier run's leftovers" for i in items)
         where = ", ".join(f"{a}: {n}" for a, n in sorted(by_agreement.items()))
         since = min(i.due for i in items).date().isoformat()
+        unit = one if len(items) == 1 else several
         out.append(f"{label}: {len(items)} {unit} {verb} ({where}; due since {since})")
     total = len(found.items)
     agreements = len(found.agreements())

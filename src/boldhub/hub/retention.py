@@ -167,12 +167,10 @@ def plan(hub: Hub) -> Plan:
         due = sub_due[sub.id]
         if due is not None and due <= now:
             items.extend(_submission_items(hub, sub.id, sub_agreement[sub.id], due))
-    gone_runs: set[str] = set()
     for run in state.runs:
         agreement = _agreement_of_run(run, sub_agreement)
         due = _run_due(run, state.terms.get(agreement or ""), sub_due, now)
         if due is not None and due <= now:
-            gone_runs.add(run.id)
             items.extend(_run_items(hub, run.id, agreement, due))
     items.extend(_release_items(hub, state, now))
     items.extend(_model_items(hub, state, sub_agreement, items, now))
@@ -190,9 +188,9 @@ def run(hub: Hub, *, dry_run: bool = False, actor: str = "cli") -> Result:
     runs = [i.id for i in found.of_kind("linkage_runs")]
     with hub.sessions() as session, session.begin():
         if subs:
-            # A later submission that replaced one of these may outlive it (another
-            # agreement version's terms): drop the reference first, or the foreign key
-            # would refuse the delete.
+            # A replaced submission names its replacement (superseded_by), which may go
+            # first (another agreement version's terms) or in the same delete: the
+            # reference goes first, so the foreign key never refuses.
             session.execute(
                 update(Submission)
                 .where(Submission.superseded_by.in_(subs))

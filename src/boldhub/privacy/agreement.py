@@ -29,9 +29,17 @@ from typing import Any
 
 from boldhub.agreements import enforce
 from boldhub.agreements.enforce import PartyTerms, Terms, terms_of
-from boldhub.agreements.load import AgreementFileError, Loaded, Problem, load_path
+from boldhub.agreements.load import AgreementFileError, Loaded, load_path
 from boldhub.agreements.validate import check
-from boldhub.errors import InputFileError, NotAdmitted, SchemaError, UserError
+from boldhub.errors import (
+    AgreementInvalid as AgreementInvalid,
+)
+from boldhub.errors import (
+    InputFileError,
+    NotAdmitted,
+    SchemaError,
+    UserError,
+)
 from boldhub.privacy.encoding import EncodingParams
 from boldhub.privacy.signing import parse_public_key
 from boldhub.schemas import get_dataset
@@ -186,17 +194,6 @@ def _parties(raw_parties: Any, bad: Callable[[str], UserError]) -> tuple[Party, 
     if len(set(orgs)) != len(orgs):
         raise bad("an organisation appears twice in parties")
     return tuple(parties)
-
-
-class AgreementInvalid(UserError):
-    """An agreement file with problems, each on its own line as ``FILE:LINE: field: ...``."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__(
-            "the agreement file has problems; fix each and check again with `boldhub "
-            "agreement validate FILE`:\n" + "\n".join(map(str, problems))
-        )
 
 
 def _checked(loaded: Loaded) -> AgreementSpec:

@@ -43,7 +43,7 @@ from boldhub.hub.service import (
 )
 from boldhub.hub.store import Hub
 from boldhub.hub.upload import ingest_upload, staging_dir, write_files
-from boldhub.hub.web import audit_pages, info, organisation_pages
+from boldhub.hub.web import agreement_pages, audit_pages, info, organisation_pages
 from boldhub.hub.web.queries import overlapping, submission, submission_detail
 from boldhub.hub.web.render import check_csrf, render, report_content, to_sign_in
 from boldhub.hub.web.wording import MESSAGES, sentence
@@ -339,3 +339,4 @@ def report_page(request: Request, area: str, hub: HubDep, user: MaybeUser) -> Re
 router.include_router(audit_pages.router)
 router.include_router(info.router)
 router.include_router(organisation_pages.router)
+router.include_router(agreement_pages.router)

@@ -41,6 +41,7 @@ def nav_items(user: Principal | None) -> list[tuple[str, str]]:
     if allowed(user, "linkage.read"):
         items.append(("/linkage", "Linkage runs"))
     items.append(("/reports", "Reports"))
+    items.append(("/agreements", "Agreements"))
     if allowed(user, "audit.read", user.organisation):
         items.append(("/audit", "Audit trail"))
     if allowed(user, "organisations.manage"):
