@@ -20,7 +20,7 @@ from boldhub.privacy import signing
 from boldhub.privacy.agreement import parse_agreement
 from boldhub.privacy.keys import create_key
 from boldhub.synth import generate
-from tests.support.cli import assert_one_line_error, boldhub
+from tests.support.cli import assert_one_line_error, boldhub, register_and_sign
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +52,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         agreement=parse_agreement(doc),
         signing_key=signer,
     )
-    proc = boldhub("agreement", "register", str(trust.agreement_file), "--home", str(root / "hub"))
-    assert proc.returncode == 0, proc.stderr
+    register_and_sign(
+        trust.agreement_file,
+        root / "hub",
+        {org: root / "trust" / org / "signing.key" for org in ("MOJ-PROBATION", "E08000025")},
+    )
     proc = boldhub("ingest", str(root / "pkg"), "--home", str(root / "hub"))
     assert proc.returncode == 0, proc.stderr
     return {
@@ -383,7 +386,9 @@ def test_ingest_another_council_cannot_submit_in_a_partys_name(
     pkg = _copy_package(world["pkg2"], tmp_path / "pkg")
 
     def claim(m: dict[str, Any]) -> None:
-        m["organisation"], m["source"] = "E08000025", "probation:E08000025"
+        # Data the council may supply, so that its signature is what gives it away.
+        m["organisation"], m["dataset"] = "E08000025", "homelessness"
+        m["source"] = "homelessness:E08000025"
 
     _resign(pkg, world["signing_key"], claim)
     _ingest_refused(world, pkg, "signature check failed", "registered for E08000025")

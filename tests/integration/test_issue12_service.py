@@ -12,16 +12,19 @@ import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from boldhub.agreements.draft import PartyAnswer, party_entry
+from boldhub.agreements.load import canonical_bytes
 from boldhub.council.encode import encode
 from boldhub.council.prepare import prepare
 from boldhub.council.submit import tar_package
-from boldhub.demo import Trust, create_trust
+from boldhub.demo import Trust, create_trust, register_signed
 from boldhub.errors import PackageError, SchemaError, UserError
 from boldhub.hub import agreements
 from boldhub.hub.accounts import create_token, create_user
@@ -33,7 +36,7 @@ from boldhub.hub.store.models import AuditEvent
 from boldhub.hub.store.models import Organisation as OrganisationRow
 from boldhub.privacy.agreement import parse_agreement
 from boldhub.privacy.keys import LinkageKey, create_key
-from boldhub.privacy.signing import public_key_text
+from boldhub.privacy.signing import public_key_text, sign
 from boldhub.schemas import get_organisation
 from boldhub.schemas.organisations import local_authorities
 from boldhub.synth import generate
@@ -77,8 +80,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 
 def _hub(tmp_path: Path, world: World) -> Hub:
     hub = open_hub(tmp_path / "hub", create=True)
-    agreements.register(hub, world.trust.agreement, actor="test")
+    register_signed(hub, world.trust, actor="test")
     return hub
+
+
+def _party(org: str, dataset: str, signer: Ed25519PrivateKey | None = None) -> dict[str, Any]:
+    key = signer or Ed25519PrivateKey.generate()
+    return party_entry(PartyAnswer(org, public_key_text(key.public_key()), (dataset,)))
 
 
 # --- #2 every English local authority; other bodies by registration -----------------
@@ -150,10 +158,7 @@ def test_admin_registers_a_provider_by_command_and_it_can_join(
         "id": "with-provider",
         "parties": [
             *world.trust.agreement.document["parties"],
-            {
-                "organisation": "PROVIDER-STMUNGOS",
-                "signing_key": public_key_text(Ed25519PrivateKey.generate().public_key()),
-            },
+            _party("PROVIDER-STMUNGOS", "homelessness"),
         ],
     }
     assert agreements.register(hub, parse_agreement(doc)).parties == 4
@@ -168,15 +173,14 @@ def test_admin_registers_a_provider_by_command_and_it_can_join(
 # --- #4 an agreement changes by a new version ----------------------------------------
 
 
-def _v2(world: World, new_id: str = "bold-demo-v2") -> dict[str, object]:
+NDTMS_KEY = Ed25519PrivateKey.generate()
+
+
+def _v2(world: World, new_id: str = "bold-demo-v2") -> dict[str, Any]:
     doc = json.loads(json.dumps(world.trust.agreement.document))
     doc["id"] = new_id
-    doc["parties"].append(
-        {
-            "organisation": "DHSC-NDTMS",
-            "signing_key": public_key_text(Ed25519PrivateKey.generate().public_key()),
-        }
-    )
+    doc["version"] = 2
+    doc["parties"].append(_party("DHSC-NDTMS", "treatment", NDTMS_KEY))
     return doc
 
 
@@ -195,8 +199,14 @@ def test_a_new_version_supersedes_the_old_one(tmp_path: Path, world: World) -> N
     # Packages under the old version are refused from now on, naming the new one.
     with pytest.raises(PackageError, match=f"{old_id} was superseded by agreement bold-demo-v2"):
         ingest(hub, _reencoded(world, "pkg-old-2"))
-    # Under the new version they are accepted.
+    # The new version is a draft until every party, the new one included, signs it.
     v2 = parse_agreement(_v2(world))
+    with pytest.raises(PackageError, match="clause signatures: the agreement is draft"):
+        ingest(hub, _reencoded(world, "pkg-new-early", v2))
+    keys = {**world.trust.signing_keys, "DHSC-NDTMS": NDTMS_KEY}
+    for org, signer in keys.items():
+        agreements.sign(hub, v2.id, org, sign(signer, canonical_bytes(v2.document)))
+    # Under the new version, signed, they are accepted.
     assert ingest(hub, _reencoded(world, "pkg-new", v2)).created
     with hub.sessions() as s:
         amended = s.execute(
@@ -255,7 +265,7 @@ def service(tmp_path: Path, world: World, monkeypatch: pytest.MonkeyPatch) -> It
     monkeypatch.delenv("BOLDHUB_DATABASE_URL", raising=False)
     app = create_app(tmp_path / "hub")
     hub = open_hub(tmp_path / "hub")
-    agreements.register(hub, world.trust.agreement, actor="test")
+    register_signed(hub, world.trust, actor="test")
     with hub.sessions() as session, session.begin():
         user = create_user(
             session, email="p@moj.example", name="P", organisation="MOJ-PROBATION",

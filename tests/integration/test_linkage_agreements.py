@@ -9,9 +9,8 @@ import pytest
 
 from boldhub.config import get_settings
 from boldhub.council.encode import encode
-from boldhub.demo import create_trust
+from boldhub.demo import create_trust, register_signed
 from boldhub.errors import HubStateError
-from boldhub.hub.agreements import register
 from boldhub.hub.ingest import ingest
 from boldhub.hub.linking import export_links, latest_run, links_path, options_from, run_linkage
 from boldhub.hub.reports import release_reports
@@ -46,7 +45,7 @@ def hub_of_two(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
     )
     hub = open_hub(root / "hub", create=True)
     packages.register_agreement(hub)
-    register(hub, second.agreement, actor="test")
+    register_signed(hub, second, actor="test")
     for source, package in sorted(packages.by_source.items()):
         if source != probation:
             ingest(hub, package)

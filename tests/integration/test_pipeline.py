@@ -142,5 +142,5 @@ def test_every_step_was_audited(small_demo: tuple[Path, DemoResult]) -> None:
     hub = open_hub(out / "hub")
     with hub.sessions() as session:
         result = verify(session)
-    # The agreement, six packages, one run, an export, reports.
-    assert result.ok and result.entries == 1 + 6 + 3
+    # The agreement and its six sign-offs, six packages, one run, an export, reports.
+    assert result.ok and result.entries == 1 + 6 + 6 + 3

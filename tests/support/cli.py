@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 
 def boldhub(
@@ -29,3 +30,17 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str)
     assert "Traceback" not in proc.stderr
     for needle in needles:
         assert needle.lower() in lines[0].lower(), (needle, lines[0])
+
+
+def register_and_sign(agreement: Path, home: Path, signing_keys: dict[str, Path]) -> None:
+    """Register an agreement at the hub and have each party sign it, by command, as the
+    hub's team and each DPO would: it is active afterwards."""
+    proc = boldhub("agreement", "register", str(agreement), "--home", str(home))
+    assert proc.returncode == 0, proc.stderr
+    for org, key in sorted(signing_keys.items()):
+        proc = boldhub(
+            "agreement", "sign", str(agreement), "--key", str(key),
+            "--organisation", org, "--home", str(home),
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    assert "status=active" in proc.stdout, proc.stdout

@@ -31,6 +31,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from boldhub.agreements.catalogue import CATALOGUE_FILE
+from boldhub.agreements.draft import DEFAULT_BENEFITS, DEFAULT_PURPOSE, DEFAULT_TASK
+from boldhub.agreements.model import json_schema
 from boldhub.schemas import CENTRAL_BODIES, COUNCILS, DATASETS
 
 
@@ -92,6 +95,17 @@ def vocabulary() -> set[str]:
         for a in d.attributes:
             words |= {v.upper() for v in a.values}
     words |= {o.code.upper() for o in (*COUNCILS, *CENTRAL_BODIES)}
+    # The agreement's own words: its field names ("law", "field") and the fixed texts the
+    # software drafts it from (the catalogue, the default purpose). Prose a person wrote
+    # into an agreement, not anything read from a record.
+    fixed = [
+        CATALOGUE_FILE.read_text(encoding="utf-8"),
+        json.dumps(json_schema()),
+        DEFAULT_PURPOSE,
+        DEFAULT_TASK,
+        *DEFAULT_BENEFITS,
+    ]
+    words |= {w for text in fixed for w in re.findall(r"[A-Z]+", text.upper())}
     return words
 
 

@@ -95,6 +95,11 @@ def lawful_basis(organisation: str, datasets: tuple[str, ...]) -> dict[str, Any]
     return basis
 
 
+def party_entry(answer: PartyAnswer) -> dict[str, Any]:
+    """One party's entry in an agreement, as the wizard drafts it."""
+    return _party(answer)
+
+
 def _party(answer: PartyAnswer) -> dict[str, Any]:
     found = local_authorities().get(answer.organisation) or CENTRAL_NAMES.get(answer.organisation)
     party: dict[str, Any] = {

@@ -215,6 +215,21 @@ def may_link(terms: Terms, a: str, b: str) -> bool:
     return any(_pair(x, y) in terms.allowed_pairs for x in (a, da) for y in (b, db))
 
 
+def admit_linkable(terms: Terms, source: str) -> None:
+    """A source the agreement lets link with something: data that could never be linked
+    under it is not taken in at all."""
+    if terms.allowed_pairs is None:
+        return
+    dataset = source.split(":", 1)[0]
+    if not any({source, dataset} & set(pair) for pair in terms.allowed_pairs):
+        raise Refused(
+            terms,
+            "linkage.allowed_source_pairs",
+            f"no pair the agreement allows includes {dataset} data, so it could never be "
+            "linked under it; amend the agreement to allow a pair, or do not send it",
+        )
+
+
 def admit_release(
     terms: Terms, indicators: Iterable[str], threshold: int, recipients: Iterable[str]
 ) -> None:

@@ -198,7 +198,7 @@ def _linkage_problems(loaded: Loaded, doc: AgreementDoc) -> list[Problem]:
     supplied = _supplied(doc)
     consented = {c.dataset for c in doc.consent}
     for i, pair in enumerate(doc.linkage.allowed_source_pairs or []):
-        for name in pair:
+        for name in sorted(set(pair)):
             dataset = name.split(":", 1)[0]
             if dataset not in supplied:
                 out.append(

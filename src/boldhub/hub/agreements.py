@@ -27,6 +27,7 @@ from boldhub.hub.store.trust import Agreement, AgreementParty, AgreementSignatur
 from boldhub.privacy.agreement import FINGERPRINT_RE, AgreementSpec, linkage_terms
 from boldhub.privacy.package import Expect, Expectations, Manifest, VerifiedPackage
 from boldhub.privacy.signing import key_id, parse_public_key, verify
+from boldhub.schemas import get_dataset
 
 
 @dataclass(frozen=True)
@@ -271,6 +272,8 @@ def expectations(hub: Hub) -> Expect:
                     f"Encode again with the file of agreement {agreement.superseded_by} "
                     "(ask the hub's team for it) and submit that package"
                 )
+            # An unknown dataset is named as such before any term is asked about it.
+            get_dataset(manifest.dataset)
             try:
                 terms = require_active(session, agreement)
                 party = enforce.admit_party(terms, org, manifest.dataset)
@@ -482,6 +485,7 @@ def admit_contents(hub: Hub, package: VerifiedPackage) -> None:
         terms = terms_of(_get(session, m.agreement_id).document)
     try:
         party = enforce.admit_party(terms, m.organisation, m.dataset)
+        enforce.admit_linkable(terms, m.source)
         enforce.admit_fields(
             terms,
             party,
