@@ -5,14 +5,20 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
+import sqlite3
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import select
 
 from boldhub.demo import DemoResult
 from boldhub.hub.audit import verify
 from boldhub.hub.store import open_hub
+from boldhub.hub.store.models import LinkageRun, Submission
 from boldhub.schemas.datasets import SEX
+from tests.support.cli import boldhub
 from tests.support.privacy_scan import identifiers_from_exports, scan
 
 
@@ -144,3 +150,42 @@ def test_every_step_was_audited(small_demo: tuple[Path, DemoResult]) -> None:
         result = verify(session)
     # The agreement and its six sign-offs, six packages, one run, an export, reports.
     assert result.ok and result.entries == 1 + 6 + 6 + 3
+
+
+def test_retention_on_the_demos_hub_leaves_nothing_of_the_expired_data(
+    small_demo: tuple[Path, DemoResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past every retention period, `boldhub retention run` leaves no Parquet file, no link
+    map and no database row of the demo's data, and the audit chain still verifies."""
+    out, _ = small_demo
+    home = tmp_path / "hub"
+    shutil.copytree(out / "hub", home)
+    before = open_hub(home)
+    with before.sessions() as s:
+        subs = [x.id for x in s.execute(select(Submission)).scalars()]
+        runs = [x.id for x in s.execute(select(LinkageRun)).scalars()]
+    before.engine.dispose()
+    assert subs and runs and list(home.rglob("*.parquet"))
+    monkeypatch.setenv("BOLDHUB_NOW", "2060-01-01T00:00:00+00:00")
+    dry = boldhub("retention", "run", "--home", str(home), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert list(home.rglob("*.parquet")), "a dry run deletes nothing"
+    proc = boldhub("retention", "run", "--home", str(home))
+    assert proc.returncode == 0, proc.stderr
+    assert not list(home.rglob("*.parquet"))
+    leftover = [p for p in home.rglob("*") if p.is_file() and p.name != "hub.sqlite"]
+    leftover = [p for p in leftover if not p.name.startswith("hub.sqlite-")]
+    assert leftover == [], leftover
+    con = sqlite3.connect(home / "hub.sqlite")
+    try:
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            if table in ("audit_events", "alembic_version"):
+                continue
+            for row in con.execute(f'SELECT * FROM "{table}"'):
+                text = " ".join(map(str, row))
+                assert not any(i in text for i in (*subs, *runs)), (table, row)
+    finally:
+        con.close()
+    verified = boldhub("audit", "verify", "--home", str(home))
+    assert verified.returncode == 0, verified.stderr

@@ -161,8 +161,22 @@ def dump_yaml(document: dict[str, Any]) -> str:
     """An agreement document as the YAML file a DPO reads and edits (block style)."""
     yaml = YAML(typ="rt", pure=True)
     yaml.default_flow_style = False
-    yaml.width = 88
+    # Long texts stay on one line: folding them leaves trailing spaces in the file.
+    yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)
     buffer = io.StringIO()
-    yaml.dump(document, buffer)
+    yaml.dump(_pairs_inline(document), buffer)
     return buffer.getvalue()
+
+
+def _pairs_inline(value: Any) -> Any:
+    """A copy in which each two-name list (a linked pair) is written ``[a, b]``."""
+    if isinstance(value, dict):
+        return {k: _pairs_inline(v) for k, v in value.items()}
+    if isinstance(value, list):
+        if len(value) == 2 and all(isinstance(v, str) and " " not in v for v in value):
+            pair = CommentedSeq(value)
+            pair.fa.set_flow_style()
+            return pair
+        return [_pairs_inline(v) for v in value]
+    return value

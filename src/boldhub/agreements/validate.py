@@ -18,16 +18,21 @@ from boldhub.privacy.encoding import EncodingParams
 from boldhub.schemas import get_dataset
 from boldhub.schemas.organisations import check_party_code
 
-# Special category (health) and criminal offence data, by dataset and field: supplying any
-# of these needs an Article 9 condition or Article 10 authority in the party's basis.
+# Special category and criminal offence data, by dataset and field: supplying any of these
+# needs an Article 9 condition or Article 10 authority in the party's basis. Read
+# cautiously, as a DPO would: a victims' service's flags of sexual abuse and domestic abuse
+# can reveal health or sex life, and the ICO's guidance counts information about victims
+# and witnesses of crime as possibly criminal offence data.
 HEALTH = {
     "treatment": None,  # the whole dataset
     "homelessness": frozenset({"sn_drug", "sn_alcohol", "sn_mental_health"}),
     "probation": frozenset({"req_drug_rehab", "req_alcohol_treatment"}),
+    "victims": frozenset({"sexual_abuse", "domestic_abuse"}),
 }
 CRIMINAL = {
     "probation": None,
     "homelessness": frozenset({"sn_offending"}),
+    "victims": frozenset({"offence_category"}),
 }
 # Derived at the council from other fields, so listed with them.
 DERIVED = {"age_band": "dob"}

@@ -31,10 +31,10 @@ agreement_app = typer.Typer(no_args_is_help=True)
 
 @agreement_app.command("register")
 def register(
-    file: Path = typer.Argument(..., help="The agreement file (JSON)."),
+    file: Path = typer.Argument(..., help="The agreement file (YAML, or an older JSON one)."),
     home: Path = HOME,
 ) -> None:
-    """Register an agreement: its parties' signing keys, key fingerprint and encoding."""
+    """Register an agreement at the hub as a draft: every party then signs it."""
     spec = load_agreement(file)
     hub = open_hub(home, create=True)
     result = agreements.register(hub, spec)
@@ -46,7 +46,7 @@ def register(
 
 @agreement_app.command("amend")
 def amend(
-    file: Path = typer.Argument(..., help="The new version's agreement file (JSON), own id."),
+    file: Path = typer.Argument(..., help="The new version's agreement file, with its own id."),
     supersedes: str | None = typer.Option(
         None,
         "--supersedes",

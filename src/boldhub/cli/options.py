@@ -11,5 +11,5 @@ SIGNING_KEY = typer.Option(
     ..., "--signing-key", help="Your organisation's Ed25519 signing key file."
 )
 AGREEMENT_FILE = typer.Option(
-    ..., "--agreement", help="The agreement file (JSON) the hub registered."
+    ..., "--agreement", help="The agreement file the hub registered (YAML, or an older JSON one)."
 )

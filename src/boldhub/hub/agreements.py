@@ -266,8 +266,10 @@ def expectations(hub: Hub) -> Expect:
                     "ask the hub to register it first"
                 )
             if agreement.superseded_by is not None:
+                version = terms_of(agreement.document).version
                 raise PackageError(
-                    f"agreement check failed: agreement {aid} was superseded by agreement "
+                    f"agreement check failed: agreement {aid} version {version}, clause "
+                    f"supersedes: {aid} was superseded by agreement "
                     f"{agreement.superseded_by}; packages under {aid} are no longer accepted. "
                     f"Encode again with the file of agreement {agreement.superseded_by} "
                     "(ask the hub's team for it) and submit that package"

@@ -24,7 +24,7 @@ from boldhub import clock
 from boldhub.config import Settings
 from boldhub.errors import HubStateError, UserError
 from boldhub.hub import audit
-from boldhub.hub.agreements import require_active
+from boldhub.hub.agreements import active_terms, require_active
 from boldhub.hub.ingest import current_submissions
 from boldhub.hub.store import ENCODINGS_DIR, RUNS_DIR, Hub
 from boldhub.hub.store.models import LinkageRun, Submission
@@ -416,6 +416,10 @@ def export_links(
     if out.is_dir():
         raise UserError(f"--out {out} is a folder; give a file name ending in .csv or .parquet")
     run = latest_run(hub, agreement)
+    under = agreement_of_run(hub, run)
+    if under is not None:
+        # An export leaves the hub: only under an agreement in force.
+        active_terms(hub, under)
     table = pq.read_table(links_path(hub, run.id))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
