@@ -181,16 +181,23 @@ def test_an_export_over_the_limit_is_refused(
 def test_a_data_officer_submits_to_the_hub_from_the_page(
     browser: Any, keys: Keys, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
+    from boldhub.agreements.load import canonical_bytes
+    from boldhub.hub import agreements
     from boldhub.hub.accounts import create_token, create_user
     from boldhub.hub.agreements import register
     from boldhub.hub.store import open_hub
     from boldhub.privacy.agreement import load_agreement
+    from boldhub.privacy.signing import load_signing_key, sign
     from tests.support.server import running_hub
 
     root = tmp_path_factory.mktemp("council-to-hub")
     home = root / "hub"
     hub = open_hub(home, create=True)
-    register(hub, load_agreement(keys.agreement), actor="test")
+    spec = load_agreement(keys.agreement)
+    register(hub, spec, actor="test")
+    # The council's DPO signs the (older, JSON) agreement: it is active from then on.
+    signature = sign(load_signing_key(keys.signing_key), canonical_bytes(spec.document))
+    agreements.sign(hub, spec.id, corpus.ORG, signature, actor="test")
     with hub.sessions() as s, s.begin():
         user = create_user(
             s, email="officer@example.gov.uk", name="Officer", organisation=corpus.ORG,

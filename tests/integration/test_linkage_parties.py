@@ -86,8 +86,14 @@ def test_hub_applies_the_agreements_linkage_terms(tmp_path: Path) -> None:
     options = options_from(get_settings())
 
     packages = build_packages(tmp_path / "packages", persons=300, seed=4)
+    # Across datasets only homelessness and treatment may link; each other dataset may
+    # only be deduplicated (a dataset no pair names would be refused at ingest).
     packages.trust.agreement.document["linkage"] = {
-        "allowed_source_pairs": [["homelessness", "treatment"]]
+        "allowed_source_pairs": [
+            ["homelessness", "treatment"],
+            ["probation", "probation"],
+            ["victims", "victims"],
+        ]
     }
     hub = open_hub(tmp_path / "hub", create=True)
     packages.register_agreement(hub)
