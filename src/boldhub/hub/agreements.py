@@ -427,9 +427,10 @@ def sign(
                 break
         if signer is None:
             raise UserError(
-                f"this is not a valid signature of agreement {agreement_id} version "
-                f"{terms.version} by {organisation}'s DPO key or registered key; sign the exact "
-                "file the hub registered with `boldhub agreement sign FILE --key KEYFILE`"
+                f"this is not a signature of this version of agreement {agreement_id} (version "
+                f"{terms.version}) by {organisation}'s DPO key or registered key; download the "
+                "agreement the hub registered, sign that file with `boldhub agreement sign FILE "
+                "--key KEYFILE --organisation ORG`, and give all three lines it prints"
             )
         sha = document_sha256(agreement.document)
         row = session.get(AgreementSignature, (agreement_id, organisation))

@@ -22,7 +22,7 @@ from boldhub.agreements import wizard
 from boldhub.agreements.catalogue import catalogue
 from boldhub.agreements.draft import usual_dataset
 from boldhub.agreements.enforce import terms_of
-from boldhub.agreements.load import canonical_bytes, dump_yaml
+from boldhub.agreements.load import dump_yaml
 from boldhub.agreements.model import AgreementDoc
 from boldhub.agreements.render import agreement_html
 from boldhub.errors import Denied, UserError
@@ -36,7 +36,6 @@ from boldhub.hub.store.trust import Agreement, AgreementSignature
 from boldhub.hub.web.render import check_csrf, render, to_sign_in
 from boldhub.hub.web.wording import long_date, sentence
 from boldhub.privacy.agreement import parse_agreement
-from boldhub.privacy.signing import parse_public_key, verify
 from boldhub.schemas import DATASETS
 from boldhub.schemas.organisations import get_organisation
 
@@ -398,15 +397,6 @@ def agreement_document(
     )
 
 
-def _signature_of(document: dict[str, Any], organisation: str, text: str) -> bool:
-    """Whether ``text`` signs this version with the party's DPO or registered key; checked
-    here first so that a wrong paste gets the page's own words."""
-    party = terms_of(document).party(organisation)
-    data = canonical_bytes(document)
-    keys = [] if party is None else [k for k in (party.dpo_key, party.signing_key) if k]
-    return any(verify(parse_public_key(k), data, text) for k in keys)
-
-
 @router.post("/agreements/{agreement_id}/sign")
 async def sign_agreement(
     request: Request, agreement_id: str, hub: HubDep, user: MaybeUser
@@ -428,13 +418,7 @@ async def sign_agreement(
     error = ""
     if not text:
         error = "Paste the signature that boldhub agreement sign printed"
-    elif not _signature_of(document, user.organisation, text):
-        error = (
-            "This is not a signature of this version of the agreement by your organisation's "
-            "keys. Download the agreement again, sign that file with the command shown, and "
-            "paste all three lines it prints"
-        )
-    if not error:
+    else:
         try:
             agreements.sign(hub, agreement_id, user.organisation, text + "\n", actor=user.actor)
         except UserError as exc:
