@@ -9,6 +9,7 @@ review the diff. The other tests check what the pages must say whatever their la
 
 from __future__ import annotations
 
+import copy
 import difflib
 import os
 from html.parser import HTMLParser
@@ -246,9 +247,12 @@ def test_dpia_names_the_ico_high_risk_criterion_and_leaves_judgements_open() -> 
 
 def test_apd_covers_only_parties_with_special_category_or_criminal_conditions() -> None:
     html = apd_html(_doc())
-    for code in ("E08000025", "E06000023", "E07000178", "MOJ-PROBATION", "DHSC-NDTMS"):
+    # Every demo party supplies special category or criminal offence data (the victims'
+    # abuse flags and offence category included).
+    for code in (
+        "E08000025", "E06000023", "E07000178", "MOJ-PROBATION", "DHSC-NDTMS", "MOJ-VICTIMS"
+    ):  # fmt: skip
         assert f'id="party-{code}"' in html
-    assert 'id="party-MOJ-VICTIMS"' not in html
     assert "Schedule 1 Part 2 paragraph 6" in html
     assert "Schedule 1 Part 2 paragraph 5" in html
     for principle in (
@@ -262,7 +266,14 @@ def test_apd_covers_only_parties_with_special_category_or_criminal_conditions() 
         assert f"<h3>{principle}" in html
     assert "730 days (about 2 years)" in html
 
-    victims_only = _doc(parties=[_data()["parties"][-1]])
+    # A victims' service that sends none of the sensitive fields cites no condition.
+    plain = copy.deepcopy(_data()["parties"][-1])
+    plain["supplies"][0]["fields"] = ["forename", "surname", "dob", "sex", "referral_date"]
+    plain["lawful_basis"] = {
+        "article_6": "art6_1_e_public_task",
+        "law": "Domestic Abuse Act 2021 Part 4, s57",
+    }
+    victims_only = _doc(parties=[plain])
     none_needed = apd_html(victims_only)
     assert 'id="party-' not in none_needed
     assert "no Appropriate Policy Document is needed" in none_needed
