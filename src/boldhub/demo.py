@@ -190,6 +190,11 @@ def run_demo(
             signing_key=trust.signing_keys[org],
             seed=seed * 1000 + index,
         )
+        if result.withheld:
+            rep.line(
+                f"{source}: {result.withheld} rows left out without consent "
+                f"({result.withheld_by}): neither linked nor counted"
+            )
         packages.append(result.package)
         prepared_dirs[source] = provider / "prepared"
     rep.done("preparing and encoding exports")
