@@ -232,22 +232,31 @@ def test_a_signature_must_be_over_the_registered_version(
     assert COUNCIL_A not in done.status.missing
 
 
-def test_the_council_refuses_before_encoding_what_the_hub_would_refuse(
+def test_the_council_sends_only_the_fields_the_agreement_lists(
     tmp_path: Path, packages: Packages
 ) -> None:
-    """The same rule at the council: nothing is written for a package the hub would
-    refuse (here a field the agreement does not list)."""
+    """An attribute the party's supply leaves out is sent empty, and the hub takes the
+    package under that agreement; an identifier it leaves out is refused before anything
+    is written (identifiers are encoded whole), naming the clause."""
     doc = copy.deepcopy(packages.trust.agreement.document)
     _narrow_fields(doc)
+    prepared = packages.root / f"homelessness-{COUNCIL_A}" / "prepared"
+    signer = packages.trust.signing_keys[COUNCIL_A]
+    encode(
+        prepared, packages.key, tmp_path / "p", agreement=parse_agreement(doc), signing_key=signer
+    )
+    ethnicity = pq.read_table(tmp_path / "p" / "attributes.parquet").column("ethnicity")
+    assert ethnicity.null_count == len(ethnicity) > 0
+    home = tmp_path / "hub"
+    _hub_with(home, packages, _narrow_fields)
+    assert ingest(open_hub(home), tmp_path / "p").created
+
+    _party(doc, COUNCIL_A)["supplies"][0]["fields"].remove("ni_number")
     out = tmp_path / "package"
-    with pytest.raises(NotAdmitted, match=r"clause parties\[\d+\]\.supplies\[0\]\.fields"):
-        encode(
-            packages.root / f"homelessness-{COUNCIL_A}" / "prepared",
-            packages.key,
-            out,
-            agreement=parse_agreement(doc),
-            signing_key=packages.trust.signing_keys[COUNCIL_A],
-        )
+    with pytest.raises(
+        NotAdmitted, match=r"clause parties\[\d+\]\.supplies\[0\]\.fields: .*ni_number"
+    ):
+        encode(prepared, packages.key, out, agreement=parse_agreement(doc), signing_key=signer)
     assert not out.exists()
 
 

@@ -196,16 +196,20 @@ def test_a_new_version_supersedes_the_old_one(tmp_path: Path, world: World) -> N
     old, new = agreements.describe(hub, old_id), agreements.describe(hub, "bold-demo-v2")
     assert old["superseded_by"] == "bold-demo-v2" and new["supersedes"] == old_id
     assert len(new["parties"]) == len(old["parties"]) + 1
-    # Packages under the old version are refused from now on, naming the new one.
-    with pytest.raises(PackageError, match=f"{old_id} was superseded by agreement bold-demo-v2"):
-        ingest(hub, _reencoded(world, "pkg-old-2"))
-    # The new version is a draft until every party, the new one included, signs it.
+    # The new version is a draft until every party, the new one included, signs it; until
+    # then the old one stays in force.
     v2 = parse_agreement(_v2(world))
     with pytest.raises(PackageError, match="clause signatures: the agreement is draft"):
         ingest(hub, _reencoded(world, "pkg-new-early", v2))
+    assert ingest(hub, _reencoded(world, "pkg-old-2")).created
+    assert agreements.status(hub, old_id).word == "active"
     keys = {**world.trust.signing_keys, "DHSC-NDTMS": NDTMS_KEY}
     for org, signer in keys.items():
         agreements.sign(hub, v2.id, org, sign(signer, canonical_bytes(v2.document)))
+    # Packages under the old version are refused from now on, naming the new one.
+    assert agreements.status(hub, old_id).word == "superseded"
+    with pytest.raises(PackageError, match=f"{old_id} was superseded by agreement bold-demo-v2"):
+        ingest(hub, _reencoded(world, "pkg-old-3"))
     # Under the new version, signed, they are accepted.
     assert ingest(hub, _reencoded(world, "pkg-new", v2)).created
     with hub.sessions() as s:

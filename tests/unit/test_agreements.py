@@ -147,6 +147,13 @@ def test_an_unknown_field_and_a_missing_lawful_basis_name_their_lines(tmp_path: 
             "not a party",
         ),
         (lambda d: d["dates"].update(start="2026-02-30"), "dates.start", "YYYY-MM-DD"),
+        (
+            lambda d: d["dates"].update(expiry="2028-12-31T00:00:00Z"),
+            "dates.expiry",
+            "YYYY-MM-DD",
+        ),
+        (lambda d: d["retention"].update(encodings_days=True), "retention.encodings_days", ""),
+        (lambda d: d.update(version="3"), "version", "valid integer"),
     ],
 )
 def test_what_an_agreement_means_is_checked(change: Any, where: str, needle: str) -> None:
@@ -227,11 +234,3 @@ def test_enforcement_names_the_clause_that_refuses() -> None:
         enforce.admit_release(terms, [], 5, ["E08000025"])
     with pytest.raises(Refused, match=r"purpose_locks\[2\]: individual risk scoring"):
         enforce.admit_purpose(terms, "individual_risk_scoring")
-
-
-def test_only_allowed_pairs_link() -> None:
-    doc = demo_doc()
-    doc["linkage"]["allowed_source_pairs"] = [["homelessness", "probation"]]
-    terms = terms_of(doc)
-    assert enforce.may_link(terms, "homelessness:E08000025", "probation:MOJ-PROBATION")
-    assert not enforce.may_link(terms, "homelessness:E08000025", "victims:MOJ-VICTIMS")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from boldhub.agreements.validate import DERIVED
@@ -175,8 +175,20 @@ def admit_fields(terms: Terms, party: PartyTerms, dataset: str, fields: Iterable
             terms,
             f"parties[{party.index}].supplies[{index}].fields",
             f"{party.organisation}'s {dataset} data carries {', '.join(extra)}, which the "
-            "agreement does not list; leave them out, or amend the agreement to list them",
+            "agreement does not list; encode again with the agreement's file (an attribute "
+            "it does not list is sent empty; every identifier is encoded, so an identifier "
+            "must be listed), or amend the agreement to list them",
         )
+
+
+def withheld_attributes(terms: Terms, party: PartyTerms, dataset: str) -> frozenset[str]:
+    """The attributes of ``dataset`` the party's supply does not list: the council sends
+    them empty (the package's columns are fixed; their values never leave)."""
+    if party.supplies is None or terms.legacy or dataset not in party.supplies:
+        return frozenset()
+    listed = party.supplies[dataset][1]
+    allowed = set(listed) | {d for d, source in DERIVED.items() if source in listed}
+    return frozenset(get_dataset(dataset).package_attribute_names) - allowed - {"sex"}
 
 
 def consent_rule(terms: Terms, dataset: str) -> tuple[str, str, str] | None:
@@ -205,14 +217,6 @@ def admit_consent(terms: Terms, dataset: str, values: Iterable[str | None]) -> N
 
 
 # ---- linkage and outputs ----------------------------------------------------------------
-
-
-def may_link(terms: Terms, a: str, b: str) -> bool:
-    """Whether sources (``dataset:ORG``) or datasets ``a`` and ``b`` may link."""
-    if terms.allowed_pairs is None:
-        return True
-    da, db = a.split(":", 1)[0], b.split(":", 1)[0]
-    return any(_pair(x, y) in terms.allowed_pairs for x in (a, da) for y in (b, db))
 
 
 def admit_linkable(terms: Terms, source: str) -> None:
@@ -280,14 +284,6 @@ def admit_purpose(terms: Terms, purpose: str) -> None:
         index = terms.purpose_locks.index(lock) if lock in terms.purpose_locks else -1
         clause = f"purpose_locks[{index}]" if index >= 0 else "purpose"
         raise Refused(terms, clause, f"{purpose.replace('_', ' ')} is locked out")
-
-
-def in_force_on(terms: Terms, when: datetime) -> bool:
-    try:
-        require_in_force(terms, when.date())
-    except Refused:
-        return False
-    return True
 
 
 def carried_fields(dataset: str, attributes: Iterable[str] | None = None) -> tuple[str, ...]:

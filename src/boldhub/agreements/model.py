@@ -13,7 +13,15 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+)
 
 SCHEMA_VERSION = 2
 
@@ -22,6 +30,20 @@ Fingerprint = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 PublicKey = Annotated[str, StringConstraints(pattern=r"^ed25519:[A-Za-z0-9+/=]{40,64}$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+def _iso_date(value: object) -> date:
+    """A date written exactly as YYYY-MM-DD: what every reader of the stored document
+    (enforcement, retention, the pages) parses, so nothing else may pass."""
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError("must be a date written as YYYY-MM-DD, such as 2026-04-01")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 
 class _Model(BaseModel):
@@ -59,7 +81,7 @@ class LawfulBasis(_Model):
         default=None,
         description="Authority for criminal offence data: a DPA 2018 Schedule 1 condition",
     )
-    part_3: bool = Field(
+    part_3: StrictBool = Field(
         default=False, description="Processes under DPA 2018 Part 3 (law enforcement)"
     )
     dea_s35: Text | None = Field(
@@ -109,7 +131,7 @@ class Linkage(_Model):
 class Outputs(_Model):
     # Indicator names; empty: every indicator the hub computes.
     indicators: list[Name] = Field(default_factory=list)
-    disclosure_threshold: int = Field(default=10, ge=3, le=1000)
+    disclosure_threshold: StrictInt = Field(default=10, ge=3, le=1000)
     # Organisation codes that receive releases; empty: every party.
     recipients: list[Text] = Field(default_factory=list)
 
@@ -118,10 +140,10 @@ class Retention(_Model):
     """How long each store keeps what came under the agreement, in days from receipt (a
     release: from publication)."""
 
-    encodings_days: int = Field(ge=1, le=36500)
-    attributes_days: int = Field(ge=1, le=36500)
-    link_maps_days: int = Field(ge=1, le=36500)
-    releases_days: int = Field(ge=1, le=36500)
+    encodings_days: StrictInt = Field(ge=1, le=36500)
+    attributes_days: StrictInt = Field(ge=1, le=36500)
+    link_maps_days: StrictInt = Field(ge=1, le=36500)
+    releases_days: StrictInt = Field(ge=1, le=36500)
     deletion_method: Text = (
         "Files removed from the hub's storage and their database rows deleted by "
         "`boldhub retention run`; a deletion record is written to the audit trail."
@@ -129,9 +151,9 @@ class Retention(_Model):
 
 
 class Dates(_Model):
-    start: date
-    review: date
-    expiry: date
+    start: IsoDate
+    review: IsoDate
+    expiry: IsoDate
 
 
 class Reciprocity(_Model):
@@ -152,7 +174,7 @@ class AgreementDoc(_Model):
 
     schema_version: Literal[2]
     id: AgreementId
-    version: int = Field(ge=1)
+    version: StrictInt = Field(ge=1)
     title: Text
     purpose: Text
     benefits: list[Text] = Field(min_length=1)

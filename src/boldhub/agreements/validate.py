@@ -74,6 +74,8 @@ def _schema_problems(loaded: Loaded, exc: ValidationError) -> list[Problem]:
             message = "must be text, but YAML read it as a number; put the value in quotes"
         elif kind in ("date_from_datetime_parsing", "date_parsing", "date_type"):
             message = "must be a date written as YYYY-MM-DD, such as 2026-04-01"
+        elif kind == "value_error":
+            message = f"{error['ctx']['error']}; fix the value"
         elif kind == "extra_forbidden":
             message = (
                 "is not a field of an agreement file; check its spelling against "

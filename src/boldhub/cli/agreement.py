@@ -55,7 +55,8 @@ def amend(
     home: Path = HOME,
 ) -> None:
     """Register a new version of an agreement (a party added, a term amended). The old
-    version is kept for the record; packages encoded under it are refused from now on."""
+    version stays in force until every party has signed the new one; from then on it is
+    kept for the record and packages encoded under it are refused."""
     spec = load_agreement(file)
     old = supersedes or spec.document.get("supersedes")
     if not isinstance(old, str) or not old:
@@ -68,8 +69,8 @@ def amend(
     added = ", ".join(result.parties_added) or "none"
     stdout.print(
         f"amended: agreement={result.agreement_id} supersedes={result.supersedes} "
-        f"(new parties: {added}); packages under {result.supersedes} are refused from now "
-        f"on: parties encode again with the file of {result.agreement_id}"
+        f"(new parties: {added}); once every party has signed {result.agreement_id}, "
+        f"packages under {result.supersedes} are refused: parties encode again with its file"
     )
 
 

@@ -112,7 +112,12 @@ def encode(
     identifiers = {c: table.column(c) for c in IDENTIFIER_NAMES}
     encoder = Encoder(prf, agreement.encoding)
     encodings = encoder.encode_rows(record_keys, identifiers, progress)
-    attr_cols = {c: table.column(c) for c in (*dataset.attribute_names, "age_band")}
+    # Attributes the party's supply does not list go empty: their values stay here.
+    withheld_attrs = _withheld_attributes(agreement, str(meta["organisation"]), dataset.name)
+    attr_cols = {
+        c: pa.nulls(n, table.column(c).type) if c in withheld_attrs else table.column(c)
+        for c in (*dataset.attribute_names, "age_band")
+    }
     attributes = pa.table({"record_key": record_keys, **attr_cols, "sex": sex_attribute(table)})
     assert attributes.column_names == ["record_key", *dataset.package_attribute_names]
     tmp = Path(
@@ -154,6 +159,14 @@ def encode(
         withheld,
         clause,
     )
+
+
+def _withheld_attributes(
+    agreement: AgreementSpec, organisation: str, dataset: str
+) -> frozenset[str]:
+    terms = agreement.terms
+    party = terms.party(organisation)
+    return frozenset() if party is None else enforce.withheld_attributes(terms, party, dataset)
 
 
 def _consented(

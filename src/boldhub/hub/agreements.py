@@ -128,8 +128,9 @@ def _supersedable(session: Session, old_id: str, new_id: str) -> Agreement:
 
 def amend(hub: Hub, spec: AgreementSpec, supersedes: str, *, actor: str = "cli") -> AmendResult:
     """Register ``spec`` as the new version of agreement ``supersedes``, in one audited
-    transaction. The old version is kept, marked superseded: packages encoded under it
-    are refused from now on, naming the new version; what it already holds stays."""
+    transaction. The old version is linked to it and stays in force until every party has
+    signed the new one (``_replaced``); from then on packages encoded under it are
+    refused, naming the new version, and what it already holds stays."""
     _checked_terms(spec)
     with hub.sessions() as session, session.begin():
         old = _supersedable(session, supersedes, spec.id)
@@ -265,7 +266,7 @@ def expectations(hub: Hub) -> Expect:
                     f"agreement check failed: agreement {aid!r} is not registered at this hub; "
                     "ask the hub to register it first"
                 )
-            if agreement.superseded_by is not None:
+            if _replaced(session, agreement):
                 version = terms_of(agreement.document).version
                 raise PackageError(
                     f"agreement check failed: agreement {aid} version {version}, clause "
@@ -333,7 +334,7 @@ def _status(session: Session, agreement: Agreement) -> Status:
 
     if agreement.revoked_at is not None:
         return status("revoked", f"revoked on {agreement.revoked_at.date().isoformat()}")
-    if agreement.superseded_by is not None:
+    if _replaced(session, agreement):
         return status("superseded", f"superseded by agreement {agreement.superseded_by}")
     if missing:
         return status("draft", f"waiting for the signatures of {', '.join(missing)}")
@@ -342,6 +343,16 @@ def _status(session: Session, agreement: Agreement) -> Status:
     if terms.expiry is not None and today > terms.expiry:
         return status("expired", f"expired on {terms.expiry.isoformat()}")
     return status("active", "signed by every party and in force")
+
+
+def _replaced(session: Session, agreement: Agreement) -> bool:
+    """Whether an amendment has taken this version's place: only once every party has
+    signed the new version. Until then the old one stays in force, so that registering
+    an amendment alone never halts sharing that every party agreed to."""
+    if agreement.superseded_by is None:
+        return False
+    successor = session.get(Agreement, agreement.superseded_by)
+    return successor is not None and not _status(session, successor).missing
 
 
 def status(hub: Hub, agreement_id: str) -> Status:
@@ -420,15 +431,17 @@ def sign(
                 f"agreement {agreement_id} is {before.word}; it can no longer be signed"
             )
         data = canonical_bytes(agreement.document)
-        signer = None
-        for who, text in (("dpo", party.dpo_key), ("organisation", party.signing_key)):
-            if text and verify(parse_public_key(text), data, signature):
-                signer, public = who, text
-                break
+        # The DPO's own key when the agreement names one; only otherwise the
+        # organisation's registered key (the one that also signs its packages).
+        who, public = (
+            ("dpo", party.dpo_key) if party.dpo_key else ("organisation", party.signing_key)
+        )
+        signer = who if verify(parse_public_key(public), data, signature) else None
         if signer is None:
             raise UserError(
                 f"this is not a signature of this version of agreement {agreement_id} (version "
-                f"{terms.version}) by {organisation}'s DPO key or registered key; download the "
+                f"{terms.version}) by {organisation}'s {'DPO' if party.dpo_key else 'registered'} key; "
+                "download the "
                 "agreement the hub registered, sign that file with `boldhub agreement sign FILE "
                 "--key KEYFILE --organisation ORG`, and give all three lines it prints"
             )
@@ -489,12 +502,15 @@ def admit_contents(hub: Hub, package: VerifiedPackage) -> None:
     try:
         party = enforce.admit_party(terms, m.organisation, m.dataset)
         enforce.admit_linkable(terms, m.source)
-        enforce.admit_fields(
-            terms,
-            party,
-            m.dataset,
-            enforce.carried_fields(m.dataset, package.attributes.column_names[1:]),
-        )
+        # An attribute sent empty carries nothing: the council empties the ones its
+        # supply does not list.
+        attributes = package.attributes
+        carried = [
+            c
+            for c in attributes.column_names[1:]
+            if attributes.column(c).null_count < attributes.num_rows
+        ]
+        enforce.admit_fields(terms, party, m.dataset, enforce.carried_fields(m.dataset, carried))
         rule = enforce.consent_rule(terms, m.dataset)
         if rule is not None:
             column = rule[1]

@@ -161,13 +161,15 @@ class AgreementSpec:
     def admit(
         self, organisation: str, dataset: str, *, key_fingerprint: str, signing_key: str
     ) -> PartyTerms:
-        """The linkage key, the party, its dataset, its signing key and the fields a
+        """The linkage key, the party, its dataset, its signing key and the identifiers a
         package of that dataset carries, under this agreement (``agreements.enforce``)."""
         admit_linkage_key(self.id, self.key_fingerprint, key_fingerprint)
         terms = self.terms
         party = enforce.admit_party(terms, organisation, dataset)
         enforce.admit_signing_key(terms, party, signing_key)
-        enforce.admit_fields(terms, party, dataset, enforce.carried_fields(dataset))
+        # Unlisted attributes are sent empty (council/encode.py); the identifiers are
+        # encoded whole, so each must be listed.
+        enforce.admit_fields(terms, party, dataset, enforce.carried_fields(dataset, ()))
         return party
 
 
