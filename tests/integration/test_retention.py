@@ -240,6 +240,10 @@ def test_dry_run_lists_and_deletes_nothing(home: Path, monkeypatch: pytest.Monke
     out = _cli("--home", str(home), "--dry-run")
     assert "encodings: 6 files would go (bold-demo: 6; due since 2026-04-01)" in out
     assert "link maps and run outputs: 1 run folder would go" in out
+    # Each item that would go is named (hub ids, never data).
+    subs, runs = ids
+    assert all(f"  {s} (agreement bold-demo; due " in out for s in subs)
+    assert all(f"  {r} (agreement bold-demo; due " in out for r in runs)
     assert "nothing was deleted" in out
     assert [(p, p.stat().st_size) for p in _files(home)] == before
     assert _ids(home) == ids

@@ -58,6 +58,13 @@ def lines(result: retention.Result) -> list[str]:
         since = min(i.due for i in items).date().isoformat()
         unit = one if len(items) == 1 else several
         out.append(f"{label}: {len(items)} {unit} {verb} ({where}; due since {since})")
+        if result.dry_run:
+            # A dry run names each item, so that the DPO can check what would go before
+            # anything does: hub ids (submission, run, agreement), never data.
+            out.extend(
+                f"  {i.id} (agreement {i.agreement or '-'}; due {i.due.date().isoformat()})"
+                for i in sorted(items, key=lambda i: (i.due, i.id))
+            )
     total = len(found.items)
     agreements = len(found.agreements())
     at = found.now.isoformat(timespec="seconds")
