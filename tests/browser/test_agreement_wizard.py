@@ -31,7 +31,13 @@ pytestmark = pytest.mark.browser
 
 AGREEMENT = "two-cities-2026"
 TITLE = "Homelessness in Birmingham and Bristol"
-USERS = {"a_dpo": (COUNCIL_A, "dpo"), "b_dpo": (COUNCIL_B, "dpo")}
+USERS = {
+    "a_dpo": (COUNCIL_A, "dpo"),
+    "b_dpo": (COUNCIL_B, "dpo"),
+    "n_dpo": ("DHSC-NDTMS", "dpo"),
+    "hub_admin": ("HUB", "admin"),
+}
+WIZARD_TITLE = "Homelessness and treatment in Birmingham"
 WIDTH = 375
 
 
@@ -116,7 +122,7 @@ def sign_in(browser: Any, url: str, who: str, width: int = 1024) -> Any:
 
 def fill_wizard(page: Any, site: Site, agreement_id: str) -> None:
     page.fill("#id", agreement_id)
-    page.fill("#title", "Homelessness and treatment in Birmingham")
+    page.fill("#title", WIZARD_TITLE)
     page.fill("#signing_key", site.public_key(COUNCIL_A))
     page.fill("#party-1-organisation", "DHSC-NDTMS")
     page.select_option("#party-1-dataset", "treatment")
@@ -183,11 +189,11 @@ def test_the_agreement_pages_pass_axe_on_a_phone(site: Site, browser: Any) -> No
     check.assert_clean()
 
 
-def sign_on_the_page(site: Site, page: Any, org: str) -> None:
+def sign_on_the_page(site: Site, page: Any, org: str, title: str = TITLE) -> None:
     """What a DPO does: download the registered file, sign it on their own machine with
     the CLI, paste the three lines it prints."""
     page.goto(site.url + "/agreements")
-    page.click(f"text={TITLE}")
+    page.click(f"text={title}")
     with page.expect_download() as got:
         page.click("#download")
     file = site.root / f"{org}-{got.value.suggested_filename}"
@@ -232,3 +238,33 @@ def test_both_dpos_sign_and_the_agreement_goes_active(site: Site, browser: Any) 
     assert "Public task (UK GDPR Article 6(1)(e); DPA 2018 s8)" in text
     check(public, "register with an agreement in force")
     check.assert_clean()
+
+
+def test_the_wizards_draft_is_registered_signed_by_both_and_goes_active(
+    site: Site, browser: Any
+) -> None:
+    """The whole walk on one agreement: the wizard drafts it, the hub's admin registers
+    that draft from the same page, each party's DPO signs it, and it goes active when the
+    last one signs."""
+    admin = sign_in(browser, site.url, "hub_admin")
+    admin.goto(site.url + "/agreements/new")
+    fill_wizard(admin, site, "birmingham-treatment-live")
+    admin.fill("#organisation", COUNCIL_A)
+    admin.check("#datasets-homelessness")
+    # In force from the start of this year, so that it is active once signed.
+    admin.fill("#start", f"{clock.today().year}-01-01")
+    admin.click("button:has-text('Draft the agreement')")
+    admin.locator("#draft-ready").wait_for()
+    admin.click("#register")
+    assert "The agreement is registered" in admin.locator("#message").inner_text()
+    assert admin.locator("#status").inner_text() == "Draft"
+
+    first = sign_in(browser, site.url, "a_dpo")
+    sign_on_the_page(site, first, COUNCIL_A, WIZARD_TITLE)
+    assert first.locator("#status").inner_text() == "Draft"
+    last = sign_in(browser, site.url, "n_dpo")
+    sign_on_the_page(site, last, "DHSC-NDTMS", WIZARD_TITLE)
+    assert last.locator("#status").inner_text() == "Active"
+    hub = open_hub(site.root / "hub")
+    assert agreements.status(hub, "birmingham-treatment-live").word == "active"
+    hub.engine.dispose()
