@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from boldhub import clock
 from boldhub.agreements.draft import Answers, PartyAnswer, draft, usual_dataset
-from boldhub.agreements.load import canonical_bytes, dump_yaml
+from boldhub.agreements.load import dump_yaml, signed_message
 from boldhub.config import get_settings
 from boldhub.council.encode import KEYMAP_FILE, encode
 from boldhub.council.prepare import prepare
@@ -109,7 +109,7 @@ def create_trust(
 def sign_all(hub: Hub, trust: Trust, *, actor: str = "demo") -> None:
     """Every party signs the registered agreement with its organisation's key, as each
     DPO would with ``boldhub agreement sign``; the agreement becomes active."""
-    data = canonical_bytes(trust.agreement.document)
+    data = signed_message(trust.agreement.document)
     for org, signer in sorted(trust.signing_keys.items()):
         if trust.agreement.party(org) is not None:
             agreements.sign(hub, trust.agreement.id, org, sign(signer, data), actor=actor)

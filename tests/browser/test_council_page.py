@@ -181,7 +181,7 @@ def test_an_export_over_the_limit_is_refused(
 def test_a_data_officer_submits_to_the_hub_from_the_page(
     browser: Any, keys: Keys, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    from boldhub.agreements.load import canonical_bytes
+    from boldhub.agreements.load import signed_message
     from boldhub.hub import agreements
     from boldhub.hub.accounts import create_token, create_user
     from boldhub.hub.agreements import register
@@ -196,7 +196,7 @@ def test_a_data_officer_submits_to_the_hub_from_the_page(
     spec = load_agreement(keys.agreement)
     register(hub, spec, actor="test")
     # The council's DPO signs the (older, JSON) agreement: it is active from then on.
-    signature = sign(load_signing_key(keys.signing_key), canonical_bytes(spec.document))
+    signature = sign(load_signing_key(keys.signing_key), signed_message(spec.document))
     agreements.sign(hub, spec.id, corpus.ORG, signature, actor="test")
     with hub.sessions() as s, s.begin():
         user = create_user(

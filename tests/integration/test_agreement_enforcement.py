@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from boldhub.agreements.load import canonical_bytes
+from boldhub.agreements.load import signed_message
 from boldhub.config import get_settings
 from boldhub.council.encode import encode
 from boldhub.council.submit import tar_package
@@ -57,7 +57,7 @@ def _hub_with(
     if signed:
         for org, key in sorted(packages.trust.signing_keys.items()):
             if spec.party(org) is not None:
-                agreements.sign(hub, spec.id, org, sign(key, canonical_bytes(doc)))
+                agreements.sign(hub, spec.id, org, sign(key, signed_message(doc)))
     with hub.sessions() as s, s.begin():
         for org in (COUNCIL_A, COUNCIL_B, "MOJ-VICTIMS", "HUB"):
             role = "linkage_operator" if org == "HUB" else "submitter"
@@ -222,12 +222,12 @@ def test_a_signature_must_be_over_the_registered_version(
     other["retention"]["encodings_days"] = 9999
     key = packages.trust.signing_keys[COUNCIL_A]
     with pytest.raises(Exception, match="not a signature of this version of agreement bold-demo"):
-        agreements.sign(hub, "bold-demo", COUNCIL_A, sign(key, canonical_bytes(other)))
+        agreements.sign(hub, "bold-demo", COUNCIL_A, sign(key, signed_message(other)))
     wrong_key = packages.trust.signing_keys[COUNCIL_B]
     doc = packages.trust.agreement.document
     with pytest.raises(Exception, match="not a signature of this version"):
-        agreements.sign(hub, "bold-demo", COUNCIL_A, sign(wrong_key, canonical_bytes(doc)))
-    done = agreements.sign(hub, "bold-demo", COUNCIL_A, sign(key, canonical_bytes(doc)))
+        agreements.sign(hub, "bold-demo", COUNCIL_A, sign(wrong_key, signed_message(doc)))
+    done = agreements.sign(hub, "bold-demo", COUNCIL_A, sign(key, signed_message(doc)))
     assert done.status.word == "draft" and COUNCIL_A in done.status.signed
     assert COUNCIL_A not in done.status.missing
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from boldhub import clock
 from boldhub.agreements.draft import Answers, PartyAnswer, draft
-from boldhub.agreements.load import canonical_bytes, load_text
+from boldhub.agreements.load import canonical_bytes, load_text, signed_message
 from boldhub.agreements.validate import check
 from boldhub.config import Settings
 from boldhub.demo import Trust, create_trust, sign_all
@@ -138,7 +138,7 @@ def _signature(site: Site, client: TestClient, agreement_id: str, org: str) -> s
     """What the DPO pastes: the CLI's signature over the downloaded file's data."""
     text = client.get(f"/agreements/{agreement_id}/agreement.yaml").text
     document = load_text(text, "agreement.yaml").data
-    return sign(site.trust.signing_keys[org], canonical_bytes(document))
+    return sign(site.trust.signing_keys[org], signed_message(document))
 
 
 # -- the public register -------------------------------------------------------------------

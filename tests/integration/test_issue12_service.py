@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from boldhub.agreements.draft import PartyAnswer, party_entry
-from boldhub.agreements.load import canonical_bytes
+from boldhub.agreements.load import signed_message
 from boldhub.council.encode import encode
 from boldhub.council.prepare import prepare
 from boldhub.council.submit import tar_package
@@ -205,7 +205,7 @@ def test_a_new_version_supersedes_the_old_one(tmp_path: Path, world: World) -> N
     assert agreements.status(hub, old_id).word == "active"
     keys = {**world.trust.signing_keys, "DHSC-NDTMS": NDTMS_KEY}
     for org, signer in keys.items():
-        agreements.sign(hub, v2.id, org, sign(signer, canonical_bytes(v2.document)))
+        agreements.sign(hub, v2.id, org, sign(signer, signed_message(v2.document)))
     # Packages under the old version are refused from now on, naming the new one.
     assert agreements.status(hub, old_id).word == "superseded"
     with pytest.raises(PackageError, match=f"{old_id} was superseded by agreement bold-demo-v2"):

@@ -234,3 +234,20 @@ def test_enforcement_names_the_clause_that_refuses() -> None:
         enforce.admit_release(terms, [], 5, ["E08000025"])
     with pytest.raises(Refused, match=r"purpose_locks\[2\]: individual risk scoring"):
         enforce.admit_purpose(terms, "individual_risk_scoring")
+
+
+def test_a_sign_off_signs_the_agreement_behind_its_own_context() -> None:
+    """A signature over the bare canonical bytes (or anything else the key signs, such as
+    a package manifest) is not a sign-off: only the agreement context is."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from boldhub.agreements.load import SIGNING_CONTEXT, signed_message
+    from boldhub.privacy.signing import sign, verify
+
+    key = Ed25519PrivateKey.generate()
+    doc = demo_doc()
+    message = signed_message(doc)
+    assert message.startswith(SIGNING_CONTEXT) and message.endswith(canonical_bytes(doc))
+    bare = sign(key, canonical_bytes(doc))
+    assert not verify(key.public_key(), message, bare)
+    assert verify(key.public_key(), message, sign(key, message))

@@ -180,3 +180,14 @@ def _pairs_inline(value: Any) -> Any:
             return pair
         return [_pairs_inline(v) for v in value]
     return value
+
+
+# Signatures over an agreement cover its canonical bytes behind this context, so that a
+# signature made for an agreement can never be taken for one over anything else the same
+# key signs (an organisation's key also signs its packages' manifests).
+SIGNING_CONTEXT = b"boldhub-agreement-signature v1\n"
+
+
+def signed_message(document: dict[str, Any]) -> bytes:
+    """What a party's sign-off signs: the context, then the canonical bytes."""
+    return SIGNING_CONTEXT + canonical_bytes(document)

@@ -12,9 +12,9 @@ from boldhub.agreements.draft import migrated
 from boldhub.agreements.load import (
     AgreementFileError,
     Problem,
-    canonical_bytes,
     dump_yaml,
     load_path,
+    signed_message,
 )
 from boldhub.agreements.model import json_schema
 from boldhub.agreements.validate import check
@@ -169,7 +169,7 @@ def sign_agreement(
     signature is checked and recorded at the hub; without it, it is printed for the DPO
     to paste into the hub's agreement page."""
     spec = load_agreement(file)
-    signature = sign(load_signing_key(key), canonical_bytes(spec.document))
+    signature = sign(load_signing_key(key), signed_message(spec.document))
     if home is None:
         stdout.print(signature.rstrip("\n"), highlight=False)
         return

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from boldhub import clock
 from boldhub.agreements import enforce
 from boldhub.agreements.enforce import Refused, Terms, terms_of
-from boldhub.agreements.load import canonical_bytes
+from boldhub.agreements.load import canonical_bytes, signed_message
 from boldhub.errors import HubStateError, NotAdmitted, PackageError, SchemaError, UserError
 from boldhub.hub import audit, organisations
 from boldhub.hub.store import Hub
@@ -430,7 +430,7 @@ def sign(
             raise UserError(
                 f"agreement {agreement_id} is {before.word}; it can no longer be signed"
             )
-        data = canonical_bytes(agreement.document)
+        data = signed_message(agreement.document)
         # The DPO's own key when the agreement names one; only otherwise the
         # organisation's registered key (the one that also signs its packages).
         who, public = (
