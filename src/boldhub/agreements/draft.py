@@ -97,10 +97,6 @@ def lawful_basis(organisation: str, datasets: tuple[str, ...]) -> dict[str, Any]
 
 def party_entry(answer: PartyAnswer) -> dict[str, Any]:
     """One party's entry in an agreement, as the wizard drafts it."""
-    return _party(answer)
-
-
-def _party(answer: PartyAnswer) -> dict[str, Any]:
     found = local_authorities().get(answer.organisation) or CENTRAL_NAMES.get(answer.organisation)
     party: dict[str, Any] = {
         "organisation": answer.organisation,
@@ -136,7 +132,7 @@ def draft(answers: Answers) -> dict[str, Any]:
         "linkage_key_fingerprint": answers.linkage_key_fingerprint,
         "encoding": dict(answers.encoding),
         "hub": {"organisation": "HUB", "role": "processor", "name": "BOLD Hub"},
-        "parties": [_party(p) for p in answers.parties],
+        "parties": [party_entry(p) for p in answers.parties],
         "consent": (
             [{"dataset": "victims", "field": "consent", "required_value": "Y"}]
             if "victims" in datasets

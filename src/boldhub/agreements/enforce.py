@@ -163,13 +163,17 @@ def admit_signing_key(terms: Terms, party: PartyTerms, signing_key: str) -> None
         )
 
 
+def _allowed(listed: frozenset[str]) -> set[str]:
+    """The fields a supply's list allows: those it names and those derived from them."""
+    return set(listed) | {d for d, source in DERIVED.items() if source in listed}
+
+
 def admit_fields(terms: Terms, party: PartyTerms, dataset: str, fields: Iterable[str]) -> None:
     """Every field a package carries is one the party's supply lists."""
     if party.supplies is None or terms.legacy:
         return
     index, listed = party.supplies[dataset]
-    allowed = set(listed) | {d for d, source in DERIVED.items() if source in listed}
-    extra = sorted(set(fields) - allowed)
+    extra = sorted(set(fields) - _allowed(listed))
     if extra:
         raise Refused(
             terms,
@@ -186,8 +190,7 @@ def withheld_attributes(terms: Terms, party: PartyTerms, dataset: str) -> frozen
     them empty (the package's columns are fixed; their values never leave)."""
     if party.supplies is None or terms.legacy or dataset not in party.supplies:
         return frozenset()
-    listed = party.supplies[dataset][1]
-    allowed = set(listed) | {d for d, source in DERIVED.items() if source in listed}
+    allowed = _allowed(party.supplies[dataset][1])
     return frozenset(get_dataset(dataset).package_attribute_names) - allowed - {"sex"}
 
 

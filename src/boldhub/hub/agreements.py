@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -316,16 +317,24 @@ class Status:
         return self.word == "active"
 
 
+def _signed_on(session: Session, agreement: Agreement) -> dict[str, datetime]:
+    """When each party signed this exact version: a signature of an earlier text of the
+    same id does not count."""
+    sha = document_sha256(agreement.document)
+    rows = session.execute(
+        select(AgreementSignature).where(AgreementSignature.agreement_id == agreement.id)
+    ).scalars()
+    return {r.organisation: r.signed_at for r in rows if r.document_sha256 == sha}
+
+
+def signed_on(hub: Hub, agreement_id: str) -> dict[str, datetime]:
+    with hub.sessions() as session:
+        return _signed_on(session, _get(session, agreement_id))
+
+
 def _status(session: Session, agreement: Agreement) -> Status:
     terms = terms_of(agreement.document)
-    sha = document_sha256(agreement.document)
-    signed = sorted(
-        sig.organisation
-        for sig in session.execute(
-            select(AgreementSignature).where(AgreementSignature.agreement_id == agreement.id)
-        ).scalars()
-        if sig.document_sha256 == sha
-    )
+    signed = sorted(_signed_on(session, agreement))
     missing = sorted({p.organisation for p in terms.parties} - set(signed))
     today = clock.today()
 

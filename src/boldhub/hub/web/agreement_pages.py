@@ -24,7 +24,7 @@ from boldhub.agreements.draft import usual_dataset
 from boldhub.agreements.enforce import terms_of
 from boldhub.agreements.load import dump_yaml
 from boldhub.agreements.model import AgreementDoc
-from boldhub.agreements.render import agreement_html
+from boldhub.agreements.render import agreement_html, listed
 from boldhub.errors import Denied, UserError
 from boldhub.hub import agreements
 from boldhub.hub.accounts import Principal
@@ -32,7 +32,7 @@ from boldhub.hub.api.deps import HubDep, MaybeUser
 from boldhub.hub.service import organisations
 from boldhub.hub.store import Hub
 from boldhub.hub.store.models import AuditEvent
-from boldhub.hub.store.trust import Agreement, AgreementSignature
+from boldhub.hub.store.trust import Agreement
 from boldhub.hub.web.render import check_csrf, render, to_sign_in
 from boldhub.hub.web.wording import long_date, sentence
 from boldhub.privacy.agreement import parse_agreement
@@ -66,10 +66,6 @@ RETENTION_WORDS = (
 
 
 # ---- what a page shows of an agreement ---------------------------------------------------
-
-
-def listed(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _names(hub: Hub) -> dict[str, str]:
@@ -265,17 +261,6 @@ def _found(hub: Hub, user: Principal, agreement_id: str) -> dict[str, Any] | Non
     return document
 
 
-def _signatures(hub: Hub, agreement_id: str, document: dict[str, Any]) -> dict[str, date]:
-    """When each party signed this exact version (a signature of an earlier text of the
-    same id does not count)."""
-    sha = agreements.document_sha256(document)
-    with hub.sessions() as session:
-        rows = session.execute(
-            select(AgreementSignature).where(AgreementSignature.agreement_id == agreement_id)
-        ).scalars()
-        return {r.organisation: r.signed_at.date() for r in rows if r.document_sha256 == sha}
-
-
 def yaml_name(agreement_id: str) -> str:
     return f"{agreement_id}.yaml"
 
@@ -292,7 +277,7 @@ def _detail(
 ) -> HTMLResponse:
     names = _names(hub)
     found = agreements.status(hub, agreement_id)
-    when = _signatures(hub, agreement_id, document)
+    when = {org: at.date() for org, at in agreements.signed_on(hub, agreement_id).items()}
     parties = _party_codes(document)
     mine = user.organisation in parties
     signable = found.word not in ("revoked", "superseded")
