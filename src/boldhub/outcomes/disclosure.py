@@ -24,7 +24,8 @@ levels around the true value:
 2. the attacker then attacks that release. A cell is safe once two tables that agree
    with everything published give it values far enough apart (feasible points from
    earlier programmes usually show this at no cost); otherwise its own two linear
-   programmes (``scipy.optimize.linprog``) give its exact least and greatest values, and
+   programmes (HiGHS, one model per component whose objective and bounds change between
+   solves, so each starts from the last one's basis) give its exact least and greatest values, and
    if those are too close their dual values yield a linear inequality that every safe
    suppression pattern satisfies (a Benders cut), and we go back to 1.
 
@@ -38,16 +39,20 @@ tables, narrow a cell slightly further.
 from __future__ import annotations
 
 import math
+import os
+import sys
+import threading
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+import highspy
 import numpy as np
 import numpy.typing as npt
 
-# scipy has no py.typed marker (so no types for mypy to read), and pyproject's mypy
-# overrides are not this module's to change: the ignore is scoped to these two lines.
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp  # type: ignore[import-untyped]
+# scipy has no py.typed marker (so no types for mypy to read): the ignore is scoped to
+# these two lines.
+from scipy.optimize import Bounds, LinearConstraint, milp  # type: ignore[import-untyped]
 from scipy.sparse import csr_array  # type: ignore[import-untyped]
 
 THRESHOLD = 10
@@ -196,6 +201,32 @@ def rounding_interval(value: int, *, threshold: int, base: int) -> tuple[int, in
 # The linear-programme attacker.
 
 
+_BANNER = threading.Lock()
+_banner_shown = False
+
+
+def _new_highs() -> highspy.Highs:
+    """A HiGHS instance. The first one a process makes prints HiGHS's banner to the
+    process's standard output from C++, before any option can silence it; it would land in
+    the middle of a command's output, so that one is made with standard output closed."""
+    global _banner_shown
+    with _BANNER:
+        if _banner_shown:
+            return highspy.Highs()  # type: ignore[no-untyped-call]
+        sys.stdout.flush()
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            h = highspy.Highs()  # type: ignore[no-untyped-call]
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+            _banner_shown = True
+        return h
+
+
 class _Component(Generic[K]):
     """Cells tied together by sums (no constraint crosses components, so each is attacked
     and protected on its own: smaller programmes, same answers)."""
@@ -215,8 +246,71 @@ class _Component(Generic[K]):
                 cols.append(self.index[p])
                 data.append(-1.0)
         self.a_eq = csr_array((data, (rows, cols)), shape=(len(sums), len(keys)))
-        self.a_eq_t = self.a_eq.T.tocsr()
-        self.b_eq = np.zeros(len(sums))
+        self._highs: highspy.Highs | None = None
+        self._cost = np.zeros(len(keys))
+        self._lo = np.zeros(len(keys))
+        self._hi = np.full(len(keys), math.inf)
+
+    def _model(self) -> highspy.Highs:
+        """The attacker's programme, built once: every solve after the first only changes
+        the objective and some bounds, and starts from the previous optimal basis (the
+        thousands of programmes of a release cost milliseconds each, not a fresh solve)."""
+        if self._highs is None:
+            h = _new_highs()
+            h.setOptionValue("output_flag", False)
+            # Presolve would discard the basis that makes the next solve quick.
+            h.setOptionValue("presolve", "off")
+            h.setOptionValue("random_seed", 0)
+            lp = highspy.HighsLp()
+            n, m = len(self.keys), self.a_eq.shape[0]
+            lp.num_col_ = n
+            lp.num_row_ = m
+            lp.col_cost_ = self._cost
+            lp.col_lower_ = self._lo
+            lp.col_upper_ = self._hi
+            lp.row_lower_ = np.zeros(m)
+            lp.row_upper_ = np.zeros(m)
+            csc = self.a_eq.tocsc()
+            lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+            lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
+            lp.a_matrix_.index_ = csc.indices.astype(np.int32)
+            lp.a_matrix_.value_ = csc.data.astype(np.float64)
+            lp.a_matrix_.num_col_ = n
+            lp.a_matrix_.num_row_ = m
+            h.passModel(lp)
+            self._highs = h
+        return self._highs
+
+    def minimise(
+        self, c: npt.NDArray[np.float64], bounds: npt.NDArray[np.float64]
+    ) -> tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
+        """min c.x subject to the sums and ``bounds`` (n x 2): (value, a minimiser, reduced
+        costs), or None if unbounded."""
+        h = self._model()
+        lo, hi = bounds[:, 0], bounds[:, 1]
+        moved = np.flatnonzero((lo != self._lo) | (hi != self._hi))
+        if len(moved):
+            h.changeColsBounds(len(moved), moved.astype(np.int32), lo[moved], hi[moved])
+            self._lo, self._hi = lo.copy(), hi.copy()
+        changed = np.flatnonzero(c != self._cost)
+        if len(changed):
+            h.changeColsCost(len(changed), changed.astype(np.int32), c[changed])
+            self._cost = c.copy()
+        h.run()
+        status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kUnbounded:
+            return None
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise ValueError(
+                "the release contradicts its own sums (the attacker's programme is "
+                f"{h.modelStatusToString(status)})"
+            )
+        sol = h.getSolution()
+        # HiGHS's column duals are the reduced costs d = c - A^T y: for any feasible x,
+        # c.x = d.x >= the sum of each d_i times the bound it pushes against. That sum is
+        # linear in the cells' bounds, which is what makes the Benders cut below.
+        value = float(h.getInfo().objective_function_value)
+        return value, np.asarray(sol.col_value, dtype=float), np.asarray(sol.col_dual, dtype=float)
 
 
 def _components(keys: Iterable[K], sums: Sequence[Sum[K]]) -> list[_Component[K]]:
@@ -264,19 +358,7 @@ def _solve(
 ) -> tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
     """min c.x over the attacker's polytope: (value, a minimiser, reduced costs), or None
     if unbounded."""
-    res = linprog(c, A_eq=comp.a_eq, b_eq=comp.b_eq, bounds=bounds, method="highs")
-    if res.status == 3:
-        return None
-    if res.status != 0:
-        raise ValueError(
-            "the release contradicts its own sums (the attacker's programme is "
-            f"infeasible: {res.message})"
-        )
-    # Reduced costs d = c - A^T y: for any feasible x, c.x = d.x >= the sum of each d_i
-    # times the bound it pushes against. That sum is linear in the cells' bounds, which
-    # is what makes the Benders cut below.
-    reduced = c - comp.a_eq_t @ np.asarray(res.eqlin.marginals, dtype=float)
-    return float(res.fun), np.asarray(res.x, dtype=float), reduced
+    return comp.minimise(c, bounds)
 
 
 def _extremes(
