@@ -67,6 +67,15 @@ class Settings(BaseSettings):
             "Splink's pipeline (same weights); 0 sends every run through Splink."
         ),
     )
+    sample_persons: int = Field(
+        default=3_000,
+        ge=200,
+        le=100_000,
+        description=(
+            "People in the synthetic population behind the hub's 'What you would get back' "
+            "page (built once, in the background, on the first visit)."
+        ),
+    )
     spark_master: str = Field(
         default="local[*]",
         description="Spark master for linkage runs when BOLDHUB_LINKAGE_BACKEND=spark (e.g. local[2], spark://host:7077).",

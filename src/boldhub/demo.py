@@ -7,7 +7,8 @@
     DIR/council/agreement.yaml  the agreement: parties, lawful bases, fields, retention, ...
     DIR/hub/                the hub's home: only packages' encodings and attributes arrive
     DIR/links.csv           the linkage operator's export
-    DIR/reports/            one HTML report per council and a national one
+    DIR/reports/            the approved release: per party a dashboard (<area>.html) and
+                            the tidy CSV files (<area>.csv, <area>-measures.csv)
 
 Only the demo can score the linkage, because only it holds both the truth and the
 providers' keymaps: it joins them to the hub's person keys at the end.
@@ -31,7 +32,8 @@ from boldhub.config import get_settings
 from boldhub.council.encode import KEYMAP_FILE, encode
 from boldhub.council.prepare import prepare
 from boldhub.errors import UserError
-from boldhub.hub import agreements
+from boldhub.hub import agreements, releases
+from boldhub.hub.accounts import HUB_ORG, Principal, create_user, principal_of
 from boldhub.hub.analysis import add_match_rates
 from boldhub.hub.ingest import ingest
 from boldhub.hub.linking import (
@@ -40,7 +42,6 @@ from boldhub.hub.linking import (
     options_from,
     run_linkage,
 )
-from boldhub.hub.reports import release_reports
 from boldhub.hub.store import Hub, open_hub
 from boldhub.keyservice.client import local_key_function
 from boldhub.linkage.evaluate import PairwiseScores, pairwise_scores
@@ -215,12 +216,48 @@ def run_demo(
     add_match_rates(hub, run_id)
     links_file = out / "links.csv"
     export_links(hub, links_file, actor="demo")
-    _run_id, reports = release_reports(hub, out / "reports", actor="demo")
+    draft = releases.draft_release(hub, actor="demo", run_id=run_id)
+    rep.line(
+        f"release {draft.id}: drafted ({draft.summary['suppressed']} of "
+        f"{draft.summary['cells']} cells suppressed); two output checkers approve it"
+    )
+    for checker in demo_output_checkers(hub):
+        releases.decide(
+            hub, draft.id, checker, "approve", "demo: every table checked by the disclosure module"
+        )
+    reports_dir = out / "reports"
+    releases.copy_release(releases.folder_of(hub, draft.id), reports_dir)
+    reports = sorted(reports_dir.glob("*.html"))
 
     scores = score_against_truth(links_file, summary.truth, prepared_dirs)
     # Only the demo holds the truth: its run's quality report gets the true scores too.
     add_truth_to_quality_report(hub, run_id, scores.precision, scores.recall, scores.f1)
-    return DemoResult(scores, linked.records, linked.persons, [r.path for r in reports])
+    return DemoResult(scores, linked.records, linked.persons, reports)
+
+
+# The demo's two output checkers: hub accounts with no password (they cannot sign in;
+# `boldhub admin` gives a real checker one), named so the release says who approved it.
+DEMO_CHECKERS = (
+    ("checker.one@bold-hub.example", "Output checker one (demo)"),
+    ("checker.two@bold-hub.example", "Output checker two (demo)"),
+)
+
+
+def demo_output_checkers(hub: Hub) -> list[Principal]:
+    out = []
+    with hub.sessions() as session, session.begin():
+        for email, name in DEMO_CHECKERS:
+            user = create_user(
+                session,
+                email=email,
+                name=name,
+                organisation=HUB_ORG,
+                role="output_checker",
+                password=None,
+                actor="demo",
+            )
+            out.append(principal_of(session, user))
+    return out
 
 
 def score_against_truth(

@@ -30,6 +30,10 @@ USERS = {
     "operator": ("HUB", "linkage_operator"),
     "central": ("MOJ-PROBATION", "submitter"),
     "b_submitter": (COUNCIL_B, "submitter"),
+    "b_analyst": (COUNCIL_B, "analyst"),
+    "admin": ("HUB", "admin"),
+    "checker1": ("HUB", "output_checker"),
+    "checker2": ("HUB", "output_checker"),
 }
 
 
@@ -138,8 +142,8 @@ def test_upload_link_and_read_the_report(site, browser, tmp_path: Path) -> None:
         )
         assert r.status_code == 201, r.text
 
-    # The linkage operator starts a run from the page and watches it finish.
-    op = sign_in(browser, url, "operator")
+    # The hub's admin starts a run from the page and watches it finish.
+    op = sign_in(browser, url, "admin")
     op.click("nav >> text=Linkage runs")
     op.click("button:has-text('Link all current submissions')")
     for _ in range(240):
@@ -154,21 +158,72 @@ def test_upload_link_and_read_the_report(site, browser, tmp_path: Path) -> None:
     page.reload()
     assert "Linked" in page.locator("#submissions tbody tr").first.locator(".status").inner_text()
 
-    # The council's analyst reads its own report, with the national benchmark beside it.
+    # The run drafted a release, which no party sees yet.
     analyst = sign_in(browser, url, "analyst")
     analyst.click("nav >> text=Reports")
+    assert analyst.locator("#reports a").count() == 0
+    analyst.goto(url + f"/reports/{COUNCIL_A}")
+    assert analyst.locator("h1").inner_text() == "Page not found"
+
+    # Whoever started the run may give neither approval: the page says so, and a decision
+    # sent anyway is refused.
+    op.click("nav >> text=Releases")
+    op.click("#releases tbody a")
+    release_url = op.url
+    assert "Draft" in op.locator("#status").inner_text()
+    assert "you may not check its outputs" in op.locator("#cannot-decide").inner_text()
+    assert op.locator("#decide").count() == 0
+    token = op.locator("input[name=csrf_token]").first.get_attribute("value")
+    forged = op.request.post(
+        release_url + "/decision",
+        form={"csrf_token": token or "", "decision": "approve", "comment": "mine"},
+    )
+    assert forged.status == 400 and "started the linkage run" in forged.text()
+
+    # One output checker approves: still nobody outside the hub's team sees it.
+    first = sign_in(browser, url, "checker1")
+    first.goto(release_url)
+    first.check("#decision-approve")
+    first.fill("#comment", "every table checked; the [c] cells hold")
+    first.click("#decide")
+    assert "1 of 2 approvals" in first.locator("#status-words").inner_text()
+    # ...and cannot give the second approval too.
+    assert first.locator("#decide").count() == 0
+    assert "another output checker" in first.locator("#cannot-decide").inner_text()
+    analyst.goto(url + "/reports")
+    assert analyst.locator("#reports a").count() == 0
+
+    # The second checker approves: every party now sees its own part.
+    second = sign_in(browser, url, "checker2")
+    second.goto(release_url)
+    second.check("#decision-approve")
+    second.fill("#comment", "second check done")
+    second.click("#decide")
+    assert "Approved" in second.locator("#status").inner_text()
+
+    # The council's analyst reads its dashboard: charts, the trend beside the national
+    # benchmark, and the CSV download.
+    analyst.goto(url + "/reports")
     links = analyst.locator("#reports a")
     names = [links.nth(i).inner_text() for i in range(links.count())]
     assert any("Birmingham" in n for n in names) and not any("Bristol" in n for n in names)
     analyst.click("#reports a:has-text('Birmingham')")
     assert "Birmingham City Council" in analyst.locator("h1").inner_text()
-    assert analyst.locator("#treatment_after").is_visible()
+    section = analyst.locator("#ind-homeless_probation_before")
+    assert section.is_visible()
+    assert section.locator("svg").count() >= 2  # the trend and the breakdowns
+    assert "England" in section.inner_text()  # the national benchmark beside it
     analyst.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    with analyst.expect_download() as got:
+        analyst.click(f"#downloads a:has-text('{COUNCIL_A}.csv')")
+    header = Path(got.value.path()).read_text(encoding="utf-8").splitlines()[0]
+    assert header == "area,indicator,period,breakdown,category,people,cohort,percent"
 
-    # ...and cannot open another council's report.
-    analyst.goto(url + f"/reports/{COUNCIL_B}")
-    assert "another organisation" in analyst.locator("#problem").inner_text()
-    assert analyst.locator("nav[aria-label=Menu]").is_visible()
+    # ...and council B's analyst gets a 404 for council A's dashboard.
+    b = sign_in(browser, url, "b_analyst")
+    response = b.goto(url + f"/reports/{COUNCIL_A}")
+    assert response is not None and response.status == 404
+    assert b.locator("nav[aria-label=Menu]").is_visible()
 
     # The DPO reads the organisation's audit trail.
     dpo = sign_in(browser, url, "dpo")

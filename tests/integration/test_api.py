@@ -163,7 +163,7 @@ def test_every_json_api_route_declares_a_typed_response(world: World) -> None:
                     continue
                 content = response.get("content", {})
                 if "application/json" not in content:
-                    assert "text/html" in content, (method, path)
+                    assert "text/html" in content or "text/csv" in content, (method, path)
                     continue
                 json_routes += 1
                 schema = content["application/json"].get("schema", {})
@@ -295,6 +295,23 @@ def linked(world: World) -> World:
         "/api/v1/linkage-runs", headers=world.auth("HUB", "linkage_operator")
     ).json()
     assert runs["last_error"] is None and runs["runs"], runs
+    # The run drafted a release: no party sees it until two output checkers approve it.
+    assert (
+        world.client.get("/api/v1/reports", headers=world.auth(COUNCIL_A, "analyst")).json() == []
+    )
+    (draft,) = world.client.get("/api/v1/releases", headers=world.auth("HUB", "admin")).json()
+    assert draft["status"] == "draft" and draft["approvals"] == 0
+    url = f"/api/v1/releases/{draft['id']}/decisions"
+    # A party may not decide; the linkage operator who started the run may not either.
+    for who in ((COUNCIL_A, "output_checker"), ("HUB", "linkage_operator")):
+        r = world.client.post(url, json={"decision": "approve"}, headers=world.auth(*who))
+        assert r.status_code == 403, r.text
+    for who in (("HUB", "output_checker"), ("HUB", "admin")):
+        r = world.client.post(
+            url, json={"decision": "approve", "comment": "checked"}, headers=world.auth(*who)
+        )
+        assert r.status_code == 200, r.text
+    assert r.json()["status"] == "approved"
     return world
 
 
@@ -393,9 +410,12 @@ def test_council_a_never_reads_council_b(linked: World, role: str, endpoint: str
         if r.status_code == 200:
             assert all(s["organisation"] == COUNCIL_A for s in r.json())
     elif endpoint == "report":
+        # Another council's report reads as absent: nobody learns what it holds.
         r = linked.client.get(f"/api/v1/reports/{COUNCIL_B}", headers=headers)
-        assert r.status_code == 403
+        assert r.status_code == 404
         assert "Bristol" not in r.text
+        csv_file = f"/api/v1/reports/{COUNCIL_B}/files/{COUNCIL_B}.csv"
+        assert linked.client.get(csv_file, headers=headers).status_code == 404
         listed = linked.client.get("/api/v1/reports", headers=headers).json()
         assert COUNCIL_B not in listed
     elif endpoint == "audit":

@@ -156,8 +156,9 @@ def test_a_forbidden_page_says_what_is_missing_in_plain_words(site: Site) -> Non
     assert "Your role (analyst) cannot read the audit trail" in text
     assert "data protection officer" in text and "ask your organisation&#39;s admin" in text
     assert "audit.read" not in text and "refused" not in text
-    other = client.get(f"/reports/{COUNCIL_B}").text
-    assert "This belongs to another organisation" in other and "report.read" not in other
+    # Another council's report reads as absent: nobody learns what it holds.
+    other = client.get(f"/reports/{COUNCIL_B}")
+    assert other.status_code == 404 and "report.read" not in other.text
 
 
 # -- submissions -------------------------------------------------------------------------
@@ -262,7 +263,19 @@ def linked(site: Site, sent: dict[str, str]) -> dict[str, str]:
     jobs.start(site.app.state.hub, "test")  # type: ignore[attr-defined]
     jobs.wait()
     assert jobs.last_error is None, jobs.last_error
-    return {**sent, "bristol_again": newer}
+    # The run drafted a release; two output checkers approve it on its page.
+    releases = site.client("checker1").get("/releases").text
+    release_id = re.findall(r'<a href="/releases/([^"]+)">', releases)[0]
+    for who in ("checker1", "checker2"):
+        client = site.client(who)
+        token = _csrf(client.get(f"/releases/{release_id}").text)
+        r = client.post(
+            f"/releases/{release_id}/decision",
+            data={"csrf_token": token, "decision": "approve", "comment": "checked"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text
+    return {**sent, "bristol_again": newer, "release": release_id}
 
 
 def test_a_submission_page_says_what_it_replaced_and_which_run_linked_it(
@@ -281,12 +294,46 @@ def test_a_report_is_shown_inside_the_hubs_frame(site: Site, linked: dict[str, s
     r = site.client("analyst").get(f"/reports/{COUNCIL_A}")
     assert r.status_code == 200
     text = r.text
-    assert "Birmingham City Council" in text and 'id="treatment_after"' in text
+    assert "Birmingham City Council" in text and 'id="ind-homeless_probation_before"' in text
     assert '<a href="/reports" aria-current="page">' in text and 'class="skip-link"' in text
     assert "<style>" not in text and "<thead>" in text
     headers = re.findall(r"<th\b[^>]*>", text)
     assert headers and all('scope="' in h for h in headers), headers
     assert 'href="index.html"' not in text
+    # Its CSV files are linked at their route, and download.
+    link = f'href="/reports/{COUNCIL_A}/files/{COUNCIL_A}.csv"'
+    assert link in text
+    got = site.client("analyst").get(f"/reports/{COUNCIL_A}/files/{COUNCIL_A}.csv")
+    assert got.status_code == 200 and got.text.startswith("area,indicator,period,")
+    assert (
+        site.client("b_submitter").get(f"/reports/{COUNCIL_A}/files/{COUNCIL_A}.csv").status_code
+        == 404
+    )
+
+
+@pytest.mark.parametrize(
+    ("who", "first"), [("analyst", "indicators"), ("dpo", "about"), ("submitter", "summary")]
+)
+def test_each_role_starts_at_its_own_view(
+    site: Site, linked: dict[str, str], who: str, first: str
+) -> None:
+    text = site.client(who).get(f"/reports/{COUNCIL_A}").text
+    body = text[text.index('id="report"') :]
+    sections = re.findall(r'<section\b[^>]*\bid="([a-z]+)"', body)
+    assert sections[0] == first, sections
+    # Nothing is hidden: every section is still there, once.
+    assert sorted(sections) == sorted(
+        ["summary", "indicators", "previous", "about", "glossary", "downloads"]
+    )
+
+
+def test_a_release_page_shows_the_two_approvals(site: Site, linked: dict[str, str]) -> None:
+    text = site.client("checker1").get(f"/releases/{linked['release']}").text
+    assert 'id="status">Approved' in text and "2 of" not in text.split('id="status"')[0]
+    assert text.count("Approved</td>") == 2
+    # The parties see no release list; a draft's pages are the hub team's only.
+    assert site.client("analyst").get("/releases").status_code == 404
+    assert site.client("analyst").get(f"/releases/{linked['release']}").status_code == 404
 
 
 def test_a_linkage_run_from_the_page_names_its_agreement(site: Site, sent: dict[str, str]) -> None:

@@ -13,7 +13,7 @@ from boldhub.demo import create_trust, register_signed
 from boldhub.errors import HubStateError
 from boldhub.hub.ingest import ingest
 from boldhub.hub.linking import export_links, latest_run, links_path, options_from, run_linkage
-from boldhub.hub.reports import release_reports
+from boldhub.hub.releases import draft_release, folder_of
 from boldhub.hub.service import latest_reports
 from boldhub.hub.store import open_hub
 from boldhub.privacy.keys import create_key
@@ -71,9 +71,9 @@ def test_a_run_never_mixes_agreements(hub_of_two) -> None:  # type: ignore[no-un
     with pytest.raises(HubStateError, match="say which with --agreement"):
         latest_run(hub)
     assert latest_run(hub, "bold-demo").id == run_id
-    released, reports = release_reports(hub, agreement="bold-demo", actor="test")
-    assert released == run_id
-    assert all(r.path.is_file() for r in reports)
+    draft = draft_release(hub, agreement="bold-demo", actor="test")
+    assert draft.run_id == run_id and draft.agreement_id == "bold-demo"
+    assert (folder_of(hub, draft.id) / "national.csv").is_file()
     exported, rows = export_links(
         hub, hub.home.parent / "links.csv", actor="test", agreement="bold-demo"
     )
@@ -87,15 +87,18 @@ def test_an_unknown_agreement_is_named(hub_of_two) -> None:  # type: ignore[no-u
         run_linkage(hub, actor="test", options=OPTIONS, agreement="nope")
 
 
-def test_the_report_command_releases_into_the_hubs_home(hub_of_two, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_report_command_drafts_into_the_hubs_home(hub_of_two, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     hub, _packages, _probation = hub_of_two
     run_id, _ = run_linkage(hub, actor="test", options=OPTIONS, agreement="bold-demo")
     proc = boldhub("report", "--home", str(hub.home), "--agreement", "bold-demo")
     assert proc.returncode == 0, proc.stderr
-    released = hub.path("reports", run_id)
-    assert (released / "national.html").is_file()
-    # The pages show what the command released.
-    assert latest_reports(hub) == (run_id, released)
+    drafted = [line for line in proc.stdout.splitlines() if line.startswith("release ")]
+    release_id = drafted[0].split()[1].rstrip(":")
+    assert release_id.startswith(run_id)
+    assert (hub.path("reports", release_id) / "national.html").is_file()
+    assert "needs 2 approvals" in drafted[0]
+    # A draft is shown to nobody until two output checkers approve it.
+    assert latest_reports(hub) is None
     assert str(hub.home) not in proc.stdout
 
 

@@ -26,7 +26,7 @@ from boldhub.config import get_settings
 from boldhub.hub import audit, retention
 from boldhub.hub.ingest import ingest
 from boldhub.hub.linking import options_from, run_linkage
-from boldhub.hub.reports import release_reports
+from boldhub.hub.releases import draft_release
 from boldhub.hub.store import open_hub
 from boldhub.hub.store.models import AuditEvent, LinkageRun, Submission
 from boldhub.hub.store.trust import Agreement
@@ -63,7 +63,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         again = next(iter(sorted(packages.by_source)))
         ingest(hub, packages.reencode(again, "again"), actor="test")
         run_id, _ = run_linkage(hub, actor="test", options=options_from(get_settings()))
-        release_reports(hub, actor="test", run_id=run_id)
+        draft_release(hub, actor="test", run_id=run_id)
     hub.engine.dispose()
     return root / "hub", packages.trust.agreement.id
 
@@ -203,7 +203,8 @@ def test_a_run_goes_with_its_link_maps_period_before_its_inputs(
     assert _ids(home) == (subs, set())
     [run_id] = runs
     assert not (home / "runs" / run_id).exists()
-    assert (home / "reports" / run_id).is_dir()  # a release keeps its own period
+    release = f"{run_id}.r1"
+    assert (home / "reports" / release).is_dir()  # a release keeps its own period
     assert (home / "models").is_dir()  # the agreement's submissions are still here
 
     # At 30 days the submissions go (encodings: 30 < attributes: 45), all of each at once.
@@ -213,11 +214,11 @@ def test_a_run_goes_with_its_link_maps_period_before_its_inputs(
     assert result.plan.counts()["attributes"] == 6
     assert _ids(home) == (set(), set())
     assert not list((home / "analysis" / "attributes").glob("*.parquet"))
-    assert (home / "reports" / run_id).is_dir()
+    assert (home / "reports" / release).is_dir()
 
     monkeypatch.setenv("BOLDHUB_NOW", _at(61))
     assert retention.run(open_hub(home), actor="test").plan.counts()["releases"] == 1
-    assert not (home / "reports" / run_id).exists()
+    assert not (home / "reports" / release).exists()
     verified, records = _audit(home)
     assert verified.ok and len(records) == 3
 

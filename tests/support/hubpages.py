@@ -20,6 +20,8 @@ PEOPLE = {
     "analyst": (COUNCIL_A, "analyst", "Ann Analyst"),
     "operator": ("HUB", "linkage_operator", "Oli Operator"),
     "admin": ("HUB", "admin", "Ada Admin"),
+    "checker1": ("HUB", "output_checker", "Otto Checker"),
+    "checker2": ("HUB", "output_checker", "Olga Checker"),
     "central": ("MOJ-PROBATION", "submitter", "Cee Central"),
     "b_submitter": (COUNCIL_B, "submitter", "Bea Bristol"),
 }

@@ -31,10 +31,13 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+import boldhub.outcomes
 from boldhub.agreements.catalogue import CATALOGUE_FILE
 from boldhub.agreements.draft import DEFAULT_BENEFITS, DEFAULT_PURPOSE, DEFAULT_TASK
 from boldhub.agreements.model import json_schema
 from boldhub.schemas import CENTRAL_BODIES, COUNCILS, DATASETS
+
+OUTCOMES = Path(boldhub.outcomes.__file__).parent
 
 
 @dataclass
@@ -104,6 +107,15 @@ def vocabulary() -> set[str]:
         DEFAULT_PURPOSE,
         DEFAULT_TASK,
         *DEFAULT_BENEFITS,
+        # The released dashboards' fixed words: their templates, the phrases and styles of
+        # the modules that write them, the indicators' titles, and the names of the
+        # organisations a release is for ("Page" and "Bristol" are surnames too).
+        *(p.read_text(encoding="utf-8") for p in sorted(OUTCOMES.glob("templates/*.html"))),
+        *(
+            (OUTCOMES / f).read_text(encoding="utf-8")
+            for f in ("dashboard.py", "charts.py", "catalogue.py", "release.py")
+        ),
+        *(o.name for o in (*COUNCILS, *CENTRAL_BODIES)),
     ]
     words |= {w for text in fixed for w in re.findall(r"[A-Z]+", text.upper())}
     return words

@@ -163,7 +163,7 @@ def test_the_linkage_side_never_reads_attributes_nor_the_analysis_side_encodings
     # writes person keys; the analysis side joins person keys to attributes.
     linkage_side = [m for m in MODULES if m.startswith("boldhub.linkage")]
     linkage_side += ["boldhub.hub.linking"]
-    analysis_side = ["boldhub.hub.analysis", "boldhub.hub.reports"]
+    analysis_side = ["boldhub.hub.analysis", "boldhub.hub.releases"]
     analysis_side += [m for m in MODULES if m.startswith("boldhub.outcomes")]
     wrong = [m for m in linkage_side if "ATTRIBUTES_DIR" in _names_used(MODULES[m])]
     wrong += [m for m in analysis_side if "ENCODINGS_DIR" in _names_used(MODULES[m])]

@@ -363,6 +363,7 @@ def test_every_chart_spec_is_valid_vega_lite(monkeypatch: pytest.MonkeyPatch) ->
         return str(draw(spec, **kw))
 
     monkeypatch.setattr(charts.vlc, "vegalite_to_svg", capture)
+    charts._svg.cache_clear()  # drawings kept from other tests would never reach capture
     _page()
     render_dashboard("national", "England", _national_rows(), (), (), (), _context())
     assert len(specs) >= 5

@@ -16,8 +16,7 @@ import duckdb
 import pytest
 
 from boldhub.outcomes.catalogue import INDICATORS, UNKNOWN, get_indicator
-from boldhub.outcomes.indicators import AttributeInput
-from boldhub.outcomes.tidy import RawTable, compute_tables, protect_tables
+from boldhub.outcomes.tidy import AttributeInput, RawTable, compute_tables, protect_tables
 
 A, B = "E08000025", "E07000178"
 TOTAL = ("All", "none", "All")

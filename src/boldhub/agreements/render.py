@@ -25,8 +25,8 @@ from boldhub.agreements.catalogue import catalogue
 from boldhub.agreements.model import AgreementDoc, LawfulBasis, Party, PurposeLock, Role
 from boldhub.agreements.validate import CRIMINAL, DERIVED, HEALTH
 from boldhub.errors import UserError
+from boldhub.outcomes.catalogue import INDICATORS
 from boldhub.outcomes.disclosure import ROUNDING_BASE
-from boldhub.outcomes.indicators import INDICATORS
 from boldhub.schemas import IDENTIFIER_FIELDS, get_dataset, get_organisation
 from boldhub.schemas.organisations import local_authorities
 

@@ -1,4 +1,4 @@
-"""Commands that run at the hub: ingest, link, links export, report, audit verify."""
+"""Commands that run at the hub: ingest, link, links export, audit verify."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from boldhub.hub.linking import (
     run_linkage,
     run_summary,
 )
-from boldhub.hub.reports import release_reports
 from boldhub.hub.store import open_hub
 
 links_app = typer.Typer(no_args_is_help=True)
@@ -96,26 +95,6 @@ def links_export(
     hub = open_hub(home)
     run_id, rows = export_links(hub, out, agreement=agreement)
     stdout.print(f"links: run={run_id} rows={rows} file={out}")
-
-
-def report(
-    home: Path = HOME,
-    out: Path | None = typer.Option(
-        None, "--out", help="A folder to copy the released reports to, besides the hub's home."
-    ),
-    agreement: str | None = AGREEMENT,
-) -> None:
-    """Compute the outcome indicators of the agreement's latest run and release one HTML
-    report per council and a national one into the hub's home, where the hub's pages show
-    each organisation its own (and copy them to --out)."""
-    if out is not None and out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file; give a folder")
-    hub = open_hub(home)
-    with steps("computing outcomes"):
-        run_id, reports = release_reports(hub, out, agreement=agreement)
-    for r in reports:
-        where = out / r.path.name if out is not None else f"reports/{run_id}/{r.path.name}"
-        stdout.print(f"report: {r.area} {where}")
 
 
 @audit_app.command("verify")

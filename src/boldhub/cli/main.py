@@ -20,7 +20,9 @@ from boldhub.cli import (
     hub,
     keyservice,
     prepare,
+    release,
     retention,
+    sample,
     serve,
     synth,
 )
@@ -62,8 +64,16 @@ app.command(
     "evaluate", help="[hub] Score linkage on a labelled CSV: BOLD Hub vs clear-text Splink."
 )(evaluate.evaluate)
 app.add_typer(hub.links_app, name="links", help="[hub] Linkage outputs for the linkage operator.")
-app.command("report", help="[hub] Release disclosure-controlled outcome reports at the hub.")(
-    hub.report
+app.command(
+    "report", help="[hub] Draft the latest run's outcome release (two output checkers approve it)."
+)(release.report)
+app.command(
+    "sample", help="See what your council would get back: a sample release from synthetic data."
+)(sample.sample)
+app.add_typer(
+    release.release_app,
+    name="release",
+    help="[hub] Output releases: list, show, approve or reject a draft.",
 )
 app.add_typer(hub.audit_app, name="audit", help="[hub] Check the tamper-evident audit log.")
 app.add_typer(

@@ -159,7 +159,8 @@ def create_token(session: Session, user: User, label: str) -> str:
     return token
 
 
-def _principal(session: Session, user: User) -> Principal:
+def principal_of(session: Session, user: User) -> Principal:
+    """Who a user is, as the access rules ask (an inactive user is refused elsewhere)."""
     org = session.get(Organisation, user.organisation)
     assert org is not None
     return Principal(user.id, user.email, user.name, user.organisation, org.kind, user.role)
@@ -172,7 +173,7 @@ def principal_for_token(session: Session, token: str) -> Principal | None:
     if row is None:
         return None
     user = session.get(User, row.user_id)
-    return _principal(session, user) if user and user.active else None
+    return principal_of(session, user) if user and user.active else None
 
 
 def sign_in(session: Session, email: str, password: str) -> tuple[str, str] | None:
@@ -231,7 +232,7 @@ def principal_for_session(session: Session, session_id: str) -> tuple[Principal,
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         return None
-    return _principal(session, user), row.csrf_token
+    return principal_of(session, user), row.csrf_token
 
 
 def sign_out(session: Session, session_id: str) -> None:

@@ -16,8 +16,9 @@ What counts from when:
   or when any submission it linked goes, whichever is first: its link map holds the
   record keys of every input, so it cannot outlive the earliest-expiring one. A run whose
   input is already missing goes at once.
-- A **release** (``HOME/reports/<run>/``) goes when the releases period ends, counted from
-  its publication (the newest ``reports.released`` audit entry for it). A release holds
+- A **release** (``HOME/reports/<release>/`` and its row and checkers' decisions) goes when
+  the releases period ends, counted from its publication (the newest ``reports.released``
+  audit entry for it), or for a draft never approved, from its drafting. A release holds
   disclosure-controlled counts only, so it keeps its own period after its run went.
 - An agreement's **saved models** (``HOME/models/<agreement>/``: trained m and u
   probabilities, no records) go once nothing else of the agreement is left at the hub.
@@ -57,9 +58,15 @@ from boldhub.agreements.model import SCHEMA_VERSION, Retention
 from boldhub.errors import PackageError
 from boldhub.hub import audit
 from boldhub.hub.linking import MODELS_DIR, RunSummary
-from boldhub.hub.reports import REPORTS_DIR
+from boldhub.hub.releases import REPORTS_DIR
 from boldhub.hub.store import ATTRIBUTES_DIR, ENCODINGS_DIR, MANIFESTS_DIR, RUNS_DIR, Hub
-from boldhub.hub.store.models import AuditEvent, LinkageRun, Submission
+from boldhub.hub.store.models import (
+    AuditEvent,
+    LinkageRun,
+    OutputRelease,
+    ReleaseDecision,
+    Submission,
+)
 from boldhub.hub.store.trust import Agreement
 from boldhub.privacy.package import Manifest
 
@@ -199,6 +206,10 @@ def run(hub: Hub, *, dry_run: bool = False, actor: str = "cli") -> Result:
             session.execute(delete(Submission).where(Submission.id.in_(subs)))
         if runs:
             session.execute(delete(LinkageRun).where(LinkageRun.id.in_(runs)))
+        releases = [i.id for i in found.of_kind("releases")]
+        if releases:
+            session.execute(delete(ReleaseDecision).where(ReleaseDecision.release_id.in_(releases)))
+            session.execute(delete(OutputRelease).where(OutputRelease.id.in_(releases)))
         entry = audit.append(
             session, actor=actor, action=ACTION, subject="retention", details=_details(found)
         )
@@ -227,6 +238,9 @@ def _read(session: Session) -> _State:
         .where(AuditEvent.action.in_(["reports.released", ACTION]))
         .order_by(AuditEvent.seq)
     ).scalars()
+    # A draft never approved counts from its drafting; an approval below replaces that.
+    for release in session.execute(select(OutputRelease)).scalars():
+        state.published[release.id] = (_utc(release.drafted_at), release.agreement_id)
     for event in events:
         at = _utc(datetime.fromisoformat(event.at))
         if event.action == ACTION:

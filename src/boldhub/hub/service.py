@@ -20,7 +20,7 @@ from boldhub.hub.access import allowed
 from boldhub.hub.accounts import Principal
 from boldhub.hub.analysis import add_match_rates
 from boldhub.hub.linking import run_linkage, runs
-from boldhub.hub.reports import REPORTS_DIR, release_reports
+from boldhub.hub.releases import draft_release, latest_approved
 from boldhub.hub.store import ENCODINGS_DIR, Hub
 from boldhub.hub.store.models import AuditEvent, Organisation, Submission
 from boldhub.hub.store.trust import Agreement, AgreementParty
@@ -196,7 +196,7 @@ class LinkageJobs:
         try:
             run_id, _ = run_linkage(hub, actor=actor, options=self.options, agreement=agreement)
             add_match_rates(hub, run_id)
-            release_reports(hub, actor=actor, run_id=run_id)
+            draft_release(hub, actor=actor, run_id=run_id)
         except UserError as exc:
             self.last_error = str(exc)
         except Exception as exc:  # a bug: keep the hub up and say so on the runs page
@@ -213,11 +213,8 @@ class LinkageJobs:
 
 
 def latest_reports(hub: Hub) -> tuple[str, Path] | None:
-    for run in runs(hub):
-        folder = hub.path(REPORTS_DIR, run.id)
-        if folder.is_dir():
-            return run.id, folder
-    return None
+    """The release every party sees: the newest one two output checkers approved."""
+    return latest_approved(hub)
 
 
 def visible_reports(hub: Hub, p: Principal) -> list[str]:

@@ -20,6 +20,8 @@ numbers a chart draws that are not released figures.
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -116,6 +118,17 @@ def grouped(count: str) -> str:
     return f"{int(count):,}" if count.isdigit() else count
 
 
+@functools.lru_cache(maxsize=4096)
+def _svg(spec_json: str) -> str:
+    """vl-convert's SVG for a spec, kept for the process: a release is drawn twice (as a
+    draft, then naming its checkers once approved) from the same rows, so the second
+    drawing costs nothing."""
+    svg: str = vlc.vegalite_to_svg(
+        json.loads(spec_json), vl_version=VL_VERSION, allowed_base_urls=[], format_locale="en-GB"
+    )
+    return svg
+
+
 def _draw(spec: dict[str, Any], key: str, alt_text: str) -> Markup:
     """One vl-convert call: the SVG with a role, a label and a <title>, and any generated
     ids renamed after ``key`` (so two charts on one page never share an id).
@@ -123,11 +136,7 @@ def _draw(spec: dict[str, Any], key: str, alt_text: str) -> Markup:
     The specs come to this with ``to_dict(validate=False)``: Altair's JSON-schema check
     took 40% of a dashboard's time, and the specs are fixed in this module, so the unit
     tests check every kind against the Vega-Lite schema once instead."""
-    spec = {**spec, "config": _CONFIG}
-    svg: str = vlc.vegalite_to_svg(
-        spec, vl_version=VL_VERSION, allowed_base_urls=[], format_locale="en-GB"
-    )
-    svg = _rename_ids(svg, key)
+    svg = _rename_ids(_svg(json.dumps({**spec, "config": _CONFIG}, sort_keys=True)), key)
     label = str(escape(alt_text))
     head, sep, rest = svg.partition(">")
     if not head.startswith("<svg") or not sep:

@@ -802,7 +802,7 @@ DASHBOARD_CSS = """
 .dashboard .dash-figure.dash-wide { grid-column: 1 / -1; }
 .dashboard .dash-figure figcaption { font-weight: 700; margin-bottom: 10px; }
 .dashboard svg.chart { display: block; max-width: 100%; height: auto; }
-/* A chart across the page may grow a little with it; growing further would make its
+/* A chart across the page may grow with it up to 700px; growing further would make its
    words larger than the page's own. */
 .dashboard .dash-wide svg.chart { width: 100%; max-width: 700px; }
 .dashboard .dash-note { color: #505a5f; font-size: 16px; margin: 8px 0 0; }

@@ -43,7 +43,6 @@ from boldhub.outcomes.catalogue import (
     Indicator,
 )
 from boldhub.outcomes.disclosure import SUPPRESSED, THRESHOLD, Protected, Sum, Table, protect
-from boldhub.outcomes.indicators import AttributeInput
 from boldhub.safecsv import write_csv
 
 NONE = "none"
@@ -73,6 +72,14 @@ MEASURE_HEADER = (
 # The largest share of contributors one value may hold for a magnitude to be released.
 DOMINANCE_SHARE = 0.5
 _DATASET_ORDER = ("homelessness", "probation", "treatment", "victims")
+
+
+@dataclass(frozen=True)
+class AttributeInput:
+    """One submission's attributes file in a run."""
+
+    source: str  # "<dataset>:<organisation>"
+    path: Path
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from boldhub.hub.api import (
     linkage,
     organisations,
     problems,
+    releases,
     reports,
     submissions,
     users,
@@ -58,7 +59,16 @@ def create_app(home: Path, settings: Settings | None = None) -> FastAPI:
     app.state.jobs = LinkageJobs(options_from(settings))
     app.state.metrics = Metrics(hub, app.state.jobs)
     problems.install(app)
-    for module in (health, submissions, linkage, reports, audit, users, organisations):
+    for module in (
+        health,
+        submissions,
+        linkage,
+        releases,
+        reports,
+        audit,
+        users,
+        organisations,
+    ):
         app.include_router(module.router)
     from boldhub.hub.web import pages
 

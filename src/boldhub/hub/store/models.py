@@ -135,3 +135,36 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class OutputRelease(Base):
+    """A linkage run's outcome release: drafted from the run, checked by two output
+    checkers, and only then visible to the parties (``hub.releases``). Its files live in
+    ``HOME/reports/<id>/``; a rejected draft keeps its reason."""
+
+    __tablename__ = "output_releases"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # No foreign key: a release keeps its own retention period after its run has gone.
+    run_id: Mapped[str] = mapped_column(String(32), index=True)
+    agreement_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # draft, approved or rejected
+    # Whoever started the run may not check its outputs (the audit actor of linkage.run).
+    run_started_by: Mapped[str] = mapped_column(String(128))
+    drafted_by: Mapped[str] = mapped_column(String(128))
+    drafted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Areas, indicators, cells suppressed: what the checkers are asked to look at.
+    summary: Mapped[dict[str, Any]]
+
+
+class ReleaseDecision(Base):
+    """One output checker's decision on a draft: one per person per release."""
+
+    __tablename__ = "release_decisions"
+
+    release_id: Mapped[str] = mapped_column(ForeignKey("output_releases.id"), primary_key=True)
+    checker: Mapped[str] = mapped_column(String(128), primary_key=True)  # "user:<id>"
+    decision: Mapped[str] = mapped_column(String(16))  # approve or reject
+    comment: Mapped[str] = mapped_column(String(2000))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

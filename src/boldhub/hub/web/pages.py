@@ -37,17 +37,23 @@ from boldhub.hub.service import (
     organisations,
     participation,
     quality,
-    report_html,
     submissions_for,
     visible_reports,
 )
 from boldhub.hub.store import Hub
 from boldhub.hub.upload import ingest_upload, staging_dir, write_files
-from boldhub.hub.web import agreement_pages, audit_pages, info, organisation_pages
+from boldhub.hub.web import (
+    agreement_pages,
+    audit_pages,
+    info,
+    organisation_pages,
+    release_pages,
+    sample_pages,
+)
 from boldhub.hub.web.queries import overlapping, submission, submission_detail
-from boldhub.hub.web.render import check_csrf, render, report_content, to_sign_in
+from boldhub.hub.web.render import check_csrf, render, to_sign_in
 from boldhub.hub.web.wording import MESSAGES, sentence
-from boldhub.outcomes.render import area_name
+from boldhub.outcomes.release import area_name
 
 router = APIRouter(include_in_schema=False)
 LOGIN_CSRF_COOKIE = "boldhub_login_csrf"
@@ -325,18 +331,17 @@ def reports_page(request: Request, hub: HubDep, user: MaybeUser) -> Response:
 
 
 @router.get("/reports/{area}")
-def report_page(request: Request, area: str, hub: HubDep, user: MaybeUser) -> Response:
+def report_page(
+    request: Request, area: str, hub: HubDep, user: MaybeUser, view: str | None = None
+) -> Response:
     if user is None:
         return to_sign_in(request)
-    require(user, "report.read", area)
-    html = report_html(hub, area)
-    if html is None:
-        return render(request, "not_found.html", user, 404, what=f"a report for {area}")
-    title, body = report_content(html)
-    return render(request, "report.html", user, title=title, body=body)
+    return release_pages.party_report(request, hub, user, area, view)
 
 
 router.include_router(audit_pages.router)
 router.include_router(info.router)
 router.include_router(organisation_pages.router)
 router.include_router(agreement_pages.router)
+router.include_router(release_pages.router)
+router.include_router(sample_pages.router)

@@ -40,6 +40,7 @@ def nav_items(user: Principal | None) -> list[tuple[str, str]]:
         items.append(("/submissions", "Submissions"))
     if allowed(user, "linkage.read"):
         items.append(("/linkage", "Linkage runs"))
+        items.append(("/releases", "Releases"))
     items.append(("/reports", "Reports"))
     items.append(("/agreements", "Agreements"))
     if allowed(user, "audit.read", user.organisation):
