@@ -167,7 +167,13 @@ def test_upload_link_and_read_the_report(site, browser, tmp_path: Path) -> None:
 
     # Whoever started the run may give neither approval: the page says so, and a decision
     # sent anyway is refused.
+    # (The release is drafted just after the run's row appears.)
     op.click("nav >> text=Releases")
+    for _ in range(240):
+        if op.locator("#releases tbody a").count() > 0:
+            break
+        op.wait_for_timeout(500)
+        op.reload()
     op.click("#releases tbody a")
     release_url = op.url
     assert "Draft" in op.locator("#status").inner_text()
