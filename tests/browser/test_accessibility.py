@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from boldhub.config import get_settings
-from boldhub.hub.accounts import user_by_email
+from boldhub.hub import releases
+from boldhub.hub.accounts import principal_of, user_by_email
 from boldhub.hub.ingest import ingest
 from boldhub.hub.linking import options_from
 from boldhub.hub.service import LinkageJobs
@@ -111,9 +112,16 @@ def hub_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, di
     jobs.start(hub, "cli")
     jobs.wait()
     assert jobs.last_error is None, jobs.last_error
+    # The run's draft release, approved by the two output checkers, so that the parties'
+    # dashboards are among the pages checked.
+    (draft,) = releases.releases(hub)
+    with hub.sessions() as s:
+        checkers = [principal_of(s, user_by_email(s, email(k))) for k in ("checker1", "checker2")]
+    for checker in checkers:
+        releases.decide(hub, draft.id, checker, "approve", "checked")
     hub.engine.dispose()
     with running_hub(world.home) as url:
-        yield url, {k: r.submission_id for k, r in ids.items()}
+        yield url, {**{k: r.submission_id for k, r in ids.items()}, "release": draft.id}
 
 
 def _sign_in(page: Any, url: str, who: str) -> None:
@@ -135,10 +143,14 @@ def _hub_pages(ids: dict[str, str]) -> dict[str, list[str]]:
         "analyst": ["/", "/submissions", "/reports", f"/reports/{COUNCIL_A}", "/linkage"],
         "operator": ["/", "/linkage", "/submissions", f"/submissions/{ids['bristol']}"],
         "admin": ["/", "/linkage", "/submissions", "/audit", "/reports", "/organisations"],
+        "checker1": [
+            "/releases", f"/releases/{ids['release']}",
+            f"/releases/{ids['release']}/areas/{COUNCIL_A}", "/reports/national",
+        ],
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("who", ["submitter", "dpo", "analyst", "operator", "admin"])
+@pytest.mark.parametrize("who", ["submitter", "dpo", "analyst", "operator", "admin", "checker1"])
 def test_every_hub_page_for_each_role(
     hub_site: tuple[str, dict[str, str]], page: Any, who: str
 ) -> None:
@@ -164,7 +176,15 @@ def test_every_hub_page_for_each_role(
 def test_every_hub_page_signed_out(hub_site: tuple[str, dict[str, str]], page: Any) -> None:
     url, _ = hub_site
     check = Checker()
-    for path in ("/sign-in", "/privacy", "/accessibility", "/contact", "/no-such-page"):
+    for path in (
+        "/sign-in",
+        "/privacy",
+        "/accessibility",
+        "/contact",
+        "/no-such-page",
+        "/get-back",
+        "/get-back?council=nowhere",
+    ):
         page.goto(url + path)
         check(page, f"signed out {path}")
     page.goto(url + "/sign-in")

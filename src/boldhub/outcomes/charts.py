@@ -149,7 +149,14 @@ def _draw(spec: dict[str, Any], key: str, alt_text: str) -> Markup:
     head = head.replace(' xmlns="http://www.w3.org/2000/svg"', "", 1)
     head = head.replace(' xmlns:xlink="http://www.w3.org/1999/xlink"', "", 1)
     opening = f'{head} class="chart" role="img" aria-label="{label}">'
+    # Vega still gives the marks of a layered chart roles of their own ("graphics-symbol")
+    # despite aria: false; inside an image they would be unlabelled images to a screen
+    # reader, so the root's label is the only accessible text.
+    rest = _INNER_ARIA.sub("", rest)
     return Markup(f"{opening}<title>{label}</title>{rest}")  # noqa: S704
+
+
+_INNER_ARIA = re.compile(r'\s(?:role|aria-[a-z]+)="[^"]*"')
 
 
 _ID = re.compile(r'\bid="([^"]+)"')
