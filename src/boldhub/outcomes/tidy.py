@@ -22,7 +22,11 @@ and would tell a reader what happened to most of a small group.
 from __future__ import annotations
 
 import math
+import os
+import pickle
 import statistics
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -69,6 +73,9 @@ MEASURE_HEADER = (
     "median",
     "p75",
 )
+# Below this many tables per worker, starting worker processes (about a second each, for
+# their imports) costs more than it saves.
+_TABLES_PER_WORKER = 8
 # The largest share of contributors one value may hold for a magnitude to be released.
 DOMINANCE_SHARE = 0.5
 _DATASET_ORDER = ("homelessness", "probation", "treatment", "victims")
@@ -367,7 +374,7 @@ def protect_tables(raws: Sequence[RawTable], *, threshold: int = THRESHOLD) -> l
                 jobs.append(Table(raw.cohort, raw.layout.sums()))
             place = (place[0], cohort_job[key])
         places.append(place)
-    done = [protect(job, threshold=threshold) for job in jobs]
+    done = _protect_all(jobs, threshold)
     out = []
     for raw, (people_at, cohort_at) in zip(raws, places, strict=True):
         people = done[people_at]
@@ -379,6 +386,41 @@ def protect_tables(raws: Sequence[RawTable], *, threshold: int = THRESHOLD) -> l
         )
         out.append(ReleasedTable(raw.area, raw.indicator, raw.layout, people, cohort, quartiles))
     return out
+
+
+def _protect_all(jobs: list[Table[Cell]], threshold: int) -> list[Protected[Cell]]:
+    """Every table, on every core: the tables are independent, and each one's result does
+    not depend on where it ran. The first share is protected here, the others in worker
+    interpreters (``protect_worker``) at the same time."""
+    workers = min(os.cpu_count() or 1, len(jobs) // _TABLES_PER_WORKER)
+    if workers < 2:
+        return [protect(job, threshold=threshold) for job in jobs]
+    # Interleaved shares: table sizes run in catalogue order, so each share gets a mix.
+    shares = [jobs[i::workers] for i in range(workers)]
+    procs = []
+    for share in shares[1:]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "boldhub.outcomes.protect_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(pickle.dumps((share, threshold), protocol=pickle.HIGHEST_PROTOCOL))
+        proc.stdin.close()
+        procs.append(proc)
+    results: list[list[Protected[Cell]]] = [
+        [protect(job, threshold=threshold) for job in shares[0]]
+    ]
+    for proc in procs:
+        assert proc.stdout is not None
+        data = proc.stdout.read()
+        if proc.wait() != 0:
+            raise RuntimeError(f"a disclosure-control worker failed (exit {proc.returncode})")
+        results.append(pickle.loads(data))  # noqa: S301 (our own worker's output)
+    out: list[Protected[Cell] | None] = [None] * len(jobs)
+    for i, done in enumerate(results):
+        out[i::workers] = done
+    return [p for p in out if p is not None]
 
 
 def _quartiles(values: Sequence[int], released: int | None) -> tuple[int, int, int] | None:
