@@ -213,8 +213,16 @@ def test_upload_link_and_read_the_report(site, browser, tmp_path: Path) -> None:
     links = analyst.locator("#reports a")
     names = [links.nth(i).inner_text() for i in range(links.count())]
     assert any("Birmingham" in n for n in names) and not any("Bristol" in n for n in names)
-    analyst.click("#reports a:has-text('Birmingham')")
+    # Under the dashboard's strict CSP (no inline style or script, nothing from
+    # elsewhere), the browser reports no violation: the charts are plain SVG.
+    violations: list[str] = []
+    analyst.on("console", lambda m: violations.append(m.text) if "Security" in m.text else None)
+    with analyst.expect_response(lambda r: f"/reports/{COUNCIL_A}" in r.url) as dashboard:
+        analyst.click("#reports a:has-text('Birmingham')")
+    assert "default-src 'none'" in dashboard.value.headers["content-security-policy"]
     assert "Birmingham City Council" in analyst.locator("h1").inner_text()
+    analyst.wait_for_load_state("load")
+    assert not violations, violations
     section = analyst.locator("#ind-homeless_probation_before")
     assert section.is_visible()
     assert section.locator("svg").count() >= 2  # the trend and the breakdowns

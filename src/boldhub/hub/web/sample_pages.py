@@ -20,6 +20,7 @@ from markupsafe import Markup
 from boldhub.errors import UserError
 from boldhub.hub.api.deps import HubDep, MaybeUser, SettingsDep
 from boldhub.hub.store import Hub
+from boldhub.hub.web.release_pages import with_csp
 from boldhub.hub.web.render import render, report_content
 from boldhub.sample import build_base, check_council, sample_for
 from boldhub.schemas.organisations import local_authorities
@@ -111,7 +112,7 @@ def sample_page(
         body = Markup(  # noqa: S704 (the sample's own page)
             str(body).replace(f'href="{f.name}"', f'href="/get-back/{code}/files/{f.name}"')
         )
-    return render(request, "report.html", user, title=title, body=body, sample=name)
+    return with_csp(render(request, "report.html", user, title=title, body=body, sample=name))
 
 
 @router.get("/get-back/{code}/files/{name}")
