@@ -30,7 +30,13 @@ from boldhub.hub.agreements import active_terms
 from boldhub.hub.ingest import current_submissions
 from boldhub.hub.linking import agreement_of_run, get_run, latest_run, links_path
 from boldhub.hub.store import ATTRIBUTES_DIR, Hub
-from boldhub.hub.store.models import AuditEvent, OutputRelease, ReleaseDecision, User
+from boldhub.hub.store.models import (
+    AuditEvent,
+    OutputRelease,
+    ReleaseDecision,
+    Submission,
+    User,
+)
 from boldhub.hub.store.trust import Agreement
 from boldhub.outcomes.dashboard import PreviousRelease, ReleaseContext, read_rows
 from boldhub.outcomes.disclosure import ROUNDING_BASE, THRESHOLD
@@ -107,9 +113,7 @@ def draft_release(
         title = _agreement_title(agreement_row)
         version = _version(agreement_row)
     release_id = f"{run.id}.r{n + 1}"
-    shared = tuple(
-        sorted({(s.organisation, get_organisation(s.organisation).name, s.dataset) for s in subs})
-    )
+    shared = _shared(subs)
     context = ReleaseContext(
         run_id=run.id,
         generated=clock.now().strftime("%-d %B %Y"),
@@ -270,16 +274,7 @@ def _context_of(hub: Hub, view: ReleaseView) -> ReleaseContext:
         title = _agreement_title(agreement)
         version = _version(agreement)
         run = get_run(hub, view.run_id)
-        subs = {s.id: s for s in current_submissions(hub)}
-    shared = tuple(
-        sorted(
-            {
-                (s.organisation, get_organisation(s.organisation).name, s.dataset)
-                for sid in run.submissions
-                if (s := subs.get(sid)) is not None
-            }
-        )
-    )
+    shared = _shared([s for s in current_submissions(hub) if s.id in run.submissions])
     threshold = view.summary.get("threshold", THRESHOLD)
     return ReleaseContext(
         run_id=view.run_id,
@@ -291,6 +286,13 @@ def _context_of(hub: Hub, view: ReleaseView) -> ReleaseContext:
         threshold=threshold if isinstance(threshold, int) else THRESHOLD,
         base=ROUNDING_BASE,
         approved_by=tuple(names),
+    )
+
+
+def _shared(subs: Sequence[Submission]) -> tuple[tuple[str, str, str], ...]:
+    """What went into the run, as the release's page says it: (code, name, dataset)."""
+    return tuple(
+        sorted({(s.organisation, get_organisation(s.organisation).name, s.dataset) for s in subs})
     )
 
 
