@@ -146,7 +146,15 @@ def run_demo(
     councils: int = 3,
     reporter: Reporter | None = None,
     encoding: EncodingParams | None = None,
+    repeat_elsewhere: float = 0.0,
+    profile: str = "default",
 ) -> DemoResult:
+    """Every party's steps on a synthetic population of ``persons`` (``boldhub demo``).
+
+    ``profile`` and ``repeat_elsewhere`` go to :func:`boldhub.synth.exports.generate`: the
+    CLI keeps their defaults, tests change them (a population in which many people apply
+    again at another council, for the cross-council indicator).
+    """
     rep = reporter or Reporter()
     if out.exists() and any(out.iterdir()):
         raise UserError(f"--out {out} already exists and is not empty; choose a new folder")
@@ -161,7 +169,13 @@ def run_demo(
         seen[0] = n
 
     summary = generate(
-        exports_dir, persons=persons, councils=councils, seed=seed, progress=synth_progress
+        exports_dir,
+        persons=persons,
+        councils=councils,
+        seed=seed,
+        progress=synth_progress,
+        profile=profile,
+        repeat_elsewhere=repeat_elsewhere,
     )
     rep.done("synthesising people")
     # Synthetic data and keys that follow the seed: one seed gives one output.

@@ -316,3 +316,32 @@ def test_demo_size_total_rows(tmp_path: Path) -> None:
     assert 0.3 < len(people["treatment"]) / 14000 < 0.5
     assert 0.18 < len(people["victims"]) / 14000 < 0.32
     assert share["homelessness"] > share["victims"]
+
+
+def _applied_again_elsewhere(summary: SynthSummary) -> int:
+    """People with applications at two councils at most 365 days apart."""
+    _, truth = read(summary.truth)
+    owner = {(r["source"], r["source_row_id"]): r["person_id"] for r in truth}
+    apps: dict[str, list[tuple[date, str]]] = {}
+    for source, path in summary.files.items():
+        if source.startswith("homelessness:"):
+            for r in read(path)[1]:
+                apps.setdefault(owner[(source, r["CaseRef"])], []).append(
+                    (parse_date(r["AppDate"], False), source)
+                )
+    return sum(
+        any(b[1] != a[1] and 0 < (b[0] - a[0]).days <= 365 for a in got for b in got)
+        for got in apps.values()
+    )
+
+
+def test_repeat_elsewhere_moves_repeat_applicants_to_other_councils(tmp_path: Path) -> None:
+    """By default a repeat application is made wherever the person's own moves took them
+    (rarely another council within a year); at 1 every repeat follows a move to another
+    council, which only linkage across councils sees."""
+    usual = generate(tmp_path / "usual", persons=1500, councils=3, seed=3)
+    moving = generate(tmp_path / "moving", persons=1500, councils=3, seed=3, repeat_elsewhere=1.0)
+    assert _applied_again_elsewhere(usual) <= 5
+    assert _applied_again_elsewhere(moving) >= 40
+    with pytest.raises(UserError, match="share from 0 to 1"):
+        generate(tmp_path / "bad", persons=10, councils=1, seed=1, repeat_elsewhere=1.5)

@@ -72,21 +72,31 @@ def generate(
     seed: int,
     progress: Callable[[int, int], None] | None = None,
     profile: str = "default",
+    *,
+    repeat_elsewhere: float = 0.0,
 ) -> SynthSummary:
     """Write one homelessness export per council, the three national exports and the truth.
 
-    The same ``(persons, councils, seed, profile)`` always gives byte-identical files.
-    ``profile`` names the error model's rates (``noise.PROFILES``: default, clean, hard).
-    ``progress`` is called with ``(persons done, persons)`` every thousand persons and at
-    the end.
+    The same ``(persons, councils, seed, profile, repeat_elsewhere)`` always gives
+    byte-identical files. ``profile`` names the error model's rates (``noise.PROFILES``:
+    default, clean, hard). ``repeat_elsewhere`` is the share of repeat homelessness
+    applications made after a move to another council: 0 by default (repeats are made
+    wherever the person's own moves have taken them, so only a few people in thousands
+    apply again at another council within a year), up to 1 for tests of the cross-council
+    indicators; the default leaves every seed's files as they always were. ``progress`` is
+    called with ``(persons done, persons)`` every thousand persons and at the end.
     """
     if profile not in PROFILES:
         raise UserError(
             f"error profile {profile!r} is not known; choose one of {', '.join(PROFILES)}"
         )
+    if not 0.0 <= repeat_elsewhere <= 1.0:
+        raise UserError(f"repeat_elsewhere is a share from 0 to 1, not {repeat_elsewhere}")
     out = _prepare(out, persons, councils)
     chosen = COUNCILS[:councils]
-    population = build_population(persons, chosen, seed, progress)
+    population = build_population(
+        persons, chosen, seed, progress, repeat_elsewhere=repeat_elsewhere
+    )
     writer = _Writer(population, seed, profile)
 
     files: dict[str, Path] = {}

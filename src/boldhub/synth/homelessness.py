@@ -4,10 +4,18 @@ About 70% of persons have a case, some repeatedly. Releases from custody and com
 sentences (:class:`~boldhub.synth.probation.Exit`) are followed by applications referred
 by prison or probation. Each case is returned as a :class:`Case`, which the treatment and
 victims builders hang later events on.
+
+A repeat application is made wherever the person lives by then, which is another council
+only if one of their own moves (:mod:`boldhub.synth.people`) happens to fall in between:
+a handful of people in a population of thousands. ``repeat_elsewhere`` (0 by default, which
+draws nothing and leaves a seed's population as it always was) is the share of repeat
+applications that follow a move to another council instead, for tests of the
+cross-council indicators, which need more such people than that.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import NamedTuple
 
@@ -25,8 +33,22 @@ class Case(NamedTuple):
     domestic: bool
 
 
-def homelessness(d: Draws, i: int, p: Person, exits: list[Exit]) -> list[Case]:
-    """Person ``i``'s homelessness cases, emitted."""
+# Moves person p to another council after the first date, by the second.
+Mover = Callable[[Person, date, date], None]
+
+
+def homelessness(
+    d: Draws,
+    i: int,
+    p: Person,
+    exits: list[Exit],
+    *,
+    repeat_elsewhere: float = 0.0,
+    move: Mover | None = None,
+) -> list[Case]:
+    """Person ``i``'s homelessness cases, emitted. A share ``repeat_elsewhere`` of repeat
+    applications come after ``move`` takes the person to another council (between the
+    previous application and this one); with the default 0 nothing is drawn for it."""
     cases: list[Case] = []
     for when, kind in exits:
         if kind == "custody" and d.chance(0.45):
@@ -45,9 +67,11 @@ def homelessness(d: Draws, i: int, p: Person, exits: list[Exit]) -> list[Case]:
         cases.append(_case(d, i, p, when, False, False))
         repeat = 0.3 if (p.drug or p.alcohol or p.rough_sleeping) else 0.15
         while d.chance(repeat):
-            when = d.after(when, 90, 900)
+            before, when = when, d.after(when, 90, 900)
             if when > END:
                 break
+            if repeat_elsewhere > 0.0 and move is not None and d.chance(repeat_elsewhere):
+                move(p, before, when)
             cases.append(_case(d, i, p, when, False, False))
     return cases
 

@@ -7,6 +7,7 @@ which events a person has, which is what correlates the datasets.
 
 from __future__ import annotations
 
+from bisect import insort
 from datetime import date, timedelta
 
 from faker import Faker
@@ -118,6 +119,25 @@ class People:
 
     def _forename(self, sex: str) -> str:
         return str(self.fake.first_name_male() if sex == "M" else self.fake.first_name_female())
+
+    def move_elsewhere(self, p: Person, after: date, by: date) -> None:
+        """Move ``p`` to another council on a day after ``after`` and no later than ``by``,
+        so that the address in force on ``by`` is in a council other than the one in force
+        on ``after``. The move comes after any move already planned up to ``by`` (which
+        would otherwise take over again); moves after ``by`` stay as they were."""
+        d, places = self.draws, self.places
+        if places.count < 2:
+            return
+        starts = [a.start for a in p.addresses]
+        earliest = max(after, *(s for s in starts if s <= by)) + timedelta(days=1)
+        if earliest > by:
+            return  # a move already planned for ``by`` itself: nothing to insert before it
+        left = p.address_at(after).council
+        council = d.rng.choice([c for c in range(places.count) if c != left])
+        spell = AddressSpell(
+            d.day_between(earliest, by), council, d.rng.choice(places.pools[council])
+        )
+        insort(p.addresses, spell, key=lambda a: a.start)
 
     def _addresses(self) -> list[AddressSpell]:
         """A home council, then zero to two moves; about one in ten to another council."""

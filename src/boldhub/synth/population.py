@@ -19,7 +19,8 @@ outcome indicators have something to find:
 * probation episodes (about 45% of persons, men and young adults more often); custody
   releases are followed by homelessness applications referred by prison or probation;
 * homelessness cases (about 70% of persons, some repeat), in the council of the address in
-  force on the application date;
+  force on the application date (``repeat_elsewhere``: the share of repeats that follow a
+  move to another council, 0 by default);
 * drug and alcohol treatment (about 40%), more likely within six months after a
   homelessness case with a drug or alcohol support need, after a probation drug or alcohol
   requirement, and after release from custody;
@@ -90,12 +91,17 @@ def build_population(
     councils: Sequence[Organisation],
     seed: int,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    repeat_elsewhere: float = 0.0,
 ) -> Population:
     """The persons and their events for ``seed``; the same arguments give the same result.
 
     ``progress`` is called with ``(persons done, persons)`` every thousand persons and at
-    the end.
+    the end. ``repeat_elsewhere`` is the share of repeat homelessness applications made
+    after a move to another council (:mod:`boldhub.synth.homelessness`; 0 by default).
     """
+    if not 0.0 <= repeat_elsewhere <= 1.0:
+        raise ValueError(f"repeat_elsewhere is a share from 0 to 1, not {repeat_elsewhere}")
     chosen = tuple(councils)
     draws = Draws(random.Random(f"boldhub-synth-population-{seed}"))
     fake = Faker("en_GB")
@@ -107,7 +113,9 @@ def build_population(
         p = people.person(i)
         built.append(p)
         exits = probation(draws, numbers, i, p)
-        cases = homelessness(draws, i, p, exits)
+        cases = homelessness(
+            draws, i, p, exits, repeat_elsewhere=repeat_elsewhere, move=people.move_elsewhere
+        )
         treatment(draws, i, p, exits, cases)
         victims(draws, i, p, cases)
         if progress is not None and ((i + 1) % 1000 == 0 or i + 1 == persons):
