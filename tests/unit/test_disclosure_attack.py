@@ -42,18 +42,22 @@ ALL = "All"
 
 
 def lp_attack(
-    values: Mapping[K, int | None], sums: Sequence[tuple[K, tuple[K, ...]]], primary: set[K]
+    values: Mapping[K, int | None],
+    sums: Sequence[tuple[K, tuple[K, ...]]],
+    primary: set[K],
+    *,
+    keys: Sequence[K] | None = None,
 ) -> dict[K, tuple[float, float]]:
-    """(min, max) of every suppressed cell over the attacker's polytope."""
-    keys = list(values)
-    index = {k: i for i, k in enumerate(keys)}
-    a_eq = np.zeros((len(sums), len(keys)))
+    """(min, max) of every suppressed cell (or of ``keys``) over the attacker's polytope."""
+    cells = list(values)
+    index = {k: i for i, k in enumerate(cells)}
+    a_eq = np.zeros((len(sums), len(cells)))
     for r, (total, parts) in enumerate(sums):
         a_eq[r, index[total]] = 1.0
         for p in parts:
             a_eq[r, index[p]] = -1.0
     bounds: list[tuple[float, float | None]] = []
-    for k in keys:
+    for k in cells:
         v = values[k]
         if v is not None:
             bounds.append((max(v - 2, 10), v + 2))
@@ -62,12 +66,12 @@ def lp_attack(
         else:
             bounds.append((10, None))
     out: dict[K, tuple[float, float]] = {}
-    for k in keys:
+    for k in cells if keys is None else keys:
         if values[k] is not None:
             continue
         ends = []
         for sign in (1.0, -1.0):
-            c = np.zeros(len(keys))
+            c = np.zeros(len(cells))
             c[index[k]] = sign
             res = linprog(c, A_eq=a_eq, b_eq=np.zeros(len(sums)), bounds=bounds, method="highs")
             assert res.status in (0, 3), res.message  # the true table is always feasible
