@@ -364,12 +364,20 @@ def test_admin_changes_a_role_and_it_is_audited(linked: World) -> None:
         f"/api/v1/users/{me['id']}/role", json={"role": "king"}, headers=linked.auth("HUB", "admin")
     )
     assert bad.status_code == 422
+    # Whoever may not manage a user gets the answer a missing id gets: ids cannot be
+    # enumerated (issue 17).
     refused = linked.client.patch(
         f"/api/v1/users/{me['id']}/role",
         json={"role": "admin"},
         headers=linked.auth(COUNCIL_A, "dpo"),
     )
-    assert refused.status_code == 403
+    missing = linked.client.patch(
+        "/api/v1/users/999999/role", json={"role": "admin"}, headers=linked.auth(COUNCIL_A, "dpo")
+    )
+    assert refused.status_code == missing.status_code == 404
+    assert refused.json()["detail"].replace(str(me["id"]), "N") == missing.json()["detail"].replace(
+        "999999", "N"
+    )
     with hub.sessions() as s:
         last = (
             s.execute(select(AuditEvent).where(AuditEvent.action == "user.role_changed"))

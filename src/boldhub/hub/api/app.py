@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -25,11 +26,13 @@ from boldhub.hub.api import (
     users,
 )
 from boldhub.hub.api.metrics import Metrics
+from boldhub.hub.api.security import SecurityHeaders
 from boldhub.hub.linking import options_from
 from boldhub.hub.service import LinkageJobs
-from boldhub.hub.store import open_hub
+from boldhub.hub.store import clean_partials, open_hub
 
 WEB_DIR = Path(__file__).parents[1] / "web"
+log = logging.getLogger("boldhub.hub")
 
 
 def create_app(home: Path, settings: Settings | None = None) -> FastAPI:
@@ -38,6 +41,9 @@ def create_app(home: Path, settings: Settings | None = None) -> FastAPI:
     if settings is None:
         settings = get_settings()
     hub = open_hub(home, create=True, database_url=settings.database_url)
+    removed = clean_partials(home)
+    if removed:
+        log.warning("removed %d unfinished writes left by an earlier crash", len(removed))
     with hub.sessions() as session, session.begin():
         ensure_organisations(session)
     # /docs and /redoc load their scripts from the package, not a CDN: a government
@@ -59,6 +65,7 @@ def create_app(home: Path, settings: Settings | None = None) -> FastAPI:
     app.state.jobs = LinkageJobs(options_from(settings))
     app.state.metrics = Metrics(hub, app.state.jobs)
     problems.install(app)
+    app.add_middleware(SecurityHeaders)
     for module in (
         health,
         submissions,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from boldhub.config import Settings
 from boldhub.errors import Problem
 from boldhub.hub.accounts import Principal, principal_for_session, principal_for_token
+from boldhub.hub.api.security import cross_site
 from boldhub.hub.service import LinkageJobs
 from boldhub.hub.store import Hub
 
@@ -52,6 +53,15 @@ def optional_principal(
         return by_token
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
+        if request.url.path.startswith("/api/") and cross_site(request):
+            # The pages' forms carry a CSRF token; the API's cookie-signed calls are
+            # held to the hub's own origin instead.
+            raise Problem(
+                403,
+                "Forbidden",
+                "this request came from another site's page with your hub session; call "
+                "the API from the hub's own pages or with an API token",
+            )
         found = principal_for_session(db, cookie)
         if found is not None:
             request.state.csrf = found[1]
@@ -67,8 +77,8 @@ def current_principal(
         raise Problem(
             401,
             "Unauthorized",
-            "the API token sent is not valid: it was mistyped, revoked or belongs to a "
-            "deactivated user; ask your hub's admin for a new one "
+            "the API token sent is not valid: it was mistyped, revoked, has expired or "
+            "belongs to a disabled user; ask your hub's admin for a new one "
             "(`boldhub admin create-token`)",
         )
     if principal is None:

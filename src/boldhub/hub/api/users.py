@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from boldhub.errors import Problem
-from boldhub.hub.access import require
+from boldhub.hub.access import allowed, require
 from boldhub.hub.accounts import change_role
 from boldhub.hub.api.deps import CurrentUser, DbDep
 from boldhub.hub.store.models import ROLES, User
@@ -52,9 +52,10 @@ def list_users(db: DbDep, user: CurrentUser, organisation: str | None = None) ->
 @router.patch("/{user_id}/role", summary="Change a user's role")
 def set_role(user_id: int, body: RoleChange, db: DbDep, user: CurrentUser) -> UserPublic:
     target = db.get(User, user_id)
-    if target is None:
+    # Someone who may not manage the user learns nothing from the answer, not even that
+    # the id exists (403 for some ids and 404 for others would list the hub's users).
+    if target is None or not allowed(user, "users.manage", target.organisation):
         raise Problem(404, "Not found", f"no user {user_id} that you may manage")
-    require(user, "users.manage", target.organisation)
     if body.role not in ROLES:
         raise Problem(422, "Invalid request", f"role must be one of: {', '.join(ROLES)}")
     with db.begin_nested():
