@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from boldhub import clock
 from boldhub.hub import audit, organisations
@@ -112,6 +113,18 @@ def ingest(hub: Hub, package: Path, actor: str = "cli") -> IngestResult:
             )
             for k in finals:
                 temps[k].replace(finals[k])
+    except IntegrityError:
+        for p in (*temps.values(), *finals.values()):
+            p.unlink(missing_ok=True)
+        # The same package, sent again while this one was being stored (two uploads at
+        # once): the other one was recorded first, and this is a repeat of it.
+        with hub.sessions() as session:
+            existing = session.execute(
+                select(Submission).where(Submission.manifest_sha256 == pkg.manifest_sha256)
+            ).scalar_one_or_none()
+            if existing is None:
+                raise
+            return IngestResult(existing.id, existing.source, existing.record_count, False, None)
     except BaseException:
         for p in (*temps.values(), *finals.values()):
             p.unlink(missing_ok=True)

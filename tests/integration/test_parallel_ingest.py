@@ -1,0 +1,77 @@
+"""One package sent several times at once is stored once (issue 17: four parallel uploads
+of one new package gave one 201 and three 500s, an IntegrityError with SQL parameters in
+its traceback)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from boldhub.hub.audit import verify
+from boldhub.hub.ingest import IngestResult, ingest
+from boldhub.hub.store import ATTRIBUTES_DIR, ENCODINGS_DIR, Hub, open_hub
+from boldhub.hub.store.models import AuditEvent, Submission
+from tests.integration.test_api import _postgres_database
+from tests.support.hubworld import COUNCIL_A, Packages, build_packages
+
+SENDERS = 4
+
+
+@pytest.fixture(scope="module")
+def packages(tmp_path_factory: pytest.TempPathFactory) -> Packages:
+    return build_packages(tmp_path_factory.mktemp("packages"), persons=200, seed=5)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    if request.param == "sqlite":
+        yield None
+    else:
+        yield from _postgres_database()
+
+
+def _send_at_once(hub: Hub, package: Path) -> tuple[list[IngestResult], list[BaseException]]:
+    start = threading.Barrier(SENDERS)
+    results: list[IngestResult] = []
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        start.wait()
+        try:
+            results.append(ingest(hub, package, actor="test"))
+        except BaseException as exc:  # every failure is the finding
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send) for _ in range(SENDERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, errors
+
+
+def test_the_same_package_sent_four_times_at_once_is_stored_once(
+    packages: Packages, tmp_path: Path, database: str | None
+) -> None:
+    hub = open_hub(tmp_path / "hub", create=True, database_url=database)
+    packages.register_agreement(hub)
+    results, errors = _send_at_once(hub, packages.package(f"homelessness:{COUNCIL_A}"))
+    assert not errors, errors
+    assert len(results) == SENDERS
+    assert sum(r.created for r in results) == 1
+    assert len({r.submission_id for r in results}) == 1
+    with hub.sessions() as s:
+        assert s.execute(select(func.count()).select_from(Submission)).scalar_one() == 1
+        accepted = s.execute(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "submission.accepted")
+        ).scalar_one()
+        assert accepted == 1
+        assert verify(s).ok
+    stored = {p.name for d in (ENCODINGS_DIR, ATTRIBUTES_DIR) for p in hub.path(d).iterdir()}
+    assert stored == {f"{results[0].submission_id}.parquet"}
