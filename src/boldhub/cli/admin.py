@@ -56,14 +56,60 @@ def create_token(
     home: Path = HOME,
     email: str = EMAIL,
     label: str = typer.Option("cli", "--label", help="What the token is for."),
+    days: int = typer.Option(365, "--days", help="Days until the token expires (1 to 730)."),
 ) -> None:
     """Create an API token for a user and print it once (the hub keeps only its hash)."""
     from boldhub.hub import accounts
 
     hub = _open(home)
     with hub.sessions() as session, session.begin():
-        token = accounts.create_token(session, accounts.user_by_email(session, email), label)
+        user = accounts.user_by_email(session, email)
+        token = accounts.create_token(session, user, label, days=days)
     stdout.print(token)
+
+
+@admin_app.command("revoke-token")
+def revoke_token(
+    home: Path = HOME,
+    email: str = EMAIL,
+    label: str | None = typer.Option(
+        None, "--label", help="Revoke only the tokens with this label (default: all)."
+    ),
+) -> None:
+    """Revoke a user's API tokens at once (audited); calls with them get 401."""
+    from boldhub.hub import accounts
+
+    hub = _open(home)
+    with hub.sessions() as session, session.begin():
+        user = accounts.user_by_email(session, email)
+        count = accounts.revoke_tokens(session, user, label=label, actor="cli:admin")
+    stdout.print(f"revoked: {count} token{'s' if count != 1 else ''} of {email.lower()}")
+
+
+@admin_app.command("disable-user")
+def disable_user(home: Path = HOME, email: str = EMAIL) -> None:
+    """Disable a user (audited): their sessions end and their tokens stop working."""
+    from boldhub.hub import accounts
+
+    hub = _open(home)
+    with hub.sessions() as session, session.begin():
+        accounts.set_active(
+            session, accounts.user_by_email(session, email), False, actor="cli:admin"
+        )
+    stdout.print(f"disabled: {email.lower()}")
+
+
+@admin_app.command("enable-user")
+def enable_user(home: Path = HOME, email: str = EMAIL) -> None:
+    """Enable a disabled user again (audited); their old tokens work again unless revoked."""
+    from boldhub.hub import accounts
+
+    hub = _open(home)
+    with hub.sessions() as session, session.begin():
+        accounts.set_active(
+            session, accounts.user_by_email(session, email), True, actor="cli:admin"
+        )
+    stdout.print(f"enabled: {email.lower()}")
 
 
 @admin_app.command("set-role")

@@ -15,17 +15,19 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from boldhub import clock
 from boldhub.errors import UserError
-from boldhub.hub import audit, organisations
+from boldhub.hub import audit, organisations, throttle
 from boldhub.hub.store.models import ROLES, ApiToken, Organisation, User, WebSession
 from boldhub.schemas import CENTRAL_BODIES, COUNCILS
 
 HUB_ORG = "HUB"
 SESSION_HOURS = 8
+TOKEN_DAYS = 365
+MAX_TOKEN_DAYS = 2 * 365
 _HASHER = PasswordHasher()
 # Verifying against this keeps sign-in time the same for unknown emails (no user probing).
 _DUMMY_HASH = _HASHER.hash("not a password of anyone")
@@ -136,16 +138,21 @@ def change_role(session: Session, user_id: int, role: str, *, actor: str) -> Use
     return user
 
 
-def create_token(session: Session, user: User, label: str) -> str:
-    """A new API token; the caller shows it once, the hub keeps only its hash."""
+def create_token(session: Session, user: User, label: str, *, days: int = TOKEN_DAYS) -> str:
+    """A new API token, valid for ``days``; the caller shows it once, the hub keeps only
+    its hash."""
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise UserError(f"a token lasts 1 to {MAX_TOKEN_DAYS} days, not {days}")
     token = "bh_" + secrets.token_urlsafe(32)
+    now = clock.now()
     session.add(
         ApiToken(
             user_id=user.id,
             token_sha256=sha256(token),
             label=label,
-            created_at=clock.now(),
+            created_at=now,
             revoked=False,
+            expires_at=now + timedelta(days=days),
         )
     )
     audit.append(
@@ -154,9 +161,48 @@ def create_token(session: Session, user: User, label: str) -> str:
         action="token.created",
         subject=f"user:{user.id}",
         organisation=user.organisation,
-        details={"label": label},
+        details={"label": label, "days": days},
     )
     return token
+
+
+def revoke_tokens(session: Session, user: User, *, label: str | None, actor: str) -> int:
+    """Revoke the user's tokens (those with ``label``, or all); returns how many."""
+    query = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))
+    if label is not None:
+        query = query.where(ApiToken.label == label)
+    rows = list(session.execute(query).scalars())
+    if not rows:
+        which = f" labelled {label!r}" if label is not None else ""
+        raise UserError(f"{user.email} has no token{which} to revoke")
+    for row in rows:
+        row.revoked = True
+    audit.append(
+        session,
+        actor=actor,
+        action="token.revoked",
+        subject=f"user:{user.id}",
+        organisation=user.organisation,
+        details={"label": label, "tokens": len(rows)},
+    )
+    return len(rows)
+
+
+def set_active(session: Session, user: User, active: bool, *, actor: str) -> None:
+    """Disable a user (every session ends at once, tokens stop working) or enable again."""
+    if user.active == active:
+        raise UserError(f"{user.email} is already {'enabled' if active else 'disabled'}")
+    user.active = active
+    if not active:
+        session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    audit.append(
+        session,
+        actor=actor,
+        action="user.enabled" if active else "user.disabled",
+        subject=f"user:{user.id}",
+        organisation=user.organisation,
+        details={},
+    )
 
 
 def principal_of(session: Session, user: User) -> Principal:
@@ -172,31 +218,48 @@ def principal_for_token(session: Session, token: str) -> Principal | None:
     ).scalar_one_or_none()
     if row is None:
         return None
+    if row.expires_at is not None and throttle.aware(row.expires_at) <= clock.now():
+        return None
     user = session.get(User, row.user_id)
     return principal_of(session, user) if user and user.active else None
 
 
-def sign_in(session: Session, email: str, password: str) -> tuple[str, str] | None:
-    """Check a password; on success start a session and return (session id, CSRF token)."""
-    user = session.execute(
-        select(User).where(User.email == email.strip().lower())
-    ).scalar_one_or_none()
+def sign_in(
+    session: Session, email: str, password: str, *, client: str = "local"
+) -> tuple[str, str] | None:
+    """Check a password; on success start a session and return (session id, CSRF token).
+
+    ``client`` is the address the attempt came from: failures are throttled per email and
+    client (:mod:`boldhub.hub.throttle`), which raises ``TooManyAttempts`` while paused.
+    """
+    normalised = email.strip().lower()
+    email_key, client_key = sha256(normalised), sha256(client)
+    throttle.check(session, email_key, client_key)
+    user = session.execute(select(User).where(User.email == normalised)).scalar_one_or_none()
     stored = user.password_hash if user and user.active and user.password_hash else None
     try:
         _HASHER.verify(stored or _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
+        failure = throttle.failed(session, email_key, client_key)
         if user is not None:
-            audit.append(
-                session,
-                actor=f"user:{user.id}",
-                action="signin.failed",
-                subject=f"user:{user.id}",
-                organisation=user.organisation,
-                details={},
-            )
+            # The first failure of a window and the start of a pause; not every one.
+            for action, happened in (
+                ("signin.failed", failure.first_in_window),
+                ("signin.paused", failure.paused),
+            ):
+                if happened:
+                    audit.append(
+                        session,
+                        actor=f"user:{user.id}",
+                        action=action,
+                        subject=f"user:{user.id}",
+                        organisation=user.organisation,
+                        details={},
+                    )
         return None
     if user is None or stored is None:
         return None
+    throttle.succeeded(session, email_key, client_key)
     session_id = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     session.add(

@@ -41,6 +41,7 @@ from boldhub.hub.service import (
     visible_reports,
 )
 from boldhub.hub.store import Hub
+from boldhub.hub.throttle import TooManyAttempts
 from boldhub.hub.upload import ingest_upload, staging_dir, write_files
 from boldhub.hub.web import (
     agreement_pages,
@@ -65,6 +66,7 @@ def _sign_in_form(
     next: str,
     errors: list[tuple[str, str]],
     email: str = "",
+    status: int | None = None,
 ) -> HTMLResponse:
     """The sign-in page with a fresh double-submit CSRF token (cookie + hidden field)."""
     token = secrets.token_urlsafe(32)
@@ -72,7 +74,7 @@ def _sign_in_form(
         request,
         "sign_in.html",
         None,
-        400 if errors else 200,
+        status or (400 if errors else 200),
         login_csrf=token,
         next=next,
         errors=errors,
@@ -122,7 +124,13 @@ def sign_in_submit(
         errors.append(("password", "Enter your password"))
     started = None
     if not errors:
-        started = sign_in(db, email, password)
+        client = request.client.host if request.client else "unknown"
+        try:
+            started = sign_in(db, email, password, client=client)
+        except TooManyAttempts as exc:
+            db.rollback()
+            errors.append(("email", str(exc)))
+            return _sign_in_form(request, settings, next, errors, email, status=429)
         db.commit()
         if started is None:
             errors.append(("email", "The email address or password is not right"))

@@ -13,8 +13,12 @@ from boldhub.hub.web.queries import period_bounds
 ACTIONS = {
     "submission.accepted": "Package accepted",
     "signin": "Signed in",
-    "signin.failed": "Sign-in failed (wrong password)",
+    "signin.failed": "Sign-in failed (wrong password; the first in 15 minutes)",
+    "signin.paused": "Sign-in paused after five wrong passwords from one device",
     "token.created": "API token created",
+    "token.revoked": "API token revoked",
+    "user.disabled": "Account disabled",
+    "user.enabled": "Account enabled again",
     "user.created": "Account created",
     "user.role_changed": "Role changed",
     "agreement.registered": "Agreement registered",
