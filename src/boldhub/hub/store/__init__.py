@@ -4,6 +4,8 @@ Parquet files under the hub's home."""
 from __future__ import annotations
 
 import enum
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,36 @@ ATTRIBUTES_DIR = "analysis/attributes"
 _OLD_ATTRIBUTES_DIR = "store/attributes"
 MANIFESTS_DIR = "store/manifests"
 RUNS_DIR = "runs"
+
+
+# Where a write in progress keeps its ``*.partial`` files and folders (ingest, a linkage
+# run, a release draft, a sample) and where uploads are staged (``tmp/upload-*``).
+_PARTIAL_DIRS = (ENCODINGS_DIR, ATTRIBUTES_DIR, MANIFESTS_DIR, RUNS_DIR, "reports", "samples")
+STALE_AFTER_SECONDS = 3600
+
+
+def clean_partials(home: Path, *, now: float | None = None) -> list[str]:
+    """Remove what writes that never finished left behind (a crash, a ``kill -9``): every
+    ``*.partial`` file or folder, and every staged upload, older than an hour (a younger
+    one may belong to a write still running in another process). Returns their paths,
+    relative to ``home``. Nothing here was ever visible: a write becomes visible only when
+    its partial is renamed into place."""
+    cutoff = (time.time() if now is None else now) - STALE_AFTER_SECONDS
+    found = [p for d in _PARTIAL_DIRS for p in home.joinpath(d).glob("*.partial")]
+    found += list(home.joinpath("tmp").glob("upload-*"))
+    removed = []
+    for path in sorted(found):
+        try:
+            if path.lstat().st_mtime >= cutoff:
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except FileNotFoundError:
+            continue  # another process cleaned it first
+        removed.append(str(path.relative_to(home)))
+    return removed
 
 
 class _Default(enum.Enum):
