@@ -14,9 +14,11 @@ import re
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
+
+from starlette.datastructures import UploadFile
 
 from boldhub.errors import ManifestUnreadable, NotYours, PackageError, UploadTooLarge, UserError
 from boldhub.hub.ingest import IngestResult, ingest
@@ -43,6 +45,7 @@ def _check_name(name: str) -> str:
 
 
 _BLOCK = 512
+_CHUNK = 1024 * 1024
 
 
 def _member_kind(member: tarfile.TarInfo) -> str:
@@ -114,15 +117,23 @@ def unpack_tar(data: IO[bytes], dest: Path, limit: int) -> None:
         raise PackageError("upload check failed: a file appears twice in the archive") from None
 
 
-def write_files(files: Iterable[tuple[str, bytes]], dest: Path, limit: int) -> None:
+async def save_uploads(files: Sequence[UploadFile], dest: Path, limit: int) -> None:
+    """Copy a form's uploaded files into ``dest`` a chunk at a time, refusing the upload
+    as soon as it passes ``limit`` bytes in all (nothing is read whole into memory)."""
+    if len(files) > MAX_FILES:
+        raise PackageError("upload check failed: too many files for a package")
     total = 0
-    for name, content in files:
-        total += len(content)
-        if total > limit:
-            raise UploadTooLarge(f"the upload is larger than the hub's limit of {limit:,} bytes")
+    for upload in files:
+        name = _check_name(upload.filename or "")
         try:
-            with (dest / _check_name(name)).open("xb") as out:
-                out.write(content)
+            with (dest / name).open("xb") as out:
+                while chunk := await upload.read(_CHUNK):
+                    total += len(chunk)
+                    if total > limit:
+                        raise UploadTooLarge(
+                            f"the upload is larger than the hub's limit of {limit:,} bytes"
+                        )
+                    out.write(chunk)
         except FileExistsError:
             raise PackageError(f"upload check failed: {name} was sent twice") from None
 

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from boldhub.config import Settings
-from boldhub.errors import UserError
+from boldhub.errors import UploadTooLarge, UserError
 from boldhub.hub.access import allowed, require
 from boldhub.hub.accounts import SESSION_HOURS, Principal, sign_in, sign_out
 from boldhub.hub.api.deps import (
@@ -42,7 +42,7 @@ from boldhub.hub.service import (
 )
 from boldhub.hub.store import Hub
 from boldhub.hub.throttle import TooManyAttempts
-from boldhub.hub.upload import ingest_upload, staging_dir, write_files
+from boldhub.hub.upload import MAX_FILES, ingest_upload, save_uploads, staging_dir
 from boldhub.hub.web import (
     agreement_pages,
     audit_pages,
@@ -224,19 +224,21 @@ def submissions_page(
 
 @router.post("/submissions")
 async def upload_page(
-    request: Request,
-    hub: HubDep,
-    settings: SettingsDep,
-    user: MaybeUser,
-    csrf_token: Annotated[str, Form()] = "",
+    request: Request, hub: HubDep, settings: SettingsDep, user: MaybeUser
 ) -> Response:
+    # The form is read here, not declared: nobody's upload is parsed (its files spooled to
+    # disk) before the sender is known to be signed in and the body to be within the cap.
     if user is None:
         return to_sign_in(request)
-    check_csrf(request, csrf_token)
+    limit = settings.max_upload_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + _FORM_OVERHEAD:
+        return _submissions_view(request, hub, user, 413, errors=[("files", _too_large(limit))])
+    form = await request.form(max_files=MAX_FILES, max_fields=8)
+    token = form.get("csrf_token")
+    check_csrf(request, token if isinstance(token, str) else "")
     require(user, "submission.create", user.organisation)
-    # Read here rather than declared: a form sent with no file chosen carries one part with
-    # an empty name, which would fail validation as "body.files" before this could answer.
-    form = await request.form()
+    # A form sent with no file chosen carries one part with an empty name.
     chosen = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
     if not chosen:
         return _submissions_view(
@@ -244,18 +246,28 @@ async def upload_page(
         )
     folder = staging_dir(hub)
     try:
-        contents = [(f.filename or "", await f.read()) for f in chosen]
-        write_files(contents, folder, settings.max_upload_bytes)
+        await save_uploads(chosen, folder, limit)
         result = await run_in_threadpool(
             ingest_upload, hub, folder, organisation=user.organisation, actor=user.actor
         )
     except UserError as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        return _submissions_view(request, hub, user, 400, errors=[("files", sentence(str(exc)))])
+        status = 413 if isinstance(exc, UploadTooLarge) else 400
+        return _submissions_view(request, hub, user, status, errors=[("files", sentence(str(exc)))])
+    finally:
+        await form.close()
     code = "accepted" if result.created else "already"
     return RedirectResponse(
         f"/submissions?message={code}&submission={quote(result.submission_id)}", status_code=303
     )
+
+
+# Multipart boundaries and the CSRF field around the files themselves.
+_FORM_OVERHEAD = 64 * 1024
+
+
+def _too_large(limit: int) -> str:
+    return f"The upload is larger than the hub's limit of {limit:,} bytes"
 
 
 @router.get("/submissions/{submission_id}")
