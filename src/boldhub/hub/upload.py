@@ -87,6 +87,12 @@ def unpack_tar(data: IO[bytes], dest: Path, limit: int) -> None:
         with tarfile.open(fileobj=data, mode="r|") as tar:
             total = 0
             for count, member in enumerate(tar, start=1):
+                if member.issparse():
+                    # A few bytes that unpack to gigabytes of zeros: no package has them.
+                    raise PackageError(
+                        f"upload check failed: {member.name!r} in the archive is a sparse "
+                        "file; send the package with `boldhub submit`, which never makes one"
+                    )
                 if not member.isfile():
                     raise PackageError(
                         f"upload check failed: {member.name!r} in the archive is "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
@@ -94,9 +95,9 @@ async def _receive(
             raise Problem(
                 400, "Bad request", "the request body is empty; send the package as a tar archive"
             )
-        with buffer.open("rb") as fh:
-            unpack_tar(fh, folder, limit)
-        buffer.unlink()
+        # Unpacked in a worker thread, so that other requests go on meanwhile; the files
+        # cannot add up to more than the archive that carries them.
+        await run_in_threadpool(_unpack, buffer, folder, received)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -113,6 +114,12 @@ async def _receive(
         created=result.created,
         supersedes=result.superseded,
     )
+
+
+def _unpack(buffer: Path, folder: Path, limit: int) -> None:
+    with buffer.open("rb") as fh:
+        unpack_tar(fh, folder, limit)
+    buffer.unlink()
 
 
 @router.get("", summary="Submissions you may see")
