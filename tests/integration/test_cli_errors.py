@@ -349,6 +349,45 @@ def test_ingest_changed_count_signed_by_its_council(world: dict[str, Path], tmp_
     _ingest_refused(world, pkg, "count check failed", "encodings.parquet")
 
 
+def test_ingest_refuses_a_small_file_declaring_millions_of_rows_before_decoding_it(
+    world: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signed, with the right hash, but its footer declares 40 million rows where the
+    manifest says a few hundred: refused from the footer, with nothing decoded (issue 17:
+    such a file, 176 KB, was decoded whole before its rows were counted)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from boldhub.errors import PackageError
+    from boldhub.hub.ingest import ingest
+    from boldhub.hub.store import open_hub
+    from boldhub.privacy.package import sha256_file
+
+    pkg = _copy_package(world["pkg2"], tmp_path / "pkg")
+    huge = pkg / "attributes.parquet"
+    pq.write_table(pa.table({"record_key": pa.nulls(40_000_000)}), huge)
+    assert huge.stat().st_size < 1024 * 1024
+
+    def swap(m: dict[str, Any]) -> None:
+        m["files"]["attributes.parquet"]["sha256"] = sha256_file(huge)
+
+    _resign(pkg, world["signing_key"], swap)
+    decoded: list[str] = []
+    real_read = pq.read_table
+
+    def watch(source: Any, *args: Any, **kwargs: Any) -> Any:
+        if Path(str(source)) == huge:
+            decoded.append(str(source))
+        return real_read(source, *args, **kwargs)
+
+    monkeypatch.setattr(pq, "read_table", watch)
+    before = hub_state(world["hub"])
+    with pytest.raises(PackageError, match=r"count check failed: attributes\.parquet has 40000000"):
+        ingest(open_hub(world["hub"]), pkg)
+    assert decoded == []
+    assert hub_state(world["hub"]) == before
+
+
 def test_ingest_damaged_manifest(world: dict[str, Path], tmp_path: Path) -> None:
     pkg = _copy_package(world["pkg2"], tmp_path / "pkg")
     (pkg / "manifest.json").write_text("{not json")

@@ -430,15 +430,23 @@ def check_data_files(path: Path, manifest: Manifest) -> tuple[pa.Table, pa.Table
                 "(the file was changed or damaged in transit); send the package again"
             )
         try:
+            # The row count from the file's footer first: a small file can declare
+            # millions of rows, and nothing is decoded until the count is the manifest's.
+            declared = pq.ParquetFile(file_path).metadata.num_rows
+            if declared != files[name].rows or declared != manifest.record_count:
+                raise PackageError(
+                    f"count check failed: {name} has {declared} rows but the manifest says "
+                    f"{files[name].rows} (record_count {manifest.record_count})"
+                )
             table = pq.read_table(file_path)
         except (pa.ArrowInvalid, OSError) as exc:
             raise PackageError(
                 f"{name} is not a readable Parquet file ({exc.__class__.__name__})"
             ) from None
-        if table.num_rows != files[name].rows or table.num_rows != manifest.record_count:
+        if table.num_rows != declared:
             raise PackageError(
-                f"count check failed: {name} has {table.num_rows} rows but the manifest says "
-                f"{files[name].rows} (record_count {manifest.record_count})"
+                f"{name} is not a readable Parquet file (its footer says {declared} rows, its "
+                f"data holds {table.num_rows})"
             )
         tables[name] = table
     return tables[ENCODINGS_FILE], tables[ATTRIBUTES_FILE]
