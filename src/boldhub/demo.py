@@ -49,7 +49,7 @@ from boldhub.privacy.agreement import AgreementSpec, load_agreement
 from boldhub.privacy.encoding import EncodingParams
 from boldhub.privacy.keys import LinkageKey, create_key
 from boldhub.privacy.signing import create_signing_key, public_key_text, sign
-from boldhub.synth import generate
+from boldhub.synth import SynthSummary, generate
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,36 @@ class Reporter:
         return None
 
 
+def _synthesise(
+    rep: Reporter,
+    exports_dir: Path,
+    persons: int,
+    councils: int,
+    seed: int,
+    *,
+    profile: str,
+    repeat: float,
+) -> SynthSummary:
+    advance = rep.bar("synthesising people", persons)
+    seen = [0]
+
+    def synth_progress(n: int, _total: int) -> None:
+        advance(n - seen[0])
+        seen[0] = n
+
+    summary = generate(
+        exports_dir,
+        persons=persons,
+        councils=councils,
+        seed=seed,
+        progress=synth_progress,
+        profile=profile,
+        repeat_elsewhere=repeat,
+    )
+    rep.done("synthesising people")
+    return summary
+
+
 def run_demo(
     out: Path,
     *,
@@ -161,23 +191,9 @@ def run_demo(
     council_dir, hub_home = out / "council", out / "hub"
     exports_dir = council_dir / "exports"
 
-    advance = rep.bar("synthesising people", persons)
-    seen = [0]
-
-    def synth_progress(n: int, _total: int) -> None:
-        advance(n - seen[0])
-        seen[0] = n
-
-    summary = generate(
-        exports_dir,
-        persons=persons,
-        councils=councils,
-        seed=seed,
-        progress=synth_progress,
-        profile=profile,
-        repeat_elsewhere=repeat_elsewhere,
+    summary = _synthesise(
+        rep, exports_dir, persons, councils, seed, profile=profile, repeat=repeat_elsewhere
     )
-    rep.done("synthesising people")
     # Synthetic data and keys that follow the seed: one seed gives one output.
     key = create_key(council_dir / "linkage.key", secret=np.random.default_rng([seed, 0]).bytes(32))
     orgs = [source.split(":", 1)[1] for source in summary.files]

@@ -10,6 +10,7 @@
      │    ├── NotAdmitted        what an agreement does not let an organisation submit
      │    ├── UploadTooLarge     an upload over the hub's size limit
      │    ├── NotYours           a package naming another organisation than the uploader's
+     │    ├── TooManyAttempts    sign-in paused after repeated wrong passwords
      │    ├── HubUnavailable     a council page with no hub to submit to
      │    ├── SodiumMissing      no libsodium with ristretto255 for the key service
      │    ├── KeyServiceError    the key service refused or was unreachable (its client)
@@ -39,7 +40,9 @@ identifier in clear: messages may end up in the hub's logs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any, Literal
 
 
@@ -218,3 +221,14 @@ class InvalidElement(Declined):
     def __init__(self, index: int) -> None:
         super().__init__(f"element {index} is not a valid ristretto255 group element")
         self.index = index
+
+
+class TooManyAttempts(UserError):
+    """Sign-in paused for this email, or for this client, after repeated failures."""
+
+    def __init__(self, wait: timedelta) -> None:
+        self.minutes = max(1, math.ceil(wait.total_seconds() / 60))
+        super().__init__(
+            f"Too many failed sign-ins from this device. Wait {self.minutes} minutes and try "
+            "again, or ask your hub's admin to set a new password."
+        )

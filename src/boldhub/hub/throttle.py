@@ -15,7 +15,6 @@ out of its DPO's view.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,24 +22,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from boldhub import clock
-from boldhub.errors import UserError
+from boldhub.errors import TooManyAttempts
 from boldhub.hub.store.models import SignInFailure
 
 WINDOW = timedelta(minutes=15)
 PAUSE = timedelta(minutes=15)
 PER_ACCOUNT = 5
 PER_CLIENT = 20
-
-
-class TooManyAttempts(UserError):
-    """Sign-in paused for this email, or for this client, after repeated failures."""
-
-    def __init__(self, wait: timedelta) -> None:
-        self.minutes = max(1, math.ceil(wait.total_seconds() / 60))
-        super().__init__(
-            f"Too many failed sign-ins from this device. Wait {self.minutes} minutes and try "
-            "again, or ask your hub's admin to set a new password."
-        )
 
 
 @dataclass(frozen=True)

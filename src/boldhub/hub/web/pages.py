@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from boldhub.config import Settings
-from boldhub.errors import UploadTooLarge, UserError
+from boldhub.errors import TooManyAttempts, UploadTooLarge, UserError
 from boldhub.hub.access import allowed, require
 from boldhub.hub.accounts import SESSION_HOURS, Principal, sign_in, sign_out
 from boldhub.hub.api.deps import (
@@ -41,7 +41,6 @@ from boldhub.hub.service import (
     visible_reports,
 )
 from boldhub.hub.store import Hub
-from boldhub.hub.throttle import TooManyAttempts
 from boldhub.hub.upload import MAX_FILES, ingest_upload, save_uploads, staging_dir
 from boldhub.hub.web import (
     agreement_pages,
