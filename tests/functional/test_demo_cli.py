@@ -48,7 +48,7 @@ def test_one_seed_gives_one_output(tmp_path: Path) -> None:
     for name in ("a", "b"):
         out = tmp_path / name
         proc = boldhub(
-            "demo", "--out", str(out), "--persons", "1500", "--councils", "2", "--seed", "7"
+            "demo", "--out", str(out), "--persons", "800", "--councils", "2", "--seed", "7"
         )
         assert proc.returncode == 0, proc.stderr[-3000:]
         lines = [

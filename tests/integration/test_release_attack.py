@@ -7,8 +7,9 @@ each cohort, a cohort repeated under several indicators being one table whose ce
 published once), knowing every sum inside it, that a published ``v`` is a true count in
 ``[max(v-2, 10), v+2]``, and which ``[c]`` are primary (``[0, 9]``) and which secondary
 (``>= 10``), the strongest attacker ``protect`` guards against. No ``[c]`` may be pinned to
-fewer than five values. The attacker is first run on the same tables with primary
-suppression only, and must break them there: an attack that cannot succeed proves nothing.
+fewer than five values. The attacker is also run on the release's national tables with
+primary suppression only, and must break them there: an attack that cannot succeed proves
+nothing.
 
 The identities between tables (people with an outcome are among the cohort, a national
 count is at most its councils' sum, the overlaps add up to the cohorts) are not part of
@@ -24,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from boldhub.demo import DemoResult
+from boldhub.outcomes.catalogue import NATIONAL
 from boldhub.outcomes.disclosure import MIN_WIDTH
 from tests.support.release_attacker import (
     BuiltRelease,
@@ -101,11 +103,14 @@ def test_no_suppressed_count_of_the_demos_release_is_pinned(
 def test_the_attacker_breaks_the_same_tables_with_primary_suppression_only(
     rebuilt: BuiltRelease, tmp_path: Path
 ) -> None:
-    unprotected = primary_only_release(rebuilt.raws, tmp_path)
+    # The national tables (9 of the release's 44; all of them take a minute more): the
+    # attack on every table narrows 166 cells of this demo, 94 to two values.
+    national = [raw for raw in rebuilt.raws if raw.area == NATIONAL]
+    unprotected = primary_only_release(national, tmp_path)
     files = read_release(unprotected.folder)
     ranges = by_table(files, primary_of(unprotected.tables))
     narrow = {k: r for k, r in ranges.items() if r[1] - r[0] < MIN_WIDTH - 1e-6}
-    # Without secondary suppression, a table's sums narrow many cells (166 in this demo,
-    # 94 of them to two possible values).
-    assert len(narrow) >= 100, len(narrow)
-    assert sum(high - low < 1 + 1e-6 for low, high in narrow.values()) >= 50
+    # Without secondary suppression, a table's sums narrow cells (44 here, 34 of them to
+    # two possible values).
+    assert len(narrow) >= 30, len(narrow)
+    assert sum(high - low < 1 + 1e-6 for low, high in narrow.values()) >= 20

@@ -13,7 +13,7 @@ from boldhub.hub.web.queries import period_bounds
 ACTIONS = {
     "submission.accepted": "Package accepted",
     "signin": "Signed in",
-    "signin.failed": "Sign-in failed (wrong password; the first in 15 minutes)",
+    "signin.failed": "Sign-in failed (wrong password)",
     "signin.paused": "Sign-in paused after five wrong passwords from one device",
     "token.created": "API token created",
     "token.revoked": "API token revoked",
