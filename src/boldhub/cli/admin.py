@@ -89,43 +89,23 @@ def revoke_token(
 @admin_app.command("disable-user")
 def disable_user(home: Path = HOME, email: str = EMAIL) -> None:
     """Disable a user (audited): their sessions end and their tokens stop working."""
-    from boldhub.hub import accounts
-
-    hub = _open(home)
-    with hub.sessions() as session, session.begin():
-        accounts.set_active(
-            session, accounts.user_by_email(session, email), False, actor="cli:admin"
-        )
-    stdout.print(f"disabled: {email.lower()}")
+    _set_active(home, email, False)
 
 
 @admin_app.command("enable-user")
 def enable_user(home: Path = HOME, email: str = EMAIL) -> None:
     """Enable a disabled user again (audited); their old tokens work again unless revoked."""
-    from boldhub.hub import accounts
-
-    hub = _open(home)
-    with hub.sessions() as session, session.begin():
-        accounts.set_active(
-            session, accounts.user_by_email(session, email), True, actor="cli:admin"
-        )
-    stdout.print(f"enabled: {email.lower()}")
+    _set_active(home, email, True)
 
 
-@admin_app.command("set-role")
-def set_role(
-    home: Path = HOME,
-    email: str = EMAIL,
-    role: str = typer.Option(..., "--role"),
-) -> None:
-    """Change a user's role (audited)."""
+def _set_active(home: Path, email: str, active: bool) -> None:
     from boldhub.hub import accounts
 
     hub = _open(home)
     with hub.sessions() as session, session.begin():
         user = accounts.user_by_email(session, email)
-        accounts.change_role(session, user.id, role, actor="cli:admin")
-    stdout.print(f"user: email={email.lower()} role={role}")
+        accounts.set_active(session, user, active, actor="cli:admin")
+    stdout.print(f"{'enabled' if active else 'disabled'}: {email.lower()}")
 
 
 @admin_app.command("add-organisation")
