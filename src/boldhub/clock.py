@@ -19,5 +19,11 @@ def now() -> datetime:
     return get_settings().now or datetime.now(UTC)
 
 
+def utc(stored: datetime) -> datetime:
+    """A time read back from the database, with its offset: SQLite hands back what was
+    stored without it, and every time the hub stores is UTC (:func:`now`)."""
+    return stored if stored.tzinfo is not None else stored.replace(tzinfo=UTC)
+
+
 def today() -> date:
     return now().date()

@@ -218,7 +218,7 @@ def principal_for_token(session: Session, token: str) -> Principal | None:
     ).scalar_one_or_none()
     if row is None:
         return None
-    if row.expires_at is not None and throttle.aware(row.expires_at) <= clock.now():
+    if row.expires_at is not None and clock.utc(row.expires_at) <= clock.now():
         return None
     user = session.get(User, row.user_id)
     return principal_of(session, user) if user and user.active else None
@@ -285,12 +285,7 @@ def principal_for_session(session: Session, session_id: str) -> tuple[Principal,
     row = session.get(WebSession, sha256(session_id))
     if row is None:
         return None
-    expires = (
-        row.expires_at
-        if row.expires_at.tzinfo
-        else row.expires_at.replace(tzinfo=clock.now().tzinfo)
-    )
-    if expires < clock.now():
+    if clock.utc(row.expires_at) < clock.now():
         return None
     user = session.get(User, row.user_id)
     if user is None or not user.active:

@@ -45,7 +45,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -165,7 +165,8 @@ def plan(hub: Hub) -> Plan:
     for sub in state.submissions:
         terms = state.terms.get(sub_agreement[sub.id] or "")
         sub_due[sub.id] = (
-            _utc(sub.received_at) + timedelta(days=min(terms.encodings_days, terms.attributes_days))
+            clock.utc(sub.received_at)
+            + timedelta(days=min(terms.encodings_days, terms.attributes_days))
             if terms is not None
             else None
         )
@@ -240,9 +241,9 @@ def _read(session: Session) -> _State:
     ).scalars()
     # A draft never approved counts from its drafting; an approval below replaces that.
     for release in session.execute(select(OutputRelease)).scalars():
-        state.published[release.id] = (_utc(release.drafted_at), release.agreement_id)
+        state.published[release.id] = (clock.utc(release.drafted_at), release.agreement_id)
     for event in events:
-        at = _utc(datetime.fromisoformat(event.at))
+        at = clock.utc(datetime.fromisoformat(event.at))
         if event.action == ACTION:
             for kind, ids in (event.details.get("deleted") or {}).items():
                 state.recorded[kind].update(dict.fromkeys(map(str, ids), at))
@@ -295,7 +296,7 @@ def _run_due(
 ) -> datetime | None:
     candidates = []
     if terms is not None:
-        candidates.append(_utc(run.finished_at) + timedelta(days=terms.link_maps_days))
+        candidates.append(clock.utc(run.finished_at) + timedelta(days=terms.link_maps_days))
     for sid in run.submissions:
         if sid not in sub_due:
             # Its input is gone already, so its link map holds records the hub no longer
@@ -416,12 +417,6 @@ def _leftovers(hub: Hub, state: _State, planned: list[Item]) -> Iterable[Item]:
 
 def _order(item: Item) -> tuple[int, str, str]:
     return KINDS.index(item.kind), item.agreement or "", item.id
-
-
-def _utc(value: datetime) -> datetime:
-    # SQLite hands back the stored time without its offset; every time the hub stores
-    # is UTC (clock.now).
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _details(found: Plan) -> dict[str, Any]:

@@ -16,7 +16,7 @@ out of its DPO's view.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -39,17 +39,12 @@ class Failure:
     paused: bool  # this failure started a pause
 
 
-def aware(when: datetime) -> datetime:
-    # SQLite hands back naive datetimes; they were written in UTC.
-    return when if when.tzinfo else when.replace(tzinfo=clock.now().tzinfo)
-
-
 def check(session: Session, email_sha256: str, client_sha256: str) -> None:
     """Raise :class:`TooManyAttempts` if this email may not be tried from this client now."""
     now = clock.now()
     row = session.get(SignInFailure, (email_sha256, client_sha256))
-    if row is not None and row.locked_until is not None and aware(row.locked_until) > now:
-        raise TooManyAttempts(aware(row.locked_until) - now)
+    if row is not None and row.locked_until is not None and clock.utc(row.locked_until) > now:
+        raise TooManyAttempts(clock.utc(row.locked_until) - now)
     recent = session.execute(
         select(
             func.coalesce(func.sum(SignInFailure.failures), 0), func.min(SignInFailure.window_start)
@@ -58,7 +53,7 @@ def check(session: Session, email_sha256: str, client_sha256: str) -> None:
         .where(SignInFailure.window_start > now - WINDOW)
     ).one()
     if recent[0] >= PER_CLIENT:
-        raise TooManyAttempts(aware(recent[1]) + WINDOW - now)
+        raise TooManyAttempts(clock.utc(recent[1]) + WINDOW - now)
 
 
 def failed(session: Session, email_sha256: str, client_sha256: str) -> Failure:
@@ -77,7 +72,7 @@ def failed(session: Session, email_sha256: str, client_sha256: str) -> Failure:
             email_sha256=email_sha256, client_sha256=client_sha256, failures=0, window_start=now
         )
         session.add(row)
-    elif aware(row.window_start) <= now - WINDOW:
+    elif clock.utc(row.window_start) <= now - WINDOW:
         row.failures, row.window_start, row.locked_until = 0, now, None
     row.failures += 1
     paused = row.failures == PER_ACCOUNT
