@@ -42,12 +42,9 @@ def ingest(hub: Hub, package: Path, actor: str = "cli") -> IngestResult:
     pkg = verify_package(package, expectations(hub), bodies)
     admit_contents(hub, pkg)
     m = pkg.manifest
-    with hub.sessions() as session:
-        existing = session.execute(
-            select(Submission).where(Submission.manifest_sha256 == pkg.manifest_sha256)
-        ).scalar_one_or_none()
-        if existing is not None:
-            return IngestResult(existing.id, existing.source, existing.record_count, False, None)
+    stored = _already_stored(hub, pkg.manifest_sha256)
+    if stored is not None:
+        return stored
 
     sub_id = secrets.token_hex(8)
     finals = {
@@ -113,23 +110,28 @@ def ingest(hub: Hub, package: Path, actor: str = "cli") -> IngestResult:
             )
             for k in finals:
                 temps[k].replace(finals[k])
-    except IntegrityError:
+    except BaseException as exc:
         for p in (*temps.values(), *finals.values()):
             p.unlink(missing_ok=True)
         # The same package, sent again while this one was being stored (two uploads at
         # once): the other one was recorded first, and this is a repeat of it.
-        with hub.sessions() as session:
-            existing = session.execute(
-                select(Submission).where(Submission.manifest_sha256 == pkg.manifest_sha256)
-            ).scalar_one_or_none()
-            if existing is None:
-                raise
-            return IngestResult(existing.id, existing.source, existing.record_count, False, None)
-    except BaseException:
-        for p in (*temps.values(), *finals.values()):
-            p.unlink(missing_ok=True)
+        if isinstance(exc, IntegrityError):
+            stored = _already_stored(hub, pkg.manifest_sha256)
+            if stored is not None:
+                return stored
         raise
     return IngestResult(sub_id, pkg.source, m.record_count, True, superseded)
+
+
+def _already_stored(hub: Hub, manifest_sha256: str) -> IngestResult | None:
+    """The submission this package already is, if it was received before."""
+    with hub.sessions() as session:
+        existing = session.execute(
+            select(Submission).where(Submission.manifest_sha256 == manifest_sha256)
+        ).scalar_one_or_none()
+        if existing is None:
+            return None
+        return IngestResult(existing.id, existing.source, existing.record_count, False, None)
 
 
 def current_submissions(hub: Hub) -> list[Submission]:
