@@ -102,7 +102,10 @@ class NotAdmitted(UserError):
 
 
 class UploadTooLarge(UserError):
-    """The upload exceeds the hub's size limit."""
+    """The upload exceeds the hub's size limit of ``limit`` bytes."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the upload is larger than the hub's limit of {limit:,} bytes")
 
 
 class NotYours(UserError):

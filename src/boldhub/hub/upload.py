@@ -103,9 +103,7 @@ def unpack_tar(data: IO[bytes], dest: Path, limit: int) -> None:
                 if count > MAX_FILES:
                     raise PackageError("upload check failed: too many files for a package")
                 if total > limit:
-                    raise UploadTooLarge(
-                        f"the upload is larger than the hub's limit of {limit:,} bytes"
-                    )
+                    raise UploadTooLarge(limit)
                 src = tar.extractfile(member)
                 assert src is not None
                 with (dest / name).open("xb") as out:
@@ -136,9 +134,7 @@ async def save_uploads(files: Sequence[UploadFile], dest: Path, limit: int) -> N
                 while chunk := await upload.read(_CHUNK):
                     total += len(chunk)
                     if total > limit:
-                        raise UploadTooLarge(
-                            f"the upload is larger than the hub's limit of {limit:,} bytes"
-                        )
+                        raise UploadTooLarge(limit)
                     out.write(chunk)
         except FileExistsError:
             raise PackageError(f"upload check failed: {name} was sent twice") from None

@@ -78,7 +78,7 @@ async def _receive(
     limit = settings.max_upload_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise UploadTooLarge(f"the upload is larger than the hub's limit of {limit:,} bytes")
+        raise UploadTooLarge(limit)
     folder = staging_dir(hub)
     buffer = folder / "upload.tar.partial"
     received = 0
@@ -87,9 +87,7 @@ async def _receive(
             async for chunk in request.stream():
                 received += len(chunk)
                 if received > limit:
-                    raise UploadTooLarge(
-                        f"the upload is larger than the hub's limit of {limit:,} bytes"
-                    )
+                    raise UploadTooLarge(limit)
                 fh.write(chunk)
         if received == 0:
             raise Problem(

@@ -232,7 +232,9 @@ async def upload_page(
     limit = settings.max_upload_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + _FORM_OVERHEAD:
-        return _submissions_view(request, hub, user, 413, errors=[("files", _too_large(limit))])
+        return _submissions_view(
+            request, hub, user, 413, errors=[("files", sentence(str(UploadTooLarge(limit))))]
+        )
     form = await request.form(max_files=MAX_FILES, max_fields=8)
     token = form.get("csrf_token")
     check_csrf(request, token if isinstance(token, str) else "")
@@ -263,10 +265,6 @@ async def upload_page(
 
 # Multipart boundaries and the CSRF field around the files themselves.
 _FORM_OVERHEAD = 64 * 1024
-
-
-def _too_large(limit: int) -> str:
-    return f"The upload is larger than the hub's limit of {limit:,} bytes"
 
 
 @router.get("/submissions/{submission_id}")
