@@ -24,7 +24,6 @@ this is the stronger attacker, too slow (seconds a cell) to run on every cell in
 from __future__ import annotations
 
 import argparse
-import filecmp
 import json
 import random
 import statistics
@@ -36,6 +35,7 @@ from tests.support.release_attacker import (
     JointAttack,
     build_release,
     by_table,
+    differences,
     label,
     primary_of,
     read_release,
@@ -44,7 +44,7 @@ from tests.support.release_attacker import (
     violated,
 )
 
-MIN_WIDTH = 4.0
+from boldhub.outcomes.disclosure import MIN_WIDTH
 
 
 def main() -> None:
@@ -58,10 +58,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         built = build_release(args.demo / "hub", Path(tmp))
-        names = sorted(p.name for p in Path(tmp).glob("*.csv"))
-        _, mismatch, errors = filecmp.cmpfiles(tmp, args.demo / "reports", names, shallow=False)
-        if mismatch or errors:
-            raise SystemExit(f"the rebuilt release differs from the demo's: {mismatch + errors}")
+        differ = differences(Path(tmp), args.demo / "reports")
+        if differ:
+            raise SystemExit(f"the rebuilt release differs from the demo's: {differ}")
     files = read_release(args.demo / "reports")
     constraints = reader_constraints(files)
     truth = truth_of(built.raws)

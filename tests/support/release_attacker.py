@@ -42,6 +42,7 @@ against the true counts):
 from __future__ import annotations
 
 import csv
+import filecmp
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -99,7 +100,6 @@ Var = tuple[str, str, str, str, str, str]
 # Counts are never this large: a bound that keeps every programme bounded without ever
 # binding on a cell whose range matters (a range that reaches it is wide anyway).
 CAP = 1e7
-_TOL = 1e-6
 HOMELESS_MEASURE = "homeless_days_from_release"
 
 
@@ -608,6 +608,14 @@ def hub_inputs(home: Path) -> tuple[Path, list[AttributeInput]]:
     subs = [s for s in current_submissions(hub) if s.id in run.submissions]
     attrs = [AttributeInput(s.source, hub.path(ATTRIBUTES_DIR, f"{s.id}.parquet")) for s in subs]
     return links_path(hub, run.id), attrs
+
+
+def differences(built: Path, published: Path) -> list[str]:
+    """The CSV files in which two release folders differ: in one only, or changed."""
+    a = {p.name for p in built.glob("*.csv")}
+    b = {p.name for p in published.glob("*.csv")}
+    _, mismatch, errors = filecmp.cmpfiles(built, published, sorted(a & b), shallow=False)
+    return sorted((a ^ b) | set(mismatch) | set(errors))
 
 
 def build_release(home: Path, folder: Path) -> BuiltRelease:
