@@ -23,10 +23,10 @@ from sqlalchemy import select
 from boldhub import clock
 from boldhub.config import Settings
 from boldhub.errors import HubStateError, UserError
-from boldhub.hub import audit
+from boldhub.hub import audit, run_state
 from boldhub.hub.agreements import active_terms, require_active
 from boldhub.hub.ingest import current_submissions
-from boldhub.hub.store import ENCODINGS_DIR, RUNS_DIR, Hub
+from boldhub.hub.store import ENCODINGS_DIR, MODELS_DIR, RUNS_DIR, Hub
 from boldhub.hub.store.models import LinkageRun, Submission
 from boldhub.hub.store.trust import Agreement
 from boldhub.linkage import model_report, quality
@@ -44,7 +44,6 @@ log = logging.getLogger("boldhub.linking")
 LINKS_FILE = "links.parquet"
 MODEL_FILE = "model.json"
 MODEL_HTML = "model.html"
-MODELS_DIR = "models"
 
 
 @dataclass(frozen=True)
@@ -112,10 +111,37 @@ def run_linkage(
     of person keys go into the run's summary and the audit log."""
     agreement_id, subs = submissions_to_link(hub, agreement)
     terms = _linkage_terms(hub, agreement_id)
+    run_id = clock.now().strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+    run_state.begin(
+        hub,
+        run_id,
+        agreement=agreement_id,
+        submissions={s.id: s.source for s in subs},
+        threshold=options.threshold,
+        actor=actor,
+    )
+    try:
+        result = _link(hub, run_id, agreement_id, subs, terms, options, full, on_step, actor)
+    except BaseException as exc:
+        run_state.fail(hub, run_id, exc, actor=actor)
+        raise
+    return run_id, result
+
+
+def _link(
+    hub: Hub,
+    run_id: str,
+    agreement_id: str,
+    subs: list[Submission],
+    terms: LinkageTerms,
+    options: LinkOptions,
+    full: bool,
+    on_step: Step | None,
+    actor: str,
+) -> LinkResult:
     previous_row = _previous_run(hub, agreement_id)
     previous = _previous(hub, previous_row)
     saved = _latest_model(hub, agreement_id)
-    started = clock.now()
     result = link_run(
         {s.id: LinkInput(s.source, hub.path(ENCODINGS_DIR, f"{s.id}.parquet")) for s in subs},
         terms=terms,
@@ -144,23 +170,13 @@ def run_linkage(
         summary.model_version = _next_model_version(hub, agreement_id)
     elif saved:
         summary.model_version = saved.version
-    run_id = started.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
-    _keep(hub, run_id, started, result, summary, subs, options.threshold, actor)
-    return run_id, result
+    _keep(hub, run_id, result, summary, actor)
+    return result
 
 
-def _keep(
-    hub: Hub,
-    run_id: str,
-    started: Any,
-    result: LinkResult,
-    summary: RunSummary,
-    subs: list[Submission],
-    threshold: float,
-    actor: str,
-) -> None:
+def _keep(hub: Hub, run_id: str, result: LinkResult, summary: RunSummary, actor: str) -> None:
     """The run's files (links, model, quality report), the saved model when this run
-    trained one, the run's row and its audit entry: all kept, or none."""
+    trained one, the run's row marked done and its audit entry: all kept, or none."""
     final = hub.path(RUNS_DIR, run_id)
     tmp = hub.path(RUNS_DIR, f".{run_id}.partial")
     saved: list[Path] = []
@@ -171,20 +187,17 @@ def _keep(
         (tmp / MODEL_HTML).write_text(model_report.render(result.model_json, run_id))
         if result.trained and summary.model_version:
             _save_model(hub, summary.model_version, result.model_json, saved)
-        _write_quality(hub, tmp, run_id, summary, result, threshold, subs)
         with hub.sessions() as session, session.begin():
-            session.add(
-                LinkageRun(
-                    id=run_id,
-                    started_at=started,
-                    finished_at=clock.now(),
-                    records=result.records,
-                    persons=result.persons,
-                    threshold=threshold,
-                    submissions={s.id: s.source for s in subs},
-                    summary=summary.stored(),
-                )
-            )
+            run = session.get(LinkageRun, run_id, with_for_update=True)
+            if run is None or run.state != "running":
+                # Marked failed meanwhile (its worker was taken for dead): not kept.
+                raise HubStateError(f"linkage run {run_id} was stopped before it finished")
+            _write_quality(tmp, run, summary, result)
+            run.state = "done"
+            run.finished_at = clock.now()
+            run.records = result.records
+            run.persons = result.persons
+            run.summary = summary.stored()
             audit.append(
                 session,
                 actor=actor,
@@ -193,7 +206,7 @@ def _keep(
                 details={
                     "mode": summary.mode,
                     "base_run": summary.base_run,
-                    "submissions": sorted(s.id for s in subs),
+                    "submissions": sorted(run.submissions),
                     "records": result.records,
                     "persons": result.persons,
                     "merges": summary.key_changes["merges"],
@@ -210,21 +223,13 @@ def _keep(
         raise
 
 
-def _write_quality(
-    hub: Hub,
-    folder: Path,
-    run_id: str,
-    summary: RunSummary,
-    result: LinkResult,
-    threshold: float,
-    subs: list[Submission],
-) -> None:
+def _write_quality(folder: Path, run: LinkageRun, summary: RunSummary, result: LinkResult) -> None:
     linkage_quality.write_report(
         folder,
         linkage_quality.build_report(
-            run_id=run_id,
+            run_id=run.id,
             mode=summary.mode,
-            threshold=threshold,
+            threshold=run.threshold,
             records=result.records,
             persons=result.persons,
             estimates=quality.model_estimates(result.pair_stats)
@@ -261,11 +266,20 @@ def _newest_version(hub: Hub, agreement_id: str) -> int:
 
 
 def _latest_model(hub: Hub, agreement_id: str) -> SavedModel | None:
-    """The agreement's newest saved model, or None."""
-    newest = _newest_version(hub, agreement_id)
-    if not newest:
+    """The agreement's newest model that a finished run trained, or None. A model folder
+    no done run names (its run died before recording itself) is never used."""
+    trained = [
+        summary.model_version
+        for summary in (RunSummary.of(r) for r in runs(hub))
+        # The version names its agreement (runs from before runs were scoped lack one).
+        if summary.trained
+        and summary.model_version
+        and summary.model_version.rsplit("/v", 1)[0] == agreement_id
+    ]
+    versions = [v for v in trained if hub.path(MODELS_DIR, v, MODEL_FILE).is_file()]
+    if not versions:
         return None
-    version = f"{agreement_id}/v{newest}"
+    version = max(versions, key=lambda v: int(v.rsplit("/v", 1)[1]))
     return SavedModel(version, json.loads(hub.path(MODELS_DIR, version, MODEL_FILE).read_text()))
 
 
@@ -333,10 +347,25 @@ def _previous_run(hub: Hub, agreement_id: str) -> LinkageRun | None:
 
 
 def runs(hub: Hub) -> list[LinkageRun]:
-    """Every linkage run, newest first."""
+    """Every finished linkage run, newest first: only these have links, a model and a
+    report to read (``attempts`` lists the running and failed ones too)."""
     with hub.sessions() as session:
         return list(
-            session.execute(select(LinkageRun).order_by(LinkageRun.finished_at.desc())).scalars()
+            session.execute(
+                select(LinkageRun)
+                .where(LinkageRun.state == "done")
+                .order_by(LinkageRun.finished_at.desc())
+            ).scalars()
+        )
+
+
+def attempts(hub: Hub, limit: int = 20) -> list[LinkageRun]:
+    """The latest runs in any state (running, failed or done), newest first."""
+    with hub.sessions() as session:
+        return list(
+            session.execute(
+                select(LinkageRun).order_by(LinkageRun.started_at.desc()).limit(limit)
+            ).scalars()
         )
 
 
@@ -370,6 +399,11 @@ def get_run(hub: Hub, run_id: str) -> LinkageRun:
         run = session.get(LinkageRun, run_id)
     if run is None:
         raise HubStateError(f"the hub has no linkage run {run_id}")
+    if run.state != "done":
+        raise HubStateError(
+            f"linkage run {run_id} {'is still running' if run.state == 'running' else 'failed'}"
+            "; only a finished run's results can be used"
+        )
     return run
 
 

@@ -57,9 +57,16 @@ from boldhub import clock
 from boldhub.agreements.model import SCHEMA_VERSION, Retention
 from boldhub.errors import PackageError
 from boldhub.hub import audit
-from boldhub.hub.linking import MODELS_DIR, RunSummary
+from boldhub.hub.linking import RunSummary
 from boldhub.hub.releases import REPORTS_DIR
-from boldhub.hub.store import ATTRIBUTES_DIR, ENCODINGS_DIR, MANIFESTS_DIR, RUNS_DIR, Hub
+from boldhub.hub.store import (
+    ATTRIBUTES_DIR,
+    ENCODINGS_DIR,
+    MANIFESTS_DIR,
+    MODELS_DIR,
+    RUNS_DIR,
+    Hub,
+)
 from boldhub.hub.store.models import (
     AuditEvent,
     LinkageRun,
@@ -225,7 +232,10 @@ def _read(session: Session) -> _State:
     state = _State(
         terms={},
         submissions=list(session.execute(select(Submission)).scalars()),
-        runs=list(session.execute(select(LinkageRun)).scalars()),
+        # A running run is never due: its files are still being written.
+        runs=list(
+            session.execute(select(LinkageRun).where(LinkageRun.state != "running")).scalars()
+        ),
         published={},
         recorded=defaultdict(dict),
     )
@@ -296,7 +306,8 @@ def _run_due(
 ) -> datetime | None:
     candidates = []
     if terms is not None:
-        candidates.append(clock.utc(run.finished_at) + timedelta(days=terms.link_maps_days))
+        ended = run.finished_at or run.started_at
+        candidates.append(clock.utc(ended) + timedelta(days=terms.link_maps_days))
     for sid in run.submissions:
         if sid not in sub_due:
             # Its input is gone already, so its link map holds records the hub no longer

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from prometheus_fastapi_instrumentator import Instrumentator
+from starlette.types import Lifespan
 
 from boldhub import __version__
 from boldhub.config import Settings, get_settings
-from boldhub.hub import retention
+from boldhub.hub import retention, run_state
 from boldhub.hub.accounts import ensure_organisations
 from boldhub.hub.api import (
     audit,
@@ -44,8 +46,29 @@ def create_app(home: Path, settings: Settings | None = None) -> FastAPI:
     removed = clean_partials(home)
     if removed:
         log.warning("removed %d unfinished writes left by an earlier crash", len(removed))
+    # Runs whose process died (the service itself, killed) are marked failed at once.
+    run_state.recover(hub)
     with hub.sessions() as session, session.begin():
         ensure_organisations(session)
+    app = _service(lifespan=retention.daily_job(hub, settings.retention_interval_hours))
+    app.state.settings = settings
+    app.state.hub = hub
+    app.state.jobs = LinkageJobs(options_from(settings))
+    app.state.metrics = Metrics(hub, app.state.jobs)
+    Instrumentator(registry=app.state.metrics.registry).instrument(app).expose(
+        app, endpoint="/metrics", include_in_schema=False
+    )
+    return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document the service serves at /openapi.json, made without a hub: for
+    tools that hold the API to it (tests/integration/test_api_contract.py)."""
+    return _service(lifespan=None).openapi()
+
+
+def _service(lifespan: Lifespan[FastAPI] | None) -> FastAPI:
+    """The routes, pages, error handling and headers; no hub, settings or metrics yet."""
     # /docs and /redoc load their scripts from the package, not a CDN: a government
     # network without internet access still shows them.
     app = FastAPIOffline(
@@ -58,12 +81,8 @@ def create_app(home: Path, settings: Settings | None = None) -> FastAPI:
             "outcomes. Errors are RFC 9457 problem details."
         ),
         # Retention runs daily inside the service, in a worker thread (hub/retention.py).
-        lifespan=retention.daily_job(hub, settings.retention_interval_hours),
+        lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.hub = hub
-    app.state.jobs = LinkageJobs(options_from(settings))
-    app.state.metrics = Metrics(hub, app.state.jobs)
     problems.install(app)
     app.add_middleware(SecurityHeaders)
     for module in (
@@ -81,7 +100,4 @@ def create_app(home: Path, settings: Settings | None = None) -> FastAPI:
 
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
-    Instrumentator(registry=app.state.metrics.registry).instrument(app).expose(
-        app, endpoint="/metrics", include_in_schema=False
-    )
     return app

@@ -37,7 +37,7 @@ class LinkageRunPublic(BaseModel):
     def of(cls, run: LinkageRun) -> LinkageRunPublic:
         return cls(
             id=run.id,
-            finished_at=run.finished_at.isoformat(),
+            finished_at=(run.finished_at or run.started_at).isoformat(),
             records=run.records,
             persons=run.persons,
             threshold=run.threshold,

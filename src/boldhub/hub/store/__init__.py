@@ -27,6 +27,8 @@ ATTRIBUTES_DIR = "analysis/attributes"
 _OLD_ATTRIBUTES_DIR = "store/attributes"
 MANIFESTS_DIR = "store/manifests"
 RUNS_DIR = "runs"
+# Saved models, HOME/models/<agreement>/v<N>/ (hub.linking).
+MODELS_DIR = "models"
 
 
 # Where a write in progress keeps its ``*.partial`` files and folders (ingest, a linkage

@@ -47,12 +47,24 @@ class Submission(Base):
     manifest: Mapped[dict[str, Any]]
 
 
+RUN_STATES: tuple[str, ...] = ("running", "failed", "done")
+
+
 class LinkageRun(Base):
+    """One linkage run, from the moment it starts: ``running`` (``worker`` names the
+    process), then ``done`` (its files are in place) or ``failed`` (``error`` says why; a
+    run whose process died is marked failed by hub.run_state.recover). Only a done run's
+    links, model and report are ever read."""
+
     __tablename__ = "linkage_runs"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="done", index=True)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # None while running; a failed run's is when it was found to have failed.
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    worker: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     records: Mapped[int] = mapped_column(Integer)
     persons: Mapped[int] = mapped_column(Integer)
     threshold: Mapped[float]

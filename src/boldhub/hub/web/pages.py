@@ -30,7 +30,7 @@ from boldhub.hub.api.deps import (
     MaybeUser,
     SettingsDep,
 )
-from boldhub.hub.linking import runs, submissions_to_link
+from boldhub.hub.linking import attempts, runs, submissions_to_link
 from boldhub.hub.service import (
     LinkageJobs,
     agreements,
@@ -300,6 +300,7 @@ def _linkage_view(
         user,
         status,
         runs=runs(hub),
+        failed=[r for r in attempts(hub, limit=50) if r.state == "failed"][:10],
         running_since=jobs.running_since,
         last_error=jobs.last_error,
         can_run=allowed(user, "linkage.run"),

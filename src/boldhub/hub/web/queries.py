@@ -48,7 +48,11 @@ def submission_detail(hub: Hub, sub: Submission) -> SubmissionDetail:
             select(Submission).where(Submission.superseded_by == sub.id)
         ).scalar_one_or_none()
         replaced_by = s.get(Submission, sub.superseded_by) if sub.superseded_by else None
-        runs = s.execute(select(LinkageRun).order_by(LinkageRun.finished_at.desc())).scalars()
+        runs = s.execute(
+            select(LinkageRun)
+            .where(LinkageRun.state == "done")
+            .order_by(LinkageRun.finished_at.desc())
+        ).scalars()
         run = next((r for r in runs if sub.id in r.submissions), None)
     sent_by = people_names(hub, [entry.actor]).get(entry.actor, "") if entry else ""
     return SubmissionDetail(sub, sent_by or "not recorded", replaced, replaced_by, run)

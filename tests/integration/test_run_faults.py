@@ -1,0 +1,256 @@
+"""Runs that fail cleanly (issue 17): a linkage run has a state, a crash leaves it failed,
+and a model is used only once the run that trained it finished.
+
+The crashes are real: a subprocess that runs the linkage is sent SIGKILL at the worst
+moment, after its new model was saved and before the run was recorded (the probe found
+that the next run then used that model), and the hub's own server is killed in the middle
+of a run started through its API.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import httpx
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import select
+
+from boldhub.config import get_settings
+from boldhub.errors import HubStateError, UserError
+from boldhub.hub import audit, linking
+from boldhub.hub.accounts import HUB_ORG, create_token, create_user
+from boldhub.hub.ingest import ingest
+from boldhub.hub.linking import links_path, options_from, run_linkage, runs
+from boldhub.hub.run_state import INTERRUPTED
+from boldhub.hub.store import Hub, open_hub
+from boldhub.hub.store.models import AuditEvent, LinkageRun
+from boldhub.linkage.links import person_keys
+from tests.support.hubworld import Packages, build_packages
+from tests.support.server import free_port
+
+OPTIONS = options_from(get_settings())
+
+
+@pytest.fixture(scope="module")
+def packages(tmp_path_factory: pytest.TempPathFactory) -> Packages:
+    return build_packages(tmp_path_factory.mktemp("run-faults"), persons=300, seed=4)
+
+
+def _hub(packages: Packages, home: Path) -> Hub:
+    hub = open_hub(home, create=True)
+    packages.register_agreement(hub)
+    for package in packages.by_source.values():
+        ingest(hub, package)
+    return hub
+
+
+def _rows(hub: Hub) -> dict[str, LinkageRun]:
+    with hub.sessions() as session:
+        return {r.id: r for r in session.execute(select(LinkageRun)).scalars()}
+
+
+def _actions(hub: Hub) -> list[tuple[str, str]]:
+    with hub.sessions() as session:
+        events = session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()
+        return [(e.action, e.subject) for e in events]
+
+
+def _chain_holds(hub: Hub) -> bool:
+    with hub.sessions() as session:
+        return audit.verify(session).ok
+
+
+def test_a_run_that_raises_is_failed_audited_and_can_be_rerun(
+    packages: Packages, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = _hub(packages, tmp_path / "hub")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise UserError("the linkage backend ran out of memory; lower duckdb_memory_limit")
+
+    monkeypatch.setattr(linking, "link_run", broken)
+    with pytest.raises(UserError):
+        run_linkage(hub, actor="test", options=OPTIONS)
+    (failed,) = _rows(hub).values()
+    assert failed.state == "failed" and failed.finished_at is not None
+    assert failed.error is not None and "ran out of memory" in failed.error
+    assert ("linkage.failed", failed.id) in _actions(hub)
+    assert runs(hub) == []
+    with pytest.raises(HubStateError, match="failed"):
+        linking.get_run(hub, failed.id)
+
+    monkeypatch.undo()
+    run_id, _ = run_linkage(hub, actor="test", options=OPTIONS)
+    assert _rows(hub)[run_id].state == "done"
+    assert [r.id for r in runs(hub)] == [run_id]
+    assert _chain_holds(hub)
+
+
+_DIE_AFTER_SAVING_MODEL = textwrap.dedent(
+    """
+    import os, signal, sys
+    from pathlib import Path
+    from boldhub.config import get_settings
+    from boldhub.hub import linking
+    from boldhub.hub.store import open_hub
+
+    save = linking._save_model
+
+    def save_then_die(*args, **kwargs):
+        save(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    linking._save_model = save_then_die
+    hub = open_hub(Path(sys.argv[1]))
+    linking.run_linkage(hub, actor="test", options=linking.options_from(get_settings()),
+                        full=True)
+    """
+)
+
+
+def test_a_run_killed_after_saving_its_model_is_failed_and_its_model_never_used(
+    packages: Packages, tmp_path: Path
+) -> None:
+    home = tmp_path / "hub"
+    hub = _hub(packages, home)
+    first_id, _ = run_linkage(hub, actor="test", options=OPTIONS)
+    aid = packages.trust.agreement.id
+    assert _rows(hub)[first_id].summary["model_version"] == f"{aid}/v1"
+
+    child = subprocess.run(
+        [sys.executable, "-c", _DIE_AFTER_SAVING_MODEL, str(home)],
+        capture_output=True,
+        timeout=300,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr.decode()[-2000:]
+    (killed,) = [r for r in _rows(hub).values() if r.id != first_id]
+    assert killed.state == "running"
+    assert (home / "models" / aid / "v2" / "model.json").exists()  # saved, never recorded
+
+    # The next run finds the dead run, fails it, and links with the last finished model.
+    second_id, _ = run_linkage(hub, actor="test", options=OPTIONS)
+    rows = _rows(hub)
+    assert rows[killed.id].state == "failed" and rows[killed.id].error == INTERRUPTED
+    assert rows[second_id].state == "done"
+    assert rows[second_id].summary["model_version"] == f"{aid}/v1"
+    assert not (home / "models" / aid / "v2").exists()
+    assert not list((home / "runs").glob(".*.partial"))
+    # Same inputs, same model: every person key is unchanged.
+    before = person_keys(pq.read_table(links_path(hub, first_id)))
+    after = person_keys(pq.read_table(links_path(hub, second_id)))
+    assert after == before
+    assert ("linkage.failed", killed.id) in _actions(hub)
+    assert _chain_holds(hub)
+
+    # And a retrain afterwards takes the next free version, v2, for a finished run.
+    third_id, _ = run_linkage(hub, actor="test", options=OPTIONS, full=True)
+    assert _rows(hub)[third_id].summary["model_version"] == f"{aid}/v2"
+
+
+def test_two_runs_of_one_agreement_never_overlap(packages: Packages, tmp_path: Path) -> None:
+    """A second run while one is live is refused; it does not add a row."""
+    hub = _hub(packages, tmp_path / "hub")
+    aid = packages.trust.agreement.id
+    with hub.sessions() as session, session.begin():
+        session.add(
+            LinkageRun(
+                id="20261207T000000-aaaaaa",
+                state="running",
+                started_at=linking.clock.now(),
+                worker=linking.run_state.this_worker(),  # this very process: alive
+                records=0,
+                persons=0,
+                threshold=OPTIONS.threshold,
+                submissions={},
+                summary={"agreement": aid},
+            )
+        )
+    with pytest.raises(HubStateError, match="already running"):
+        run_linkage(hub, actor="test", options=OPTIONS)
+    assert list(_rows(hub)) == ["20261207T000000-aaaaaa"]
+
+
+def _serve(home: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    args = ["serve", "--home", str(home), "--port", str(port)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "boldhub.cli.main", *args],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "BOLDHUB_COOKIE_SECURE": "false"},
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(log.read_text()[-2000:])
+
+
+def test_the_server_killed_in_a_run_marks_it_failed_on_restart(
+    packages: Packages, tmp_path: Path
+) -> None:
+    home = tmp_path / "hub"
+    hub = _hub(packages, home)
+    first_id, _ = run_linkage(hub, actor="test", options=OPTIONS)
+    with hub.sessions() as session, session.begin():
+        user = create_user(
+            session,
+            email="operator@hub.example",
+            name="Operator",
+            organisation=HUB_ORG,
+            role="linkage_operator",
+            password=None,
+            actor="test",
+        )
+        token = create_token(session, user, "faults")
+    headers = {"Authorization": f"Bearer {token}"}
+    port = free_port()
+    log = tmp_path / "serve.log"
+    server = _serve(home, port, log)
+    try:
+        started = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/linkage-runs", headers=headers, timeout=10
+        )
+        assert started.status_code == 202, started.text
+        deadline = time.monotonic() + 60
+        while not any(r.state == "running" for r in _rows(hub).values()):
+            assert time.monotonic() < deadline, "the run never started"
+            time.sleep(0.05)
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=10)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    (killed,) = [r for r in _rows(hub).values() if r.state == "running"]
+
+    server = _serve(home, port, log)  # start-up recovery
+    try:
+        rows = _rows(hub)
+        assert rows[killed.id].state == "failed" and rows[killed.id].error == INTERRUPTED
+        listed = httpx.get(f"http://127.0.0.1:{port}/api/v1/linkage-runs", headers=headers)
+        assert [r["id"] for r in listed.json()["runs"]] == [first_id]
+        again = httpx.post(f"http://127.0.0.1:{port}/api/v1/linkage-runs", headers=headers)
+        assert again.status_code == 202, again.text
+        deadline = time.monotonic() + 120
+        while len(runs(hub)) < 2:
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    newest = runs(hub)[0]
+    assert newest.id not in (first_id, killed.id)
+    before = person_keys(pq.read_table(links_path(hub, first_id)))
+    assert person_keys(pq.read_table(links_path(hub, newest.id))) == before
+    assert _chain_holds(hub)
+    assert "Traceback" not in log.read_text()
