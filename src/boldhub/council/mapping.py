@@ -419,6 +419,12 @@ def _parse_profile(path: Path) -> Mapping:
         raise UserError(f"mapping profile {path} has no valid 'columns'; save the mapping again")
     dataset = get_dataset(str(data.get("dataset")))
     options = data.get("options") if isinstance(data.get("options"), dict) else {}
+    for name in ("delimiter", "encoding", "sheet"):
+        # These reach the readers as given: a number there would fail as a bug, not a message.
+        if not isinstance((options or {}).get(name), str | None):
+            raise UserError(
+                f"mapping profile {path}: options.{name} must be text; save the mapping again"
+            )
     return Mapping(
         dataset.name,
         {k: v for k, v in columns.items() if v},
