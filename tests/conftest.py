@@ -18,3 +18,19 @@ def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path,
     out = tmp_path_factory.mktemp("demo") / "run"
     result = run_demo(out, seed=SMALL_SEED, persons=SMALL_PERSONS, councils=3)
     yield out, result
+
+
+def _hypothesis_profiles() -> None:
+    """Hypothesis in CI (which sets CI=true): the "ci" profile draws the same examples on
+    every run, so a red build is the code's doing, never the draw's; locally the draws
+    vary, and a failure found is replayed from .hypothesis until it is fixed."""
+    import os
+
+    from hypothesis import settings
+
+    settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+    if os.environ.get("CI"):
+        settings.load_profile("ci")
+
+
+_hypothesis_profiles()
