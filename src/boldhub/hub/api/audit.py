@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from boldhub.hub import audit as audit_log
 from boldhub.hub.access import require
 from boldhub.hub.api.deps import CurrentUser, DbDep, HubDep
+from boldhub.hub.api.problems import problems
 from boldhub.hub.service import audit_trail
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -37,13 +38,18 @@ class ChainCheck(BaseModel):
     problem: str | None = Field(description="The first entry that no longer fits, and why.")
 
 
-@router.get("/{organisation}", summary="An organisation's audit trail, newest first")
+@router.get(
+    "/{organisation}",
+    summary="An organisation's audit trail, newest first",
+    response_description="At most its newest 500 entries.",
+    responses=problems(401, 403),
+)
 def trail(organisation: str, hub: HubDep, user: CurrentUser) -> list[AuditEntry]:
     require(user, "audit.read", organisation)
     return [AuditEntry.model_validate(e) for e in audit_trail(hub, user, organisation)]
 
 
-@router.get("", summary="Verify the whole hash chain (hub admins)")
+@router.get("", summary="Verify the whole hash chain (hub admins)", responses=problems(401, 403))
 def verify(db: DbDep, user: CurrentUser) -> ChainCheck:
     require(user, "audit.read")
     result = audit_log.verify(db)

@@ -15,6 +15,8 @@ router = APIRouter(tags=["operations"])
 
 
 class Health(BaseModel):
+    """The service answers and its database does too."""
+
     status: Literal["ok"] = Field(description="Always ok: a failing database answers 500.")
     version: str = Field(description="The BOLD Hub version serving the request.")
 

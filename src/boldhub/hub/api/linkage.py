@@ -7,8 +7,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
+from boldhub.errors import Problem, UserError
 from boldhub.hub.access import require
 from boldhub.hub.api.deps import CurrentUser, HubDep, JobsDep
+from boldhub.hub.api.problems import problems
 from boldhub.hub.linking import RunSummary, runs, submissions_to_link
 from boldhub.hub.store.models import LinkageRun
 
@@ -16,13 +18,15 @@ router = APIRouter(prefix="/api/v1/linkage-runs", tags=["linkage"])
 
 
 class LinkageStarted(BaseModel):
+    """A run has started; GET /api/v1/linkage-runs shows it running, then finished."""
+
     status: Literal["running"] = Field(description="The run goes on in the background.")
 
 
 class LinkageRunPublic(BaseModel):
     """A finished linkage run."""
 
-    id: str
+    id: str = Field(description="The run's id.")
     finished_at: str = Field(description="ISO 8601 timestamp.")
     records: int = Field(description="Records linked.")
     persons: int = Field(description="Persons the records were clustered into.")
@@ -51,10 +55,24 @@ class LinkageRuns(BaseModel):
 
     running_since: str | None = Field(description="When the run in progress started.")
     last_error: str | None = Field(description="Why the last background run failed, if it did.")
-    runs: list[LinkageRunPublic]
+    runs: list[LinkageRunPublic] = Field(description="The finished runs, newest first.")
 
 
-@router.post("", status_code=202, summary="Start a linkage run over one agreement's submissions")
+@router.post(
+    "",
+    status_code=202,
+    summary="Start a linkage run over one agreement's submissions",
+    response_description="The run goes on in the background; Location names where to watch it.",
+    responses=problems(
+        401,
+        403,
+        409,
+        said={
+            409: "A run is in progress already, the hub holds no current submissions (under "
+            "that agreement), or they come under several agreements and none was named."
+        },
+    ),
+)
 def start(
     response: Response,
     hub: HubDep,
@@ -71,12 +89,16 @@ def start(
     require(user, "linkage.run")
     # Refused now, not in the background: which agreement, and whether it has submissions.
     submissions_to_link(hub, agreement)
-    jobs.start(hub, user.actor, agreement)
+    try:
+        jobs.start(hub, user.actor, agreement)
+    except UserError as exc:
+        # Only a run already in progress stops a start: the hub's state, not the request.
+        raise Problem(409, "Not possible yet", str(exc)) from exc
     response.headers["Location"] = "/api/v1/linkage-runs"
     return LinkageStarted(status="running")
 
 
-@router.get("", summary="Linkage runs, newest first")
+@router.get("", summary="Linkage runs, newest first", responses=problems(401, 403))
 def list_runs(hub: HubDep, jobs: JobsDep, user: CurrentUser) -> LinkageRuns:
     require(user, "linkage.read")
     return LinkageRuns(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from boldhub.errors import (
@@ -26,6 +28,87 @@ log = logging.getLogger("boldhub.hub")
 PROBLEM = "application/problem+json"
 
 
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM
+
+
+class FieldProblem(BaseModel):
+    """One part of a request that is not valid."""
+
+    field: str = Field(description="Where it is, e.g. body.role or path.user_id.")
+    message: str = Field(description="What is wrong with it.")
+
+
+class ProblemDetail(BaseModel):
+    """An RFC 9457 problem: why the hub refused a request, in words for the person who
+    sent it. Never a value of the request, never a path on the hub's disk."""
+
+    type: str = Field(description="Always about:blank: the status and title say the kind.")
+    title: str = Field(description="The kind of problem, e.g. Forbidden, Package rejected.")
+    status: int = Field(description="The HTTP status code, repeated.")
+    detail: str = Field(description="What is wrong and what to do about it.")
+    instance: str = Field(description="The path that was asked for.")
+    errors: list[FieldProblem] = Field(
+        default_factory=list,
+        description="For 422 Invalid request only: each part of the request that is not valid.",
+    )
+
+
+# What each status means anywhere in the API; a route may say it more exactly.
+_MEANING = {
+    400: "The request cannot be carried out as sent; the detail says why.",
+    401: "No API token or session was sent, or the token is not valid (mistyped, revoked, "
+    "expired, or its user disabled).",
+    403: "Your role or organisation may not do this; the detail names who may. Also a "
+    "session-signed change sent from another site's page.",
+    404: "Nothing by that name that you may see: not found and not yours look the same.",
+    409: "Not possible in the hub's present state; the detail says what is needed first.",
+    413: "The upload is larger than the hub accepts (BOLDHUB_MAX_UPLOAD_BYTES).",
+    422: "The request is not valid: each part that is not is in errors.",
+}
+_REF = "#/components/schemas/"
+
+
+def problems(*statuses: int, said: Mapping[int, str] | None = None) -> dict[int | str, Any]:
+    """The ``responses`` of a route that may answer these statuses with a problem, for
+    its OpenAPI document; ``said`` words a status more exactly for this route."""
+    said = said or {}
+    return {
+        status: {
+            "description": said.get(status, _MEANING[status]),
+            "content": {PROBLEM: {"schema": {"$ref": f"{_REF}ProblemDetail"}}},
+        }
+        for status in statuses
+    }
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Put the problem models in the app's OpenAPI document, which the routes' ``problems``
+    responses point at: FastAPI registers only the models it serves as JSON itself."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = build()  # which FastAPI keeps as app.openapi_schema
+        schema = ProblemDetail.model_json_schema(ref_template=_REF + "{model}")
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas.update(schema.pop("$defs", {}))
+        schemas["ProblemDetail"] = schema
+        # FastAPI documents a 422 of its own shape for every route with a parameter that
+        # does not name one; the handler below answers every 422 as a problem.
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.get("responses", {})
+                if "HTTPValidationError" in str(responses.get("422", "")):
+                    responses["422"] = problems(422)[422]
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def problem_response(
     request: Request, status: int, title: str, detail: str, **extra: Any
 ) -> Response:
@@ -40,7 +123,7 @@ def problem_response(
         "instance": request.url.path,
         **extra,
     }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+    return ProblemResponse(body, status_code=status)
 
 
 def _status_for(exc: UserError) -> tuple[int, str]:
@@ -58,6 +141,8 @@ def _status_for(exc: UserError) -> tuple[int, str]:
 
 
 def install(app: FastAPI) -> None:
+    _document_problems(app)
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> Response:
         return problem_response(request, exc.status, exc.title, exc.detail)
@@ -77,6 +162,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         title = {
+            400: "Bad request",
             401: "Unauthorized",
             403: "Forbidden",
             404: "Not found",

@@ -12,24 +12,32 @@ from boldhub.errors import Problem, UserError
 from boldhub.hub import releases as rel
 from boldhub.hub.access import require
 from boldhub.hub.api.deps import CurrentUser, HubDep
+from boldhub.hub.api.problems import problems
 
 router = APIRouter(prefix="/api/v1/releases", tags=["releases"])
 
 
 class Decision(BaseModel):
-    decision: Literal["approve", "reject"]
+    """An output checker's decision on a draft release (input)."""
+
+    decision: Literal["approve", "reject"] = Field(
+        description="approve (the second approval releases it) or reject."
+    )
     comment: str = Field(default="", max_length=2000, description="Needed to reject: why.")
 
 
 class ReleasePublic(BaseModel):
     """A release: its status and the output checkers' decisions."""
 
-    id: str
-    run_id: str
-    agreement: str | None
-    status: Literal["draft", "approved", "rejected"]
+    id: str = Field(description="The release's id.")
+    run_id: str = Field(description="The linkage run whose outcomes it holds.")
+    agreement: str | None = Field(description="The agreement the run linked under, if known.")
+    status: Literal["draft", "approved", "rejected"] = Field(
+        description="draft (waiting for output checkers), approved (the parties read it) "
+        "or rejected."
+    )
     approvals: int = Field(description="Approvals so far; two release it.")
-    areas: list[str]
+    areas: list[str] = Field(description="The areas it has a report for, and national.")
     cells: int = Field(description="Counts in the release.")
     suppressed: int = Field(description="Of which suppressed ([c]).")
     rejection: str | None = Field(description="Why it was rejected, if it was.")
@@ -51,16 +59,44 @@ class ReleasePublic(BaseModel):
         )
 
 
-@router.get("", summary="Every release, newest first (the hub's team)")
+@router.get(
+    "", summary="Every release, newest first (the hub's team)", responses=problems(401, 403)
+)
 def list_releases(hub: HubDep, user: CurrentUser) -> list[ReleasePublic]:
     require(user, "linkage.read")
     return [ReleasePublic.of(v) for v in rel.releases(hub)]
 
 
-@router.post("/{release_id}/decisions", summary="An output checker's decision on a draft")
+@router.post(
+    "/{release_id}/decisions",
+    summary="An output checker's decision on a draft",
+    responses=problems(
+        400,
+        401,
+        403,
+        404,
+        409,
+        422,
+        said={
+            400: "A rejection without a comment saying why, or a body that is not UTF-8 text.",
+            403: "Only the hub's output checkers decide, and not on a run they started, nor "
+            "twice on one release.",
+            404: "No release with that id.",
+            409: "The release is decided already: only a draft can be.",
+        },
+    ),
+)
 def decide(release_id: str, body: Decision, hub: HubDep, user: CurrentUser) -> ReleasePublic:
     require(user, "linkage.read")
     try:
+        status = rel.get_release(hub, release_id).status
+        if status != "draft":
+            # The release's state stands in the way, not the request: a conflict.
+            raise Problem(
+                409,
+                "Already decided",
+                f"release {release_id} is {status}; only a draft can be decided",
+            )
         view = rel.decide(hub, release_id, user, body.decision, body.comment)
     except UserError as exc:
         if str(exc).startswith("no release"):

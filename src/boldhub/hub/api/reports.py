@@ -17,6 +17,7 @@ from boldhub.errors import Problem
 from boldhub.hub import audit
 from boldhub.hub.access import allowed
 from boldhub.hub.api.deps import CurrentUser, HubDep
+from boldhub.hub.api.problems import ProblemResponse, problems
 from boldhub.hub.releases import latest_approved
 from boldhub.hub.service import report_html, visible_reports
 from boldhub.outcomes.release import csv_files
@@ -32,12 +33,26 @@ def _absent(area: str) -> Problem:
     )
 
 
-@router.get("", summary="Areas whose latest report you may read")
+@router.get(
+    "",
+    summary="Areas whose latest report you may read",
+    response_description="Area codes (a council's GSS code, national), sorted; empty until "
+    "a release is approved.",
+    responses=problems(401),
+)
 def list_reports(hub: HubDep, user: CurrentUser) -> list[str]:
     return visible_reports(hub, user)
 
 
-@router.get("/{area}", response_class=HTMLResponse, summary="One area's dashboard (HTML)")
+@router.get(
+    "/{area}",
+    response_class=HTMLResponse,
+    summary="One area's dashboard (HTML)",
+    responses={
+        200: {"description": "The dashboard, a whole HTML page."},
+        **problems(401, 404),
+    },
+)
 def get_report(area: str, hub: HubDep, user: CurrentUser) -> HTMLResponse:
     html = report_html(hub, area) if allowed(user, "report.read", area) else None
     if html is None:
@@ -49,7 +64,13 @@ def get_report(area: str, hub: HubDep, user: CurrentUser) -> HTMLResponse:
     "/{area}/files/{name}",
     summary="One of an area's release files (tidy CSV)",
     response_class=FileResponse,
-    responses={200: {"content": {"text/csv": {}}, "description": "The file, UTF-8 CSV"}},
+    responses={
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "The file, UTF-8 CSV",
+        },
+        **problems(401, 404),
+    },
 )
 def get_report_file(area: str, name: str, hub: HubDep, user: CurrentUser) -> FileResponse:
     found = latest_approved(hub)
@@ -64,11 +85,16 @@ def get_report_file(area: str, name: str, hub: HubDep, user: CurrentUser) -> Fil
 
 
 # Documented as what they always answer: 403 (there is no success to describe).
+_REFUSED = problems(401, 403, said={403: "Always: nothing record-level is ever released."})
+
+
 @router.get(
     "/{area}/records",
     summary="Refused: releases are never record-level",
     status_code=403,
     response_model=None,
+    response_class=ProblemResponse,
+    responses=_REFUSED,
 )
 def refuse_records(area: str, hub: HubDep, user: CurrentUser) -> None:
     _refuse(hub, user, area, "record-level data")
@@ -81,12 +107,16 @@ def refuse_records(area: str, hub: HubDep, user: CurrentUser) -> None:
     summary="Refused: nothing scores an individual",
     status_code=403,
     response_model=None,
+    response_class=ProblemResponse,
+    responses=_REFUSED,
 )
 @router.get(
     "/{area}/scores",
     summary="Refused: nothing scores an individual",
     status_code=403,
     response_model=None,
+    response_class=ProblemResponse,
+    responses=_REFUSED,
 )
 def refuse_scores(area: str, hub: HubDep, user: CurrentUser) -> None:
     _refuse(hub, user, area, "one person's outcome or score")

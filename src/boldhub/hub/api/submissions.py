@@ -14,6 +14,7 @@ from boldhub.errors import Problem, UploadTooLarge, UserError
 from boldhub.hub.access import require
 from boldhub.hub.accounts import Principal
 from boldhub.hub.api.deps import CurrentUser, HubDep, SettingsDep
+from boldhub.hub.api.problems import problems
 from boldhub.hub.service import submissions_for
 from boldhub.hub.store import Hub
 from boldhub.hub.upload import ingest_upload, staging_dir, unpack_tar
@@ -36,13 +37,16 @@ class UploadReceipt(BaseModel):
 class SubmissionPublic(BaseModel):
     """A submission as its organisation (and the hub's staff) see it: no record data."""
 
-    id: str
+    id: str = Field(description="The submission's id.")
     source: str = Field(description="dataset:organisation, e.g. homelessness:E08000025.")
-    dataset: str
+    dataset: str = Field(description="homelessness, probation, treatment or victims.")
     organisation: str = Field(description="The submitting organisation's code.")
     period: str = Field(description="The period the export covers, start/end.")
-    records: int
-    status: str = Field(description="current or superseded.")
+    records: int = Field(description="Records the package holds.")
+    status: str = Field(
+        description="current; superseded (a later package for the same source and period "
+        "replaced it); or retired (sent under a linkage key since rotated)."
+    )
     state: str = Field(description="Where it stands, in words (e.g. linked in run <id>).")
     received_at: str = Field(description="ISO 8601 timestamp.")
     linked_in: str | None = Field(description="The latest linkage run that linked it.")
@@ -60,6 +64,32 @@ class SubmissionPublic(BaseModel):
         "All or nothing: the package is verified completely before anything is stored. "
         "Idempotent: sending the same package again answers 200 with the same submission."
     ),
+    response_description="A new submission; Location names it.",
+    responses={
+        200: {"model": UploadReceipt, "description": "This package was received before."},
+        **problems(
+            400,
+            401,
+            403,
+            409,
+            413,
+            422,
+            said={
+                400: "The body is empty, or the agreement does not admit this package.",
+                403: "Your role may not send packages, or the package is another organisation's.",
+                409: "The hub lacks what the package needs (its agreement, an active key).",
+                422: "The package failed a check (the detail names it), or is not a tar.",
+            },
+        ),
+    },
+    # The body is read as a stream, so FastAPI cannot see it: say what it is.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The package folder's files as an uncompressed tar archive.",
+            "content": {"application/x-tar": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
 )
 async def upload(
     request: Request, response: Response, hub: HubDep, settings: SettingsDep, user: CurrentUser
@@ -120,12 +150,16 @@ def _unpack(buffer: Path, folder: Path, limit: int) -> None:
     buffer.unlink()
 
 
-@router.get("", summary="Submissions you may see")
+@router.get("", summary="Submissions you may see", responses=problems(401))
 def list_submissions(hub: HubDep, user: CurrentUser) -> list[SubmissionPublic]:
     return [SubmissionPublic.model_validate(s.as_dict()) for s in submissions_for(hub, user)]
 
 
-@router.get("/{submission_id}", summary="One submission")
+@router.get(
+    "/{submission_id}",
+    summary="One submission",
+    responses=problems(401, 404),
+)
 def get_submission(submission_id: str, hub: HubDep, user: CurrentUser) -> SubmissionPublic:
     for s in submissions_for(hub, user):
         if s.id == submission_id:

@@ -10,6 +10,7 @@ from boldhub.errors import Problem
 from boldhub.hub.access import allowed, require
 from boldhub.hub.accounts import change_role
 from boldhub.hub.api.deps import CurrentUser, DbDep
+from boldhub.hub.api.problems import problems
 from boldhub.hub.store.models import ROLES, User
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
@@ -18,7 +19,10 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 class RoleChange(BaseModel):
     """The body of a role change (input)."""
 
-    role: str = Field(description=f"One of: {', '.join(ROLES)}.")
+    # An enum in the document; the route itself answers any other role with its own words.
+    role: str = Field(
+        description=f"One of: {', '.join(ROLES)}.", json_schema_extra={"enum": list(ROLES)}
+    )
 
 
 class UserPublic(BaseModel):
@@ -26,22 +30,26 @@ class UserPublic(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    id: int
-    email: str
-    name: str
+    id: int = Field(description="The user's id.")
+    email: str = Field(description="Their email address, which they sign in with.")
+    name: str = Field(description="Their name, as the pages show it.")
     organisation: str = Field(description="The organisation's code (GSS code, body, HUB).")
     role: str = Field(description=f"One of: {', '.join(ROLES)}.")
-    active: bool
+    active: bool = Field(description="False while the user is disabled.")
 
 
-@router.get("/me", summary="Who you are signed in as")
+@router.get("/me", summary="Who you are signed in as", responses=problems(401))
 def me(db: DbDep, user: CurrentUser) -> UserPublic:
     row = db.get(User, user.user_id)
     assert row is not None
     return UserPublic.model_validate(row)
 
 
-@router.get("", summary="Users of an organisation you administer")
+@router.get(
+    "",
+    summary="Users of an organisation you administer",
+    responses=problems(401, 403),
+)
 def list_users(db: DbDep, user: CurrentUser, organisation: str | None = None) -> list[UserPublic]:
     org = organisation or user.organisation
     require(user, "users.manage", org)
@@ -49,7 +57,22 @@ def list_users(db: DbDep, user: CurrentUser, organisation: str | None = None) ->
     return [UserPublic.model_validate(u) for u in rows]
 
 
-@router.patch("/{user_id}/role", summary="Change a user's role")
+@router.patch(
+    "/{user_id}/role",
+    summary="Change a user's role",
+    responses=problems(
+        400,
+        401,
+        403,
+        404,
+        422,
+        said={
+            400: "The body cannot be read: it is not UTF-8 text.",
+            403: "A session-signed change sent from another site's page.",
+            404: "No user with that id that you may manage (the two look the same).",
+        },
+    ),
+)
 def set_role(user_id: int, body: RoleChange, db: DbDep, user: CurrentUser) -> UserPublic:
     target = db.get(User, user_id)
     # Someone who may not manage the user learns nothing from the answer, not even that
