@@ -356,6 +356,15 @@ def agreement_health_without_article_9(path: Path) -> None:
 
 
 @_file
+def agreement_alias_bomb(path: Path) -> None:
+    """YAML's "billion laughs": 400 bytes whose aliases expand to 9**9 strings."""
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 9):
+        lines.append(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]")
+    path.write_text("\n".join(lines) + "\n")
+
+
+@_file
 def agreement_a_list(path: Path) -> None:
     path.write_text("- id: bold-demo\n- version: 1\n")
 

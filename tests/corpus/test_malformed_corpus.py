@@ -232,6 +232,8 @@ def _param(case: dict[str, Any]) -> Any:
     return pytest.param(case, id=case["id"], marks=marks)
 
 
+# A bomb that gets through expands for minutes: a case that is not quick is a failure.
+@pytest.mark.timeout(60)
 @pytest.mark.parametrize("case", [_param(c) for c in CASES])
 def test_malformed_input_meets_one_clear_error_and_nothing_is_kept(
     case: dict[str, Any],

@@ -68,14 +68,29 @@ def dotted(path: Path_) -> str:
     return out
 
 
-def _plain(node: Any, path: Path_, lines: dict[Path_, int]) -> Any:
+class _Repeated(Exception):
+    """A mapping or list reached a second time, through a YAML alias, at ``path``."""
+
+    def __init__(self, path: Path_) -> None:
+        super().__init__(dotted(path))
+        self.path = path
+
+
+def _plain(node: Any, path: Path_, lines: dict[Path_, int], seen: set[int]) -> Any:
+    if isinstance(node, CommentedMap | CommentedSeq):
+        # An alias of a mapping or list copies it here; nested aliases multiply (YAML's
+        # "billion laughs": a few hundred bytes that expand to gigabytes). An agreement
+        # is written out in full, so a second visit is refused before anything expands.
+        if id(node) in seen:
+            raise _Repeated(path)
+        seen.add(id(node))
     if isinstance(node, CommentedMap):
         out: dict[str, Any] = {}
         for key, value in node.items():
             child = (*path, str(key))
             with contextlib.suppress(KeyError, TypeError, AttributeError):
                 lines[child] = node.lc.key(key)[0] + 1
-            out[str(key)] = _plain(value, child, lines)
+            out[str(key)] = _plain(value, child, lines, seen)
         return out
     if isinstance(node, CommentedSeq):
         items = []
@@ -83,7 +98,7 @@ def _plain(node: Any, path: Path_, lines: dict[Path_, int]) -> Any:
             child = (*path, i)
             with contextlib.suppress(KeyError, TypeError, AttributeError):
                 lines[child] = node.lc.item(i)[0] + 1
-            items.append(_plain(value, child, lines))
+            items.append(_plain(value, child, lines, seen))
         return items
     if isinstance(node, datetime | date):
         return node.isoformat()
@@ -135,7 +150,21 @@ def load_text(text: str, file: str) -> Loaded:
             Problem(file, 1, "yaml", f"not a YAML file ({exc.__class__.__name__})")
         ) from None
     lines: dict[Path_, int] = {(): 1}
-    return Loaded(file, _plain(raw, (), lines), lines)
+    try:
+        data = _plain(raw, (), lines, set())
+    except _Repeated as exc:
+        line = next((lines[exc.path[:end]] for end in range(len(exc.path), -1, -1)
+                     if exc.path[:end] in lines), 1)  # fmt: skip
+        raise AgreementFileError(
+            Problem(
+                file,
+                line,
+                dotted(exc.path),
+                "repeats an earlier part of the file through a YAML alias (*name); write "
+                "the value out in full: agreement files use no anchors or aliases",
+            )
+        ) from None
+    return Loaded(file, data, lines)
 
 
 def load_path(path: Path) -> Loaded:
