@@ -76,12 +76,18 @@ def detect_encoding(path: Path, head: bytes) -> str:
 
 
 def _check_encoding_name(path: Path, encoding: str) -> str:
+    unknown = UserError(
+        f"{path}: unknown encoding {encoding!r}; use utf-8, utf-8-sig, utf-16, cp1252 or latin-1"
+    )
     try:
-        name = codecs.lookup(encoding).name
+        info = codecs.lookup(encoding)
     except LookupError:
-        raise UserError(
-            f"{path}: unknown encoding {encoding!r}; use utf-8, utf-8-sig, utf-16, cp1252 or latin-1"
-        ) from None
+        raise unknown from None
+    # Codecs such as base64, zlib or rot13 turn bytes into bytes (or text into text): no
+    # export was saved in one, and decoding with them fails in ways that are not messages.
+    if not getattr(info, "_is_text_encoding", True):
+        raise unknown
+    name = info.name
     return {"utf-8": "utf-8", "utf-8-sig": "utf-8-sig", "iso8859-1": "latin-1"}.get(name, name)
 
 
@@ -117,7 +123,7 @@ def read_csv(path: Path, options: ReadOptions, head: bytes | None = None) -> Exp
         encoding = detect_encoding(path, head)
     try:
         text = codecs.getincrementaldecoder(encoding)(errors="strict").decode(head)
-    except UnicodeDecodeError:
+    except UnicodeError:  # UnicodeDecodeError, and the "undefined" codec's own refusal
         raise InputFileError(
             f"{path}: is not valid {encoding} text; leave the encoding to be detected, or "
             "give the one the export was saved in"
@@ -144,7 +150,10 @@ def read_csv(path: Path, options: ReadOptions, head: bytes | None = None) -> Exp
     if not content:
         raise InputFileError(f"{path}: has no header row; export it with column names")
     delimiter = options.delimiter or sniff_delimiter(content[:50])
-    if len(delimiter) != 1:
+    # pyarrow splits on one ASCII character, and a line break or NUL cannot separate cells.
+    if len(delimiter) != 1 or not (
+        delimiter.isascii() and (delimiter.isprintable() or delimiter == "\t")
+    ):
         raise UserError(f"{path}: the delimiter must be one character, such as , ; | or tab")
     header = next(csv.reader(content[:50], delimiter=delimiter), [])
     if not any(h.strip() for h in header):
@@ -244,7 +253,7 @@ def _read_table(
             f"{path}: is not a well-formed {DELIMITERS.get(delimiter, '')}-delimited file; "
             "open it in a spreadsheet and save it again as CSV"
         ) from None
-    except UnicodeDecodeError:
+    except UnicodeError:
         raise InputFileError(
             f"{path}: is not valid {encoding} text; leave the encoding to be detected"
         ) from None
