@@ -1,4 +1,4 @@
-"""Commands that run at the hub: ingest, link, links export, audit verify."""
+"""Commands that run at the hub: ingest, link, links export, audit verify, store verify."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from boldhub.errors import UserError
 from boldhub.hub import audit as audit_mod
 from boldhub.hub.analysis import add_match_rates
 from boldhub.hub.ingest import ingest as ingest_package
+from boldhub.hub.integrity import verify_store
 from boldhub.hub.linking import (
     export_links,
     options_from,
@@ -30,6 +31,7 @@ AGREEMENT = typer.Option(
     "under more than one).",
 )
 audit_app = typer.Typer(no_args_is_help=True)
+store_app = typer.Typer(no_args_is_help=True)
 
 
 def ingest(
@@ -106,3 +108,22 @@ def audit_verify(home: Path = HOME) -> None:
     if not result.ok:
         raise UserError(f"audit log check FAILED: {result.problem}")
     stdout.print(f"audit log intact: {result.entries} entries")
+
+
+@store_app.command("verify")
+def store_verify(home: Path = HOME) -> None:
+    """Check every stored submission file against the sha256 in its signed manifest, and
+    each manifest against its signature; names every file that differs or is missing."""
+    check = verify_store(open_hub(home))
+    for problem in check.problems:
+        stdout.print(f"  {problem}")
+    if not check.ok:
+        raise UserError(
+            f"store check FAILED: {len(check.problems)} problems in {check.submissions} "
+            "submissions (listed above); restore the named files from a backup or ask the "
+            "organisation to submit the package again"
+        )
+    stdout.print(
+        f"store intact: {check.files} files of {check.submissions} submissions are the files "
+        "their organisations signed"
+    )

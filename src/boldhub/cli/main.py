@@ -77,6 +77,9 @@ app.add_typer(
 )
 app.add_typer(hub.audit_app, name="audit", help="[hub] Check the tamper-evident audit log.")
 app.add_typer(
+    hub.store_app, name="store", help="[hub] Check the stored files against what was signed."
+)
+app.add_typer(
     agreement.agreement_app,
     name="agreement",
     help=(

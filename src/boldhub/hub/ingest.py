@@ -1,30 +1,53 @@
 """Accept a submission package into the hub: verify it, store it, record it. All or nothing.
 
-Steps: verify the package completely against the agreement its manifest names (signature
-by the organisation's registered key, encoding parameters, key fingerprint, hashes,
-counts, schema, record keys); write the data files to temporary names in their separate
-stores; in one database transaction add the submission, supersede an earlier one for the
-same source and period, and append the audit entry; only then move the files to their
-final names. Any failure removes whatever was written, and nothing is written before the
-package has passed every check.
+The hub keeps exactly the bytes it verified. A package folder is first copied into a
+private staging folder under the hub's home (an upload already is one), so that nothing
+can change it between the checks and the storing; it is verified completely against the
+agreement its manifest names (signature by the organisation's registered key, encoding
+parameters, key fingerprint, hashes, counts, schema, record keys); its four files are then
+moved, never rewritten, to temporary names in their separate stores; in one database
+transaction the submission is added, an earlier one for the same source and period
+superseded, and the audit entry appended; only then do the files take their final names.
+Any failure removes whatever was written. ``verify_store`` checks later that every stored
+file is still the one its signed manifest names.
 """
 
 from __future__ import annotations
 
+import errno
 import secrets
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from boldhub import clock
+from boldhub.errors import UserError
 from boldhub.hub import audit, organisations
 from boldhub.hub.agreements import admit_contents, expectations
-from boldhub.hub.store import ATTRIBUTES_DIR, ENCODINGS_DIR, MANIFESTS_DIR, Hub
+from boldhub.hub.store import ATTRIBUTES_DIR, ENCODINGS_DIR, MANIFESTS_DIR, Hub, staging_dir
 from boldhub.hub.store.models import Submission
-from boldhub.privacy.package import verify_package, write_encodings
+from boldhub.privacy.package import (
+    ATTRIBUTES_FILE,
+    ENCODINGS_FILE,
+    MANIFEST_FILE,
+    PACKAGE_FILES,
+    SIGNATURE_FILE,
+    load_manifest,
+    verify_package,
+)
+
+
+def stored_files(hub: Hub, submission_id: str) -> dict[str, Path]:
+    """Where the hub keeps each file of a submission's package, by its name there."""
+    return {
+        ENCODINGS_FILE: hub.path(ENCODINGS_DIR, f"{submission_id}.parquet"),
+        ATTRIBUTES_FILE: hub.path(ATTRIBUTES_DIR, f"{submission_id}.parquet"),
+        MANIFEST_FILE: hub.path(MANIFESTS_DIR, f"{submission_id}.json"),
+        SIGNATURE_FILE: hub.path(MANIFESTS_DIR, f"{submission_id}.sig"),
+    }
 
 
 @dataclass(frozen=True)
@@ -36,7 +59,39 @@ class IngestResult:
     superseded: str | None
 
 
-def ingest(hub: Hub, package: Path, actor: str = "cli") -> IngestResult:
+def ingest(hub: Hub, package: Path, actor: str = "cli", *, private: bool = False) -> IngestResult:
+    """Ingest the package folder ``package``. ``private``: the folder is the hub's own
+    staging folder (an upload), used as it is and emptied; otherwise it is copied first,
+    and left as it was."""
+    if private:
+        return _ingest(hub, package, actor)
+    if not package.is_dir():
+        load_manifest(package)  # says what the path is instead (missing, a file)
+    staged = staging_dir(hub, "ingest-")
+    try:
+        for name in PACKAGE_FILES:
+            if (package / name).is_file():
+                shutil.copyfile(package / name, staged / name)
+        return _ingest(hub, staged, actor)
+    except UserError as exc:
+        # The sender knows their folder, not the hub's staging folder.
+        exc.args = (str(exc).replace(str(staged), str(package)), *exc.args[1:])
+        raise
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+
+
+def _move(src: Path, dst: Path) -> None:
+    """Rename; a store on another volume gets a byte-for-byte copy instead."""
+    try:
+        src.replace(dst)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        shutil.copyfile(src, dst)
+
+
+def _ingest(hub: Hub, package: Path, actor: str) -> IngestResult:
     with hub.sessions() as session:
         bodies = organisations.registered(session)
     pkg = verify_package(package, expectations(hub), bodies)
@@ -47,19 +102,12 @@ def ingest(hub: Hub, package: Path, actor: str = "cli") -> IngestResult:
         return stored
 
     sub_id = secrets.token_hex(8)
-    finals = {
-        "enc": hub.path(ENCODINGS_DIR, f"{sub_id}.parquet"),
-        "attr": hub.path(ATTRIBUTES_DIR, f"{sub_id}.parquet"),
-        "manifest": hub.path(MANIFESTS_DIR, f"{sub_id}.json"),
-        "signature": hub.path(MANIFESTS_DIR, f"{sub_id}.sig"),
-    }
+    finals = stored_files(hub, sub_id)
     temps = {k: p.with_name(p.name + ".partial") for k, p in finals.items()}
     try:
-        write_encodings(pkg.encodings, temps["enc"])
-        pq.write_table(pkg.attributes, temps["attr"], compression="zstd")
-        # Exactly the bytes that were verified, not a second read of the package folder.
-        temps["manifest"].write_bytes(pkg.manifest_bytes)
-        temps["signature"].write_text(pkg.signature, encoding="ascii")
+        # The verified files themselves: the stored bytes are the signed bytes.
+        for name, temp in temps.items():
+            _move(package / name, temp)
         superseded: str | None = None
         with hub.sessions() as session, session.begin():
             earlier = session.execute(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import shutil
 import tarfile
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
@@ -23,6 +22,7 @@ from starlette.datastructures import UploadFile
 from boldhub.errors import ManifestUnreadable, NotYours, PackageError, UploadTooLarge, UserError
 from boldhub.hub.ingest import IngestResult, ingest
 from boldhub.hub.store import Hub
+from boldhub.hub.store import staging_dir as store_staging_dir
 from boldhub.privacy.package import MANIFEST_FILE, SIGNATURE_FILE, read_manifest
 
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}\.(json|parquet|sig|pub)$")
@@ -30,9 +30,7 @@ MAX_FILES = 16
 
 
 def staging_dir(hub: Hub) -> Path:
-    base = hub.path("tmp")
-    base.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix="upload-", dir=base))
+    return store_staging_dir(hub, "upload-")
 
 
 def _check_name(name: str) -> str:
@@ -189,7 +187,7 @@ def ingest_upload(hub: Hub, folder: Path, *, organisation: str, actor: str) -> I
                 f"this package is for organisation {owner}, but you submit for {organisation}; "
                 "sign in as a submitter of that organisation"
             )
-        return ingest(hub, folder, actor=actor)
+        return ingest(hub, folder, actor=actor, private=True)
     except UserError as exc:
         _hide_folder(exc, folder)
         raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +46,7 @@ def clean_partials(home: Path, *, now: float | None = None) -> list[str]:
     its partial is renamed into place."""
     cutoff = (time.time() if now is None else now) - STALE_AFTER_SECONDS
     found = [p for d in _PARTIAL_DIRS for p in home.joinpath(d).glob("*.partial")]
-    found += list(home.joinpath("tmp").glob("upload-*"))
+    found += [p for prefix in STAGING_PREFIXES for p in home.joinpath("tmp").glob(f"{prefix}*")]
     removed = []
     for path in sorted(found):
         try:
@@ -59,6 +60,18 @@ def clean_partials(home: Path, *, now: float | None = None) -> list[str]:
             continue  # another process cleaned it first
         removed.append(str(path.relative_to(home)))
     return removed
+
+
+# Staging folders under HOME/tmp: uploads being received, packages being ingested.
+STAGING_PREFIXES = ("upload-", "ingest-")
+
+
+def staging_dir(hub: Hub, prefix: str) -> Path:
+    """A new private folder under ``HOME/tmp`` (on the hub's volume, so that what is
+    staged there can be moved into the stores)."""
+    base = hub.path("tmp")
+    base.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
 
 
 class _Default(enum.Enum):
