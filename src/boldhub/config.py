@@ -91,6 +91,13 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest package upload the hub accepts, in bytes; larger ones get 413.",
     )
+    slow_request_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A request whose headers take longer than this, or whose body stops "
+        "for this long or trickles in slower than 1 KiB/s after twice this, gets 408 and "
+        "its connection is closed.",
+    )
     cookie_secure: bool = Field(
         default=True,
         description=(

@@ -22,11 +22,19 @@ def serve(
     from boldhub.config import get_settings
     from boldhub.hub.api.app import create_app
     from boldhub.hub.api.logs import configure
+    from boldhub.hub.slow_clients import guarded
 
     settings = get_settings()
     configure(settings.log_level)
     app = create_app(home, settings)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=True)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=True,
+        http=guarded(settings.slow_request_seconds),
+    )
 
 
 def submit(
