@@ -7,6 +7,7 @@
      │    ├── PackageError       a submission package that fails a check at the hub
      │    │    └── ManifestUnreadable   no manifest, or one that is not JSON
      │    ├── HubStateError      the hub's home is missing, or lacks what the command needs
+     │    │    └── DiskFull       the hub's disk filled while storing; nothing was kept
      │    ├── NotAdmitted        what an agreement does not let an organisation submit
      │    ├── UploadTooLarge     an upload over the hub's size limit
      │    ├── NotYours           a package naming another organisation than the uploader's
@@ -99,6 +100,16 @@ class NotAdmitted(UserError):
     def __init__(self, check: Literal["agreement", "key"], message: str) -> None:
         super().__init__(message)
         self.check = check
+
+
+class DiskFull(HubStateError):
+    """The hub's disk filled while it was storing something; nothing was kept."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"the hub's disk is full, so {what} could not be stored and nothing of it was "
+            "kept; the hub's team must free space, then send it again"
+        )
 
 
 class UploadTooLarge(UserError):

@@ -27,7 +27,14 @@ from boldhub import clock
 from boldhub.errors import UserError
 from boldhub.hub import audit, organisations
 from boldhub.hub.agreements import admit_contents, expectations
-from boldhub.hub.store import ATTRIBUTES_DIR, ENCODINGS_DIR, MANIFESTS_DIR, Hub, staging_dir
+from boldhub.hub.store import (
+    ATTRIBUTES_DIR,
+    ENCODINGS_DIR,
+    MANIFESTS_DIR,
+    Hub,
+    disk_space,
+    staging_dir,
+)
 from boldhub.hub.store.models import Submission
 from boldhub.privacy.package import (
     ATTRIBUTES_FILE,
@@ -62,17 +69,19 @@ class IngestResult:
 def ingest(hub: Hub, package: Path, actor: str = "cli", *, private: bool = False) -> IngestResult:
     """Ingest the package folder ``package``. ``private``: the folder is the hub's own
     staging folder (an upload), used as it is and emptied; otherwise it is copied first,
-    and left as it was."""
+    and left as it was. A disk that fills on the way stops it as DiskFull, nothing kept."""
     if private:
-        return _ingest(hub, package, actor)
+        with disk_space("the package"):
+            return _ingest(hub, package, actor)
     if not package.is_dir():
         load_manifest(package)  # says what the path is instead (missing, a file)
     staged = staging_dir(hub, "ingest-")
     try:
-        for name in PACKAGE_FILES:
-            if (package / name).is_file():
-                shutil.copyfile(package / name, staged / name)
-        return _ingest(hub, staged, actor)
+        with disk_space("the package"):
+            for name in PACKAGE_FILES:
+                if (package / name).is_file():
+                    shutil.copyfile(package / name, staged / name)
+            return _ingest(hub, staged, actor)
     except UserError as exc:
         # The sender knows their folder, not the hub's staging folder.
         exc.args = (str(exc).replace(str(staged), str(package)), *exc.args[1:])

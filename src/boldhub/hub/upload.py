@@ -21,7 +21,7 @@ from starlette.datastructures import UploadFile
 
 from boldhub.errors import ManifestUnreadable, NotYours, PackageError, UploadTooLarge, UserError
 from boldhub.hub.ingest import IngestResult, ingest
-from boldhub.hub.store import Hub
+from boldhub.hub.store import Hub, disk_space
 from boldhub.hub.store import staging_dir as store_staging_dir
 from boldhub.privacy.package import MANIFEST_FILE, SIGNATURE_FILE, read_manifest
 
@@ -104,7 +104,7 @@ def unpack_tar(data: IO[bytes], dest: Path, limit: int) -> None:
                     raise UploadTooLarge(limit)
                 src = tar.extractfile(member)
                 assert src is not None
-                with (dest / name).open("xb") as out:
+                with disk_space("the upload"), (dest / name).open("xb") as out:
                     shutil.copyfileobj(src, out)
     except tarfile.ReadError as exc:
         if str(exc) in ("unexpected end of data", "truncated header"):
@@ -128,7 +128,7 @@ async def save_uploads(files: Sequence[UploadFile], dest: Path, limit: int) -> N
     for upload in files:
         name = _check_name(upload.filename or "")
         try:
-            with (dest / name).open("xb") as out:
+            with disk_space("the upload"), (dest / name).open("xb") as out:
                 while chunk := await upload.read(_CHUNK):
                     total += len(chunk)
                     if total > limit:

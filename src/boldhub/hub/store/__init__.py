@@ -4,17 +4,21 @@ Parquet files under the hub's home."""
 from __future__ import annotations
 
 import enum
+import errno
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from boldhub.config import get_settings
-from boldhub.errors import HubStateError
+from boldhub.errors import DiskFull, HubStateError
 from boldhub.hub.store.models import Base as Base
 
 # Importing the trust models registers their tables on Base.metadata, which the
@@ -72,6 +76,22 @@ def staging_dir(hub: Hub, prefix: str) -> Path:
     base = hub.path("tmp")
     base.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+
+
+@contextmanager
+def disk_space(what: str) -> Iterator[None]:
+    """Turn the disk filling up (a write's ENOSPC or EDQUOT, SQLite's "database or disk is
+    full") into DiskFull naming ``what``: the caller removes what it wrote."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFull(what) from None
+        raise
+    except OperationalError as exc:
+        if "disk is full" in str(exc.orig):
+            raise DiskFull(what) from None
+        raise
 
 
 class _Default(enum.Enum):
