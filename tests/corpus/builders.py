@@ -9,7 +9,8 @@ Three registries, named by ``cases.yaml``:
 
 * ``FILES``: ``name -> fn(path)`` writes one input file;
 * ``PACKAGES``: ``name -> fn(package, world)`` changes a copy of a valid package in place;
-* ``BODIES``: ``name -> fn(world) -> bytes`` an API request body (tar or not).
+* ``BODIES``: ``name -> fn(world) -> bytes`` an API request body (tar or not);
+* ``PREPARED``: ``name -> fn(folder)`` changes a copy of a valid prepared folder in place.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ MALFORMED = Path(__file__).parent / "malformed"
 FILES: dict[str, Callable[[Path], None]] = {}
 PACKAGES: dict[str, Callable[[Path, PackageWorld], None]] = {}
 BODIES: dict[str, Callable[[PackageWorld], bytes]] = {}
+PREPARED: dict[str, Callable[[Path], None]] = {}
 
 
 def _file(fn: Callable[[Path], None]) -> Callable[[Path], None]:
@@ -64,6 +66,11 @@ def _package(fn: Callable[[Path, PackageWorld], None]) -> Callable[[Path, Packag
 
 def _body(fn: Callable[[PackageWorld], bytes]) -> Callable[[PackageWorld], bytes]:
     BODIES[fn.__name__] = fn
+    return fn
+
+
+def _prepared(fn: Callable[[Path], None]) -> Callable[[Path], None]:
+    PREPARED[fn.__name__] = fn
     return fn
 
 
@@ -87,6 +94,18 @@ class PackageWorld:
 
     def hub(self) -> Hub:
         return open_hub(self.hub_home)
+
+    @property
+    def prepared(self) -> Path:
+        return self.root / f"prepared-{ORG}"
+
+    def encode_args(self) -> list[str]:
+        """What `boldhub encode` needs besides the prepared folder and --out."""
+        return [
+            "--key", str(self.root / "linkage.key"),
+            "--signing-key", str(self.root / "trust" / ORG / "signing.key"),
+            "--agreement", str(self.trust.agreement_file),
+        ]  # fmt: skip
 
 
 def build_world(root: Path) -> PackageWorld:
@@ -613,6 +632,66 @@ def record_keys_repeat(pkg: Path, w: PackageWorld) -> None:
 @_package
 def records_differ_between_files(pkg: Path, w: PackageWorld) -> None:
     _set_keys(pkg, w, "attributes.parquet", [f"{i:032x}" for i in range(100)])
+
+
+# -- prepared folders: what `boldhub prepare` wrote, damaged afterwards ---------------------
+
+
+@_prepared
+def as_prepared(folder: Path) -> None:
+    """Unchanged: for cases where the arguments are what is wrong."""
+
+
+@_prepared
+def prepared_parquet_truncated(folder: Path) -> None:
+    path = folder / "prepared.parquet"
+    path.write_bytes(path.read_bytes()[:200])
+
+
+@_prepared
+def prepared_parquet_missing_column(folder: Path) -> None:
+    path = folder / "prepared.parquet"
+    pq.write_table(pq.read_table(path).drop_columns(["source_row_id"]), path)
+
+
+@_prepared
+def prepared_without_rows(folder: Path) -> None:
+    path = folder / "prepared.parquet"
+    pq.write_table(pq.read_table(path).slice(0, 0), path)
+
+
+@_prepared
+def meta_not_json(folder: Path) -> None:
+    (folder / "meta.json").write_text("{ not json")
+
+
+@_prepared
+def meta_a_list(folder: Path) -> None:
+    (folder / "meta.json").write_text("[1, 2]\n")
+
+
+@_prepared
+def meta_without_dataset(folder: Path) -> None:
+    meta = json.loads((folder / "meta.json").read_text())
+    del meta["dataset"]
+    (folder / "meta.json").write_text(json.dumps(meta))
+
+
+@_prepared
+def meta_missing(folder: Path) -> None:
+    (folder / "meta.json").unlink()
+
+
+@_prepared
+def meta_unknown_dataset(folder: Path) -> None:
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, "dataset": "parking-fines"}))
+
+
+@_prepared
+def meta_another_organisation(folder: Path) -> None:
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, "organisation": "E09000001"}))
 
 
 # -- API bodies ----------------------------------------------------------------------------

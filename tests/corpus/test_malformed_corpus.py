@@ -118,7 +118,12 @@ def make_input(case: dict[str, Any], folder: Path, world: PackageWorld | None) -
         pkg = world.copy(folder / "package")
         builders.PACKAGES[case["package"]](pkg, world)
         return pkg
-    name = case.get("name", "export.csv" if case["via"] != "ingest" else "package")
+    if "prepared" in case:
+        assert world is not None
+        prepared = world.copy(folder / "prepared", world.prepared)
+        builders.PREPARED[case["prepared"]](prepared)
+        return prepared
+    name = case.get("name", "export.csv" if case["via"] == "prepare" else "folder")
     path = folder / name
     if "build" in case:
         builders.FILES[case["build"]](path)
@@ -187,6 +192,24 @@ def check_ingest(
     assert hub_state(world.hub_home) == before
 
 
+def _listing(folder: Path) -> list[tuple[str, int]]:
+    return sorted((str(p), p.stat().st_mtime_ns) for p in folder.rglob("*"))
+
+
+def check_encode(
+    case: dict[str, Any], tmp: Path, world: PackageWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    given, work = make_input(case, tmp / "in", world), tmp / "work"
+    work.mkdir()
+    out = given / "package" if case.get("out_inside") else work / "out"
+    before = _listing(tmp / "in")
+    code, err = run_cli(["encode", str(given), *world.encode_args(), "--out", str(out)], capsys)
+    assert_one_line(code, err, case["expect"])
+    assert_clean(err, shown_paths=(given, out), hidden=(world.root,))
+    assert list(work.iterdir()) == []
+    assert _listing(tmp / "in") == before  # no keymap, nothing half-written beside it
+
+
 def check_http(case: dict[str, Any], world: PackageWorld, api: Api, send: Any) -> None:
     before = hub_state(world.hub_home)
     r = send()
@@ -247,6 +270,8 @@ def test_malformed_input_meets_one_clear_error_and_nothing_is_kept(
         check_prepare(case, tmp_path, capsys)
     elif via == "agreement":
         check_agreement(case, tmp_path, capsys)
+    elif via == "encode":
+        check_encode(case, tmp_path, request.getfixturevalue("world"), capsys)
     elif via == "ingest":
         check_ingest(case, tmp_path, request.getfixturevalue("world"), capsys)
     elif via == "upload":
@@ -262,5 +287,7 @@ def test_the_corpus_covers_every_kind_of_input() -> None:
     for case in CASES:
         kinds[case["kind"]] = kinds.get(case["kind"], 0) + 1
     assert len(CASES) >= 60 and len({c["id"] for c in CASES}) == len(CASES)
-    assert set(kinds) == {"csv", "xlsx", "xml", "mapping", "agreement", "package", "upload", "api"}
+    assert set(kinds) == {
+        "csv", "xlsx", "xml", "mapping", "agreement", "prepared", "package", "upload", "api"
+    }  # fmt: skip
     assert min(kinds.values()) >= 5, kinds

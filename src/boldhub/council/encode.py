@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from boldhub import clock
 from boldhub.agreements import enforce
 from boldhub.council.prepare import PREPARED_FILE, read_meta
+from boldhub.council.validate import prepared_columns
 from boldhub.errors import UserError
 from boldhub.keyservice.client import local_key_function
 from boldhub.privacy.agreement import AgreementSpec
@@ -45,7 +46,7 @@ from boldhub.privacy.package import MANIFEST_FILE, sha256_file, write_package
 from boldhub.privacy.prf import KeyedFunction
 from boldhub.privacy.signing import public_key_text
 from boldhub.safecsv import write_csv
-from boldhub.schemas import get_dataset
+from boldhub.schemas import Dataset, get_dataset
 from boldhub.schemas.datasets import sex_category
 from boldhub.schemas.identifiers import IDENTIFIER_NAMES
 
@@ -105,7 +106,7 @@ def encode(
     meta = read_meta(prepared_dir)
     dataset = get_dataset(str(meta["dataset"]))
     check_against_agreement(agreement, prf, signing_key, str(meta["organisation"]), dataset.name)
-    table = _prepared_rows(prepared_dir, out)
+    table = _prepared_rows(prepared_dir, out, dataset)
     table, withheld, clause = _consented(agreement, dataset.name, table)
     n = table.num_rows
     record_keys = new_record_keys(n, seed)
@@ -190,7 +191,7 @@ def _consented(
     return kept, table.num_rows - kept.num_rows, f"agreement {terms.id} {clause}"
 
 
-def _prepared_rows(prepared_dir: Path, out: Path) -> pa.Table:
+def _prepared_rows(prepared_dir: Path, out: Path, dataset: Dataset) -> pa.Table:
     """The prepared rows, once ``out`` is known to be a new folder outside the prepared one."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError(f"--out {out} already exists and is not empty; choose a new folder")
@@ -198,7 +199,17 @@ def _prepared_rows(prepared_dir: Path, out: Path) -> pa.Table:
         raise UserError(
             "--out must not be inside the prepared folder: that folder stays at the council"
         )
-    table = pq.read_table(prepared_dir / PREPARED_FILE)
+    path = prepared_dir / PREPARED_FILE
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError):
+        table = None
+    missing = set(prepared_columns(dataset)) - set(table.column_names if table is not None else ())
+    if table is None or missing:
+        raise UserError(
+            f"{path} is damaged (not the table `boldhub prepare` wrote); run `boldhub "
+            "prepare` again"
+        )
     if table.num_rows == 0:
         raise UserError(
             f"{prepared_dir} has no accepted rows to encode; fix quarantine.csv and prepare again"

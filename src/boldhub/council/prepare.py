@@ -262,9 +262,23 @@ def read_meta(prepared_dir: Path) -> dict[str, Any]:
             "run `boldhub prepare` first"
         )
     try:
-        meta: dict[str, Any] = json.loads(path.read_text())
-    except json.JSONDecodeError:
-        raise UserError(f"{path} is damaged; run `boldhub prepare` again") from None
+        # The footer only: a prepared folder whose table was cut short is refused here,
+        # before anyone counts its rows.
+        pq.ParquetFile(prepared_dir / PREPARED_FILE).metadata  # noqa: B018
+    except (pa.ArrowInvalid, OSError):
+        raise UserError(
+            f"{prepared_dir / PREPARED_FILE} is damaged; run `boldhub prepare` again"
+        ) from None
+    damaged = UserError(f"{path} is damaged; run `boldhub prepare` again")
+    try:
+        meta: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise damaged from None
+    # What encode reads from it; anything else missing is left to the step that needs it.
+    if not isinstance(meta, dict) or not all(
+        isinstance(meta.get(key), str) for key in ("dataset", "organisation", "period")
+    ):
+        raise damaged
     return meta
 
 
