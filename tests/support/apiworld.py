@@ -14,8 +14,9 @@ from fastapi.testclient import TestClient
 
 from boldhub.config import Settings
 from boldhub.council.submit import tar_package
-from boldhub.hub.accounts import create_token, create_user
+from boldhub.hub.accounts import change_role, create_token, create_user
 from boldhub.hub.api.app import create_app
+from boldhub.hub.store.models import User
 from tests.support.hubworld import COUNCIL_A, COUNCIL_B, PASSWORD, Packages, unique_email
 
 # Who holds each role: the council roles in a council, the hub team's in HUB.
@@ -37,12 +38,26 @@ class ApiWorld:
     client: TestClient
     home: Path
     tokens: dict[tuple[str, str], str]  # (organisation, role) -> API token
+    roles: dict[int, str]  # user id -> the role the user was created with
 
     def auth(self, org: str, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[(org, role)]}"}
 
     def wait_for_linkage(self) -> None:
         self.app.state.jobs.wait()
+
+    def restore_roles(self) -> list[int]:
+        """Give every user their first role back, audited as any change is, and say whose
+        role had changed: an admin's requests may change anyone's."""
+        hub = self.app.state.hub
+        changed = []
+        with hub.sessions() as session, session.begin():
+            for user_id, role in self.roles.items():
+                user = session.get(User, user_id)
+                if user is not None and user.role != role:
+                    change_role(session, user_id, role, actor="test")
+                    changed.append(user_id)
+        return changed
 
 
 @contextmanager
@@ -54,6 +69,7 @@ def linked_hub(home: Path, packages: Packages) -> Iterator[ApiWorld]:
     people = {(org, role) for role, org in ROLE_HOLDERS.items()}
     people |= {(org, "submitter") for _, org in _SENDERS}
     tokens: dict[tuple[str, str], str] = {}
+    roles: dict[int, str] = {}
     with hub.sessions() as session, session.begin():
         for org, role in sorted(people):
             user = create_user(
@@ -66,9 +82,10 @@ def linked_hub(home: Path, packages: Packages) -> Iterator[ApiWorld]:
                 actor="test",
             )
             tokens[(org, role)] = create_token(session, user, "test")
+            roles[user.id] = role
     try:
         with TestClient(app) as client:
-            world = ApiWorld(app, client, home, tokens)
+            world = ApiWorld(app, client, home, tokens, roles)
             _link_and_release(world, packages)
             yield world
             world.wait_for_linkage()

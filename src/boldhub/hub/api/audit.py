@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from boldhub.hub import audit as audit_log
@@ -44,7 +44,17 @@ class ChainCheck(BaseModel):
     response_description="At most its newest 500 entries.",
     responses=problems(401, 403),
 )
-def trail(organisation: str, hub: HubDep, user: CurrentUser) -> list[AuditEntry]:
+def trail(
+    organisation: Annotated[
+        str,
+        Path(
+            description="The organisation's code; * for every organisation (hub admins).",
+            examples=["E08000025"],
+        ),
+    ],
+    hub: HubDep,
+    user: CurrentUser,
+) -> list[AuditEntry]:
     require(user, "audit.read", organisation)
     return [AuditEntry.model_validate(e) for e in audit_trail(hub, user, organisation)]
 

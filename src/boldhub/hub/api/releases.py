@@ -3,9 +3,9 @@ checkers approve or reject a draft (two approvals release it to the parties)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from boldhub.errors import Problem, UserError
@@ -86,7 +86,12 @@ def list_releases(hub: HubDep, user: CurrentUser) -> list[ReleasePublic]:
         },
     ),
 )
-def decide(release_id: str, body: Decision, hub: HubDep, user: CurrentUser) -> ReleasePublic:
+def decide(
+    release_id: Annotated[str, Path(description="The release's id (GET /api/v1/releases).")],
+    body: Decision,
+    hub: HubDep,
+    user: CurrentUser,
+) -> ReleasePublic:
     require(user, "linkage.read")
     try:
         status = rel.get_release(hub, release_id).status

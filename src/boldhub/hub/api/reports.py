@@ -9,8 +9,9 @@ trail, so that a DPO can see who tried.
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from fastapi.responses import FileResponse, HTMLResponse
 
 from boldhub.errors import Problem
@@ -24,6 +25,17 @@ from boldhub.outcomes.release import csv_files
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 _FILE = re.compile(r"^[A-Za-z0-9-]{1,64}(-measures)?\.csv$")
+Area = Annotated[
+    str,
+    Path(description="A council's GSS code, or national.", examples=["E08000025", "national"]),
+]
+FileName = Annotated[
+    str,
+    Path(
+        description="AREA.csv (the counts) or AREA-measures.csv (the measures).",
+        examples=["E08000025.csv", "national-measures.csv"],
+    ),
+]
 
 
 def _absent(area: str) -> Problem:
@@ -53,7 +65,7 @@ def list_reports(hub: HubDep, user: CurrentUser) -> list[str]:
         **problems(401, 404),
     },
 )
-def get_report(area: str, hub: HubDep, user: CurrentUser) -> HTMLResponse:
+def get_report(area: Area, hub: HubDep, user: CurrentUser) -> HTMLResponse:
     html = report_html(hub, area) if allowed(user, "report.read", area) else None
     if html is None:
         raise _absent(area)
@@ -72,7 +84,7 @@ def get_report(area: str, hub: HubDep, user: CurrentUser) -> HTMLResponse:
         **problems(401, 404),
     },
 )
-def get_report_file(area: str, name: str, hub: HubDep, user: CurrentUser) -> FileResponse:
+def get_report_file(area: Area, name: FileName, hub: HubDep, user: CurrentUser) -> FileResponse:
     found = latest_approved(hub)
     if (
         found is None
@@ -96,7 +108,7 @@ _REFUSED = problems(401, 403, said={403: "Always: nothing record-level is ever r
     response_class=ProblemResponse,
     responses=_REFUSED,
 )
-def refuse_records(area: str, hub: HubDep, user: CurrentUser) -> None:
+def refuse_records(area: Area, hub: HubDep, user: CurrentUser) -> None:
     _refuse(hub, user, area, "record-level data")
 
 
@@ -118,7 +130,7 @@ def refuse_records(area: str, hub: HubDep, user: CurrentUser) -> None:
     response_class=ProblemResponse,
     responses=_REFUSED,
 )
-def refuse_scores(area: str, hub: HubDep, user: CurrentUser) -> None:
+def refuse_scores(area: Area, hub: HubDep, user: CurrentUser) -> None:
     _refuse(hub, user, area, "one person's outcome or score")
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
+from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -160,7 +162,11 @@ def list_submissions(hub: HubDep, user: CurrentUser) -> list[SubmissionPublic]:
     summary="One submission",
     responses=problems(401, 404),
 )
-def get_submission(submission_id: str, hub: HubDep, user: CurrentUser) -> SubmissionPublic:
+def get_submission(
+    submission_id: Annotated[str, PathParam(description="The submission's id.")],
+    hub: HubDep,
+    user: CurrentUser,
+) -> SubmissionPublic:
     for s in submissions_for(hub, user):
         if s.id == submission_id:
             return SubmissionPublic.model_validate(s.as_dict())

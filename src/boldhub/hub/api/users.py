@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -50,7 +52,14 @@ def me(db: DbDep, user: CurrentUser) -> UserPublic:
     summary="Users of an organisation you administer",
     responses=problems(401, 403),
 )
-def list_users(db: DbDep, user: CurrentUser, organisation: str | None = None) -> list[UserPublic]:
+def list_users(
+    db: DbDep,
+    user: CurrentUser,
+    organisation: Annotated[
+        str | None,
+        Query(description="The organisation's code; left out, your own.", examples=["HUB"]),
+    ] = None,
+) -> list[UserPublic]:
     org = organisation or user.organisation
     require(user, "users.manage", org)
     rows = db.execute(select(User).where(User.organisation == org).order_by(User.id)).scalars()
@@ -73,7 +82,12 @@ def list_users(db: DbDep, user: CurrentUser, organisation: str | None = None) ->
         },
     ),
 )
-def set_role(user_id: int, body: RoleChange, db: DbDep, user: CurrentUser) -> UserPublic:
+def set_role(
+    user_id: Annotated[int, Path(description="The user's id (GET /api/v1/users lists them).")],
+    body: RoleChange,
+    db: DbDep,
+    user: CurrentUser,
+) -> UserPublic:
     target = db.get(User, user_id)
     # Someone who may not manage the user learns nothing from the answer, not even that
     # the id exists (403 for some ids and 404 for others would list the hub's users).
