@@ -215,3 +215,41 @@ def test_any_bytes_as_xml_are_refused_clearly_or_read_whole(data: bytes, head: b
         export = read_or_refuse(path)
         if export is not None:
             assert_accounted(export)
+
+
+_KEYS = st.sampled_from(["HC-1", "HC-2", "HC-3", ""])
+
+
+@st.composite
+def hclic_pairs(draw: st.DrawFn) -> tuple[bytes, bytes, int]:
+    """A case file and a personal-data file joined by CaseRef, with repeated, missing and
+    unmatched ids on both sides: (cases, people, rows the export must account for)."""
+    cases = draw(st.lists(_KEYS, max_size=6))
+    people = draw(st.lists(_KEYS, max_size=6))
+
+    def records(tag: str, keys: list[str], leaf: str) -> str:
+        return "".join(
+            f"<{tag}><CaseRef>{k}</CaseRef>{leaf if draw(st.booleans()) else ''}</{tag}>"
+            for k in keys
+        )
+
+    case_xml = f"<Cases>{records('Case', cases, '<AppDate>2025-01-03</AppDate>')}</Cases>"
+    people_xml = f"<People>{records('Person', people, f'<Forename>{SECRET}</Forename>')}</People>"
+    # The k-th case with an id meets the k-th person with it; every other record is a row.
+    matched = sum(min(cases.count(k), people.count(k)) for k in set(cases) if k)
+    return case_xml.encode(), people_xml.encode(), len(cases) + len(people) - matched
+
+
+@SETTINGS
+@given(hclic_pairs())
+def test_every_case_and_every_unmatched_person_is_a_row(case: tuple[bytes, bytes, int]) -> None:
+    cases, people, expected = case
+    with written(cases, "cases.xml") as path:
+        (path.parent / "people.xml").write_bytes(people)
+        try:
+            export = read_export(path, personal=path.parent / "people.xml")
+        except UserError as exc:
+            assert SECRET not in str(exc)
+            return
+        assert_accounted(export)
+        assert export.rows + export.blank_rows == expected
