@@ -9,6 +9,9 @@ import pytest
 
 from boldhub.demo import DemoResult, run_demo
 
+# Every log line of the run is scanned for tokens, passwords and identifiers.
+pytest_plugins = ["tests.support.log_scan"]
+
 SMALL_PERSONS = 1500
 SMALL_SEED = 7
 
