@@ -49,6 +49,7 @@ from boldhub.hub.web import (
     organisation_pages,
     release_pages,
     sample_pages,
+    user_pages,
 )
 from boldhub.hub.web.queries import overlapping, submission, submission_detail
 from boldhub.hub.web.render import check_csrf, render, to_sign_in
@@ -360,6 +361,7 @@ def report_page(
 router.include_router(audit_pages.router)
 router.include_router(info.router)
 router.include_router(organisation_pages.router)
+router.include_router(user_pages.router)
 router.include_router(agreement_pages.router)
 router.include_router(release_pages.router)
 router.include_router(sample_pages.router)

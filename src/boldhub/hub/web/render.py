@@ -45,6 +45,8 @@ def nav_items(user: Principal | None) -> list[tuple[str, str]]:
     items.append(("/agreements", "Agreements"))
     if allowed(user, "audit.read", user.organisation):
         items.append(("/audit", "Audit trail"))
+    if allowed(user, "users.manage", user.organisation):
+        items.append(("/users", "People"))
     if allowed(user, "organisations.manage"):
         items.append(("/organisations", "Organisations"))
     return items
