@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from boldhub.config import Settings
@@ -17,6 +18,19 @@ from boldhub.hub.service import LinkageJobs
 from boldhub.hub.store import Hub
 
 SESSION_COOKIE = "boldhub_session"
+# How to sign a call, for the OpenAPI document (and the Authorize button of /docs);
+# ``optional_principal`` reads both itself, so that a token sent wrongly is told so.
+API_TOKEN = HTTPBearer(
+    auto_error=False,
+    scheme_name="api_token",
+    description="An API token (`boldhub admin create-token`), as Authorization: Bearer bh_...",
+)
+SESSION = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    scheme_name="session",
+    description="The hub's pages' session cookie; changes must come from the hub's own pages.",
+)
 
 
 def app_settings(request: Request) -> Settings:
@@ -72,6 +86,8 @@ def optional_principal(
 def current_principal(
     request: Request,
     principal: Annotated[Principal | None, Depends(optional_principal)],
+    _token: Annotated[HTTPAuthorizationCredentials | None, Security(API_TOKEN)],
+    _session: Annotated[str | None, Security(SESSION)],
 ) -> Principal:
     if principal is None and getattr(request.state, "bad_token", False):
         raise Problem(
