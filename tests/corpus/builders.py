@@ -514,6 +514,16 @@ def source_mismatch(pkg: Path, w: PackageWorld) -> None:
 
 
 @_package
+def period_not_a_period(pkg: Path, w: PackageWorld) -> None:
+    _change(pkg, w, period="last quarter")
+
+
+@_package
+def period_reversed(pkg: Path, w: PackageWorld) -> None:
+    _change(pkg, w, period="2025-03-31/2025-01-01")
+
+
+@_package
 def encoding_parameters_differ(pkg: Path, w: PackageWorld) -> None:
     doc = _manifest(pkg)
     doc["encoding"] = {**doc["encoding"], "name_bloom_bits": 1024}

@@ -29,6 +29,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -388,7 +389,24 @@ def check_manifest(
     get_organisation(manifest.organisation, registered)
     if manifest.source != f"{dataset.name}:{manifest.organisation}":
         raise PackageError("manifest check failed: source does not match dataset and organisation")
+    if not period_is_valid(manifest.period):
+        # The hub supersedes by period and shows it: a period that is not one is refused.
+        raise PackageError(
+            "manifest check failed: period must be FIRST/LAST as dates (2025-01-03/2025-03-31) "
+            "or none, as `boldhub prepare` writes it; prepare and encode again"
+        )
     return dataset
+
+
+def period_is_valid(period: str) -> bool:
+    """``none``, or the first and last event dates as ``YYYY-MM-DD/YYYY-MM-DD``."""
+    if period == "none":
+        return True
+    first, sep, last = period.partition("/")
+    try:
+        return bool(sep) and date.fromisoformat(first) <= date.fromisoformat(last)
+    except ValueError:
+        return False
 
 
 def check_agreement_terms(manifest: Manifest, agreement: Expectations) -> None:
