@@ -31,6 +31,7 @@
      │    ├── DateError          a cell that is not a date: the row's reason says so
      │    ├── ModelMismatch      a saved model that no longer fits: the run trains anew
      │    ├── NotCompilable      SQL the NumPy scorer cannot evaluate: Splink scores instead
+     │    ├── RepeatedYaml       a YAML alias in an agreement file: the loader names its line
      │    └── InvalidElement     bytes that are not a ristretto255 element: the key service
      │                           refuses the batch
      └── anything else           a bug: shown with a traceback, so it can be reported
@@ -157,6 +158,14 @@ class CSRFError(Refused):
 
 class Declined(ValueError):
     """An input one path cannot take; the caller takes another or records why."""
+
+
+class RepeatedYaml(Declined):
+    """A mapping or list reached a second time, through a YAML alias, at ``path``."""
+
+    def __init__(self, path: tuple[str | int, ...], where: str) -> None:
+        super().__init__(where)
+        self.path = path
 
 
 class DateError(Declined):

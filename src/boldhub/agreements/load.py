@@ -23,6 +23,7 @@ from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from boldhub.errors import AgreementFileError as AgreementFileError
+from boldhub.errors import RepeatedYaml
 
 Path_ = tuple[str | int, ...]
 
@@ -68,21 +69,13 @@ def dotted(path: Path_) -> str:
     return out
 
 
-class _Repeated(Exception):
-    """A mapping or list reached a second time, through a YAML alias, at ``path``."""
-
-    def __init__(self, path: Path_) -> None:
-        super().__init__(dotted(path))
-        self.path = path
-
-
 def _plain(node: Any, path: Path_, lines: dict[Path_, int], seen: set[int]) -> Any:
     if isinstance(node, CommentedMap | CommentedSeq):
         # An alias of a mapping or list copies it here; nested aliases multiply (YAML's
         # "billion laughs": a few hundred bytes that expand to gigabytes). An agreement
         # is written out in full, so a second visit is refused before anything expands.
         if id(node) in seen:
-            raise _Repeated(path)
+            raise RepeatedYaml(path, dotted(path))
         seen.add(id(node))
     if isinstance(node, CommentedMap):
         out: dict[str, Any] = {}
@@ -152,7 +145,7 @@ def load_text(text: str, file: str) -> Loaded:
     lines: dict[Path_, int] = {(): 1}
     try:
         data = _plain(raw, (), lines, set())
-    except _Repeated as exc:
+    except RepeatedYaml as exc:
         line = next((lines[exc.path[:end]] for end in range(len(exc.path), -1, -1)
                      if exc.path[:end] in lines), 1)  # fmt: skip
         raise AgreementFileError(
