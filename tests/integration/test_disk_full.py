@@ -12,11 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from boldhub.config import Settings
+from boldhub.council.submit import submission_body
 from boldhub.errors import DiskFull
 from boldhub.hub import audit
+from boldhub.hub.accounts import create_token, create_user
+from boldhub.hub.api.app import create_app
 from boldhub.hub.ingest import ingest
 from boldhub.hub.integrity import verify_store
 from boldhub.hub.store import Hub, open_hub
@@ -117,3 +122,37 @@ def test_a_full_disk_refuses_the_package_cleanly_and_it_is_accepted_once_freed(
     assert verify_store(hub).ok
     with hub.sessions() as session:
         assert audit.verify(session).ok
+
+
+def test_an_upload_to_a_full_disk_is_a_507_and_stores_nothing(
+    packages: Packages, small_disk: Path
+) -> None:
+    home = small_disk / "hub"
+    hub = open_hub(home, create=True)
+    packages.register_agreement(hub)
+    source = sorted(packages.by_source)[0]
+    org = source.split(":", 1)[1]
+    with hub.sessions() as session, session.begin():
+        user = create_user(
+            session,
+            email="submitter@council.example",
+            name="Submitter",
+            organisation=org,
+            role="submitter",
+            password=None,
+            actor="test",
+        )
+        token = create_token(session, user, "disk")
+    client = TestClient(create_app(home, Settings(cookie_secure=False)))
+    body = submission_body(packages.package(source))
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-tar"}
+
+    ballast = _fill(small_disk, len(body) // 2)
+    refused = client.post("/api/v1/submissions", content=body, headers=headers)
+    assert refused.status_code == 507, refused.text
+    assert "disk is full" in refused.json()["detail"]
+    assert _state(hub) == (0, [])
+
+    ballast.unlink()
+    assert client.post("/api/v1/submissions", content=body, headers=headers).status_code == 201
+    assert _state(hub) == (1, [])

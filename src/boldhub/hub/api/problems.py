@@ -10,10 +10,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from boldhub.errors import (
     Denied,
+    DiskFull,
     HubStateError,
     NotYours,
     PackageError,
@@ -65,6 +67,10 @@ _MEANING = {
     409: "Not possible in the hub's present state; the detail says what is needed first.",
     413: "The upload is larger than the hub accepts (BOLDHUB_MAX_UPLOAD_BYTES).",
     422: "The request is not valid: each part that is not is in errors.",
+    503: "The hub's database cannot be reached just now (restarting); nothing was done: "
+    "try again in a minute.",
+    507: "The hub's disk is full; nothing of the upload was kept. The hub's team must free "
+    "space before it is sent again.",
 }
 _REF = "#/components/schemas/"
 
@@ -129,6 +135,8 @@ def problem_response(
 def _status_for(exc: UserError) -> tuple[int, str]:
     if isinstance(exc, UploadTooLarge):
         return 413, "Upload too large"
+    if isinstance(exc, DiskFull):
+        return 507, "Insufficient storage"
     if isinstance(exc, NotYours):
         return 403, "Forbidden"
     if isinstance(exc, PackageError):
@@ -180,6 +188,22 @@ def install(app: FastAPI) -> None:
             "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "the request is not valid"
         )
         return problem_response(request, 422, "Invalid request", detail, errors=errors)
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(request: Request, exc: OperationalError) -> Response:
+        # The database stopped, restarted or is unreachable: not a bug, and passing. The
+        # class only: the message may quote SQL parameters.
+        log.warning(
+            "database unavailable",
+            extra={"path": request.url.path, "error": type(exc.orig).__name__},
+        )
+        return problem_response(
+            request,
+            503,
+            "Service unavailable",
+            "the hub's database cannot be reached just now, so nothing was done; try again "
+            "in a minute",
+        )
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> Response:

@@ -18,7 +18,7 @@ from boldhub.hub.accounts import Principal
 from boldhub.hub.api.deps import CurrentUser, HubDep, SettingsDep
 from boldhub.hub.api.problems import problems
 from boldhub.hub.service import submissions_for
-from boldhub.hub.store import Hub
+from boldhub.hub.store import Hub, disk_space
 from boldhub.hub.upload import ingest_upload, staging_dir, unpack_tar
 
 router = APIRouter(prefix="/api/v1/submissions", tags=["submissions"])
@@ -76,6 +76,8 @@ class SubmissionPublic(BaseModel):
             409,
             413,
             422,
+            503,
+            507,
             said={
                 400: "The body is empty, or the agreement does not admit this package.",
                 403: "Your role may not send packages, or the package is another organisation's.",
@@ -115,7 +117,7 @@ async def _receive(
     buffer = folder / "upload.tar.partial"
     received = 0
     try:
-        with buffer.open("wb") as fh:
+        with disk_space("the upload"), buffer.open("wb") as fh:
             async for chunk in request.stream():
                 received += len(chunk)
                 if received > limit:

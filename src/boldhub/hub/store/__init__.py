@@ -135,7 +135,9 @@ def open_hub(
         # A home from before the sides were apart: move its attributes to the analysis side.
         (home / ATTRIBUTES_DIR).parent.mkdir(parents=True, exist_ok=True)
         (home / _OLD_ATTRIBUTES_DIR).rename(home / ATTRIBUTES_DIR)
-    engine = create_engine(database_url or f"sqlite:///{home / 'hub.sqlite'}")
+    # A pooled connection is checked before use, so that a database restarted under the
+    # running service costs no request after it is back.
+    engine = create_engine(database_url or f"sqlite:///{home / 'hub.sqlite'}", pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
