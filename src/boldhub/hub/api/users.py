@@ -83,7 +83,11 @@ def list_users(
     ),
 )
 def set_role(
-    user_id: Annotated[int, Path(description="The user's id (GET /api/v1/users lists them).")],
+    user_id: Annotated[
+        int,
+        # Bounded as the database's integers are: a larger id is invalid, not a crash.
+        Path(description="The user's id (GET /api/v1/users lists them).", ge=1, le=2**63 - 1),
+    ],
     body: RoleChange,
     db: DbDep,
     user: CurrentUser,

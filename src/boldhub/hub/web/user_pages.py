@@ -134,8 +134,8 @@ def change_user(
     if user is None:
         return to_sign_in(request)
     check_csrf(request, csrf_token)
-    if change not in DONE:
-        raise Problem(404, "Not found", "no such page")
+    if change not in DONE or not 1 <= user_id < 2**63:
+        raise Problem(404, "Not found", f"no user {user_id} that you may manage")
     try:
         with hub.sessions() as session, session.begin():
             target = session.get(User, user_id)
