@@ -239,6 +239,9 @@ def test_the_server_killed_in_a_run_marks_it_failed_on_restart(
         assert rows[killed.id].state == "failed" and rows[killed.id].error == INTERRUPTED
         listed = httpx.get(f"http://127.0.0.1:{port}/api/v1/linkage-runs", headers=headers)
         assert [r["id"] for r in listed.json()["runs"]] == [first_id]
+        assert [(r["id"], r["error"]) for r in listed.json()["failed"]] == [
+            (killed.id, INTERRUPTED)
+        ]
         again = httpx.post(f"http://127.0.0.1:{port}/api/v1/linkage-runs", headers=headers)
         assert again.status_code == 202, again.text
         deadline = time.monotonic() + 120

@@ -11,7 +11,7 @@ from boldhub.errors import Problem, UserError
 from boldhub.hub.access import require
 from boldhub.hub.api.deps import CurrentUser, HubDep, JobsDep
 from boldhub.hub.api.problems import problems
-from boldhub.hub.linking import RunSummary, runs, submissions_to_link
+from boldhub.hub.linking import RunSummary, attempts, runs, submissions_to_link
 from boldhub.hub.store.models import LinkageRun
 
 router = APIRouter(prefix="/api/v1/linkage-runs", tags=["linkage"])
@@ -50,12 +50,25 @@ class LinkageRunPublic(BaseModel):
         )
 
 
+class FailedRun(BaseModel):
+    """A run that did not finish: it left no links, model or report."""
+
+    id: str = Field(description="The run's id.")
+    started_at: str = Field(description="ISO 8601 timestamp.")
+    error: str = Field(
+        description="Why it failed: the refusal's words, the kind of internal error, or "
+        "that its process stopped before it finished (it is marked failed when the hub "
+        "next starts or runs)."
+    )
+
+
 class LinkageRuns(BaseModel):
-    """The run in progress, if any, and the finished runs, newest first."""
+    """The run in progress, if any, the finished runs, and the latest failed ones."""
 
     running_since: str | None = Field(description="When the run in progress started.")
     last_error: str | None = Field(description="Why the last background run failed, if it did.")
     runs: list[LinkageRunPublic] = Field(description="The finished runs, newest first.")
+    failed: list[FailedRun] = Field(description="Up to ten failed runs, newest first.")
 
 
 @router.post(
@@ -105,4 +118,9 @@ def list_runs(hub: HubDep, jobs: JobsDep, user: CurrentUser) -> LinkageRuns:
         running_since=jobs.running_since.isoformat() if jobs.running_since else None,
         last_error=jobs.last_error,
         runs=[LinkageRunPublic.of(r) for r in runs(hub)],
+        failed=[
+            FailedRun(id=r.id, started_at=r.started_at.isoformat(), error=r.error or "")
+            for r in attempts(hub, limit=50)
+            if r.state == "failed"
+        ][:10],
     )
