@@ -20,7 +20,6 @@ from boldhub.config import Settings
 from boldhub.council.submit import submission_body
 from boldhub.errors import DiskFull
 from boldhub.hub import audit
-from boldhub.hub.accounts import create_token, create_user
 from boldhub.hub.api.app import create_app
 from boldhub.hub.ingest import ingest
 from boldhub.hub.integrity import verify_store
@@ -28,7 +27,7 @@ from boldhub.hub.store import Hub, open_hub
 from boldhub.hub.store.models import Submission
 from boldhub.privacy.package import PACKAGE_FILES
 from tests.support.cli import assert_one_line_error, boldhub
-from tests.support.hubworld import Packages, build_packages
+from tests.support.hubworld import Packages, build_packages, tokens_for
 
 PAGE = 4096
 
@@ -132,17 +131,7 @@ def test_an_upload_to_a_full_disk_is_a_507_and_stores_nothing(
     packages.register_agreement(hub)
     source = sorted(packages.by_source)[0]
     org = source.split(":", 1)[1]
-    with hub.sessions() as session, session.begin():
-        user = create_user(
-            session,
-            email="submitter@council.example",
-            name="Submitter",
-            organisation=org,
-            role="submitter",
-            password=None,
-            actor="test",
-        )
-        token = create_token(session, user, "disk")
+    token = tokens_for(hub, [org])[org]
     client = TestClient(create_app(home, Settings(cookie_secure=False)))
     body = submission_body(packages.package(source))
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-tar"}

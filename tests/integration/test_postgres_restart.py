@@ -19,14 +19,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from boldhub.council.submit import submission_body
 from boldhub.hub import audit
-from boldhub.hub.accounts import create_token, create_user
 from boldhub.hub.integrity import verify_store
 from boldhub.hub.store import open_hub
 from boldhub.hub.store.models import Submission
-from tests.support.hubworld import COUNCIL_A, COUNCIL_B, Packages, build_packages
-from tests.support.server import free_port, running_hub
+from tests.support.hubworld import COUNCIL_A, COUNCIL_B, Packages, build_packages, tokens_for
+from tests.support.server import free_port, running_hub, upload
 
 BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), None)
 
@@ -95,36 +93,18 @@ def test_the_hub_rides_out_a_database_restart(
     home = tmp_path / "hub"
     hub = open_hub(home, create=True, database_url=cluster.url)
     packages.register_agreement(hub)
-    tokens = {}
-    with hub.sessions() as s, s.begin():
-        for org in (COUNCIL_A, COUNCIL_B):
-            user = create_user(
-                s,
-                email=f"submitter@{org.lower()}.example",
-                name="Submitter",
-                organisation=org,
-                role="submitter",
-                password=None,
-                actor="test",
-            )
-            tokens[org] = create_token(s, user, "pg")
+    tokens = tokens_for(hub, [COUNCIL_A, COUNCIL_B])
     sources = [f"homelessness:{COUNCIL_A}", f"homelessness:{COUNCIL_B}"]
 
-    def upload(url: str, source: str) -> httpx.Response:
-        token = tokens[source.split(":", 1)[1]]
-        return httpx.post(
-            url + "/api/v1/submissions",
-            content=submission_body(packages.package(source)),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/x-tar"},
-            timeout=60,
-        )
+    def send(url: str, source: str) -> httpx.Response:
+        return upload(url, tokens[source.split(":", 1)[1]], packages.package(source))
 
     env = {"BOLDHUB_DATABASE_URL": cluster.url, "BOLDHUB_COOKIE_SECURE": "false"}
     with running_hub(home, env) as url:
-        assert upload(url, sources[0]).status_code == 201
+        assert send(url, sources[0]).status_code == 201
 
         cluster.stop()
-        down = upload(url, sources[1])
+        down = send(url, sources[1])
         assert down.status_code == 503, down.text
         assert down.headers["content-type"].startswith("application/problem+json")
         assert "database" in down.json()["detail"] and "try again" in down.json()["detail"]
@@ -133,8 +113,8 @@ def test_the_hub_rides_out_a_database_restart(
 
         cluster.start()
         assert httpx.get(url + "/healthz").status_code == 200
-        assert upload(url, sources[1]).status_code == 201
-        assert upload(url, sources[0]).status_code == 200  # still there: a repeat
+        assert send(url, sources[1]).status_code == 201
+        assert send(url, sources[0]).status_code == 200  # still there: a repeat
     log = (home.parent / next(p.name for p in home.parent.glob("serve-*.log"))).read_text()
     assert "Traceback" not in log
 

@@ -9,7 +9,6 @@ of a run started through its API.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -25,15 +24,15 @@ from sqlalchemy import select
 from boldhub.config import get_settings
 from boldhub.errors import HubStateError, UserError
 from boldhub.hub import audit, linking
-from boldhub.hub.accounts import HUB_ORG, create_token, create_user
+from boldhub.hub.accounts import HUB_ORG
 from boldhub.hub.ingest import ingest
 from boldhub.hub.linking import links_path, options_from, run_linkage, runs
 from boldhub.hub.run_state import INTERRUPTED
 from boldhub.hub.store import Hub, open_hub
 from boldhub.hub.store.models import AuditEvent, LinkageRun
 from boldhub.linkage.links import person_keys
-from tests.support.hubworld import Packages, build_packages
-from tests.support.server import free_port
+from tests.support.hubworld import Packages, build_packages, tokens_for
+from tests.support.server import start_serve
 
 OPTIONS = options_from(get_settings())
 
@@ -177,50 +176,18 @@ def test_two_runs_of_one_agreement_never_overlap(packages: Packages, tmp_path: P
     assert list(_rows(hub)) == ["20261207T000000-aaaaaa"]
 
 
-def _serve(home: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    args = ["serve", "--home", str(home), "--port", str(port)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "boldhub.cli.main", *args],
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "BOLDHUB_COOKIE_SECURE": "false"},
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(log.read_text()[-2000:])
-
-
 def test_the_server_killed_in_a_run_marks_it_failed_on_restart(
     packages: Packages, tmp_path: Path
 ) -> None:
     home = tmp_path / "hub"
     hub = _hub(packages, home)
     first_id, _ = run_linkage(hub, actor="test", options=OPTIONS)
-    with hub.sessions() as session, session.begin():
-        user = create_user(
-            session,
-            email="operator@hub.example",
-            name="Operator",
-            organisation=HUB_ORG,
-            role="linkage_operator",
-            password=None,
-            actor="test",
-        )
-        token = create_token(session, user, "faults")
+    token = tokens_for(hub, [HUB_ORG], role="linkage_operator")[HUB_ORG]
     headers = {"Authorization": f"Bearer {token}"}
-    port = free_port()
     log = tmp_path / "serve.log"
-    server = _serve(home, port, log)
+    server, url = start_serve(home, log)
     try:
-        started = httpx.post(
-            f"http://127.0.0.1:{port}/api/v1/linkage-runs", headers=headers, timeout=10
-        )
+        started = httpx.post(url + "/api/v1/linkage-runs", headers=headers, timeout=10)
         assert started.status_code == 202, started.text
         deadline = time.monotonic() + 60
         while not any(r.state == "running" for r in _rows(hub).values()):
@@ -233,16 +200,16 @@ def test_the_server_killed_in_a_run_marks_it_failed_on_restart(
             server.kill()
     (killed,) = [r for r in _rows(hub).values() if r.state == "running"]
 
-    server = _serve(home, port, log)  # start-up recovery
+    server, url = start_serve(home, log)  # start-up recovery
     try:
         rows = _rows(hub)
         assert rows[killed.id].state == "failed" and rows[killed.id].error == INTERRUPTED
-        listed = httpx.get(f"http://127.0.0.1:{port}/api/v1/linkage-runs", headers=headers)
+        listed = httpx.get(url + "/api/v1/linkage-runs", headers=headers)
         assert [r["id"] for r in listed.json()["runs"]] == [first_id]
         assert [(r["id"], r["error"]) for r in listed.json()["failed"]] == [
             (killed.id, INTERRUPTED)
         ]
-        again = httpx.post(f"http://127.0.0.1:{port}/api/v1/linkage-runs", headers=headers)
+        again = httpx.post(url + "/api/v1/linkage-runs", headers=headers)
         assert again.status_code == 202, again.text
         deadline = time.monotonic() + 120
         while len(runs(hub)) < 2:

@@ -9,11 +9,9 @@ store, the moment that leaves most behind."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -28,15 +26,14 @@ from sqlalchemy import select
 from boldhub.config import get_settings
 from boldhub.council.submit import submission_body
 from boldhub.hub import audit
-from boldhub.hub.accounts import create_token, create_user
 from boldhub.hub.ingest import ingest
 from boldhub.hub.integrity import verify_store
 from boldhub.hub.linking import links_path, options_from, run_linkage
 from boldhub.hub.store import Hub, open_hub
 from boldhub.hub.store.models import Submission
 from boldhub.linkage.links import person_keys
-from tests.support.hubworld import COUNCIL_A, COUNCIL_B, Packages, build_packages
-from tests.support.server import free_port
+from tests.support.hubworld import COUNCIL_A, COUNCIL_B, Packages, build_packages, tokens_for
+from tests.support.server import start_serve, upload
 
 OPTIONS = options_from(get_settings())
 
@@ -70,41 +67,12 @@ class Served:
     log: Path
 
     def start(self, *, dying_in_ingest: bool = False) -> tuple[subprocess.Popen[bytes], str]:
-        port = free_port()
-        args = ["serve", "--home", str(self.home), "--port", str(port)]
-        command = (
-            [sys.executable, "-c", _SERVE_DYING_IN_INGEST, *args]
-            if dying_in_ingest
-            else [sys.executable, "-m", "boldhub.cli.main", *args]
-        )
-        proc = subprocess.Popen(
-            command,
-            stdout=self.log.open("ab"),
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "BOLDHUB_COOKIE_SECURE": "false"},
-        )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    return proc, url
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, self.log.read_text()
-            time.sleep(0.2)
+        code = _SERVE_DYING_IN_INGEST if dying_in_ingest else None
+        return start_serve(self.home, self.log, code=code)
 
     def upload(self, url: str, source: str) -> httpx.Response:
-        org = source.split(":", 1)[1]
-        return httpx.post(
-            url + "/api/v1/submissions",
-            content=submission_body(self.packages.package(source)),
-            headers={
-                "Authorization": f"Bearer {self.tokens[org]}",
-                "Content-Type": "application/x-tar",
-            },
-            timeout=60,
-        )
+        token = self.tokens[source.split(":", 1)[1]]
+        return upload(url, token, self.packages.package(source))
 
     def submissions(self) -> dict[str, str]:
         with self.hub.sessions() as session:
@@ -123,19 +91,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     home = root / "hub"
     hub = open_hub(home, create=True)
     packages.register_agreement(hub)
-    tokens = {}
-    with hub.sessions() as session, session.begin():
-        for org in (COUNCIL_A, COUNCIL_B):
-            user = create_user(
-                session,
-                email=f"submitter@{org.lower()}.example",
-                name="Submitter",
-                organisation=org,
-                role="submitter",
-                password=None,
-                actor="test",
-            )
-            tokens[org] = create_token(session, user, "faults")
+    tokens = tokens_for(hub, [COUNCIL_A, COUNCIL_B])
     yield Served(home, hub, packages, tokens, root / "serve.log")
 
 

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from boldhub.hub.accounts import create_token, create_user
 from boldhub.hub.store import open_hub
+from tests.support.hubworld import tokens_for
 from tests.support.server import running_hub
 
 LIMIT = 2.0
@@ -22,17 +22,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """The hub's URL and a submitter's token (so that an upload's body is read)."""
     home = tmp_path_factory.mktemp("slow") / "hub"
     store = open_hub(home, create=True)
-    with store.sessions() as session, session.begin():
-        user = create_user(
-            session,
-            email="submitter@council.example",
-            name="Submitter",
-            organisation="E08000025",
-            role="submitter",
-            password=None,
-            actor="test",
-        )
-        token = create_token(session, user, "slow")
+    token = tokens_for(store, ["E08000025"])["E08000025"]
     env = {"BOLDHUB_SLOW_REQUEST_SECONDS": str(LIMIT), "BOLDHUB_COOKIE_SECURE": "false"}
     with running_hub(home, env) as url:
         yield url, token

@@ -120,3 +120,23 @@ def postgres_url() -> str:
     return os.environ.get(
         "BOLDHUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
+
+
+def tokens_for(hub: Hub, orgs: list[str], role: str = "submitter") -> dict[str, str]:
+    """One user with ``role`` in each of ``orgs`` (no password), and an API token each."""
+    from boldhub.hub.accounts import create_token, create_user
+
+    tokens = {}
+    with hub.sessions() as session, session.begin():
+        for org in orgs:
+            user = create_user(
+                session,
+                email=unique_email(role, org),
+                name=role.replace("_", " ").title(),
+                organisation=org,
+                role=role,
+                password=None,
+                actor="test",
+            )
+            tokens[org] = create_token(session, user, "tests")
+    return tokens

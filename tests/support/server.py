@@ -80,3 +80,44 @@ def running_hub(home: Path, env: dict[str, str] | None = None) -> Iterator[str]:
 def require_chromium() -> None:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (CI installs it: apt-get install chromium)")
+
+
+def start_serve(
+    home: Path, log: Path, env: dict[str, str] | None = None, code: str | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`boldhub serve` on a free port, left running for the caller to stop or kill:
+    the fault tests kill it. ``code``: Python to run instead of the entry point, given
+    the command's arguments in ``sys.argv[1:]`` (to place a fault inside the server)."""
+    port = free_port()
+    args = ["serve", "--home", str(home), "--port", str(port)]
+    command = ["-c", code, *args] if code else ["-m", "boldhub.cli.main", *args]
+    proc = subprocess.Popen(
+        [sys.executable, *command],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "BOLDHUB_COOKIE_SECURE": "false", **(env or {})},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"boldhub serve did not start: {log.read_text()[-2000:]}")
+        time.sleep(0.2)
+
+
+def upload(url: str, token: str, package: Path) -> httpx.Response:
+    """Send a package folder to the hub's API as `boldhub submit` does."""
+    from boldhub.council.submit import submission_body
+
+    return httpx.post(
+        url + "/api/v1/submissions",
+        content=submission_body(package),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/x-tar"},
+        timeout=60,
+    )
