@@ -54,9 +54,15 @@ def get_db(hub: Annotated[Hub, Depends(get_hub)]) -> Iterator[Session]:
         yield session
 
 
-def optional_principal(
-    request: Request, db: Annotated[Session, Depends(get_db)]
-) -> Principal | None:
+def optional_principal(request: Request, hub: Annotated[Hub, Depends(get_hub)]) -> Principal | None:
+    # Its own session, closed before the route runs: a dependency's session lasts the
+    # whole request, and fifty uploads streaming at once would hold fifty database
+    # connections for minutes (the pool ran out under the load benchmark).
+    with hub.sessions() as db:
+        return _principal(request, db)
+
+
+def _principal(request: Request, db: Session) -> Principal | None:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         by_token = principal_for_token(db, auth[7:].strip())

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from boldhub.errors import (
@@ -190,12 +191,14 @@ def install(app: FastAPI) -> None:
         return problem_response(request, 422, "Invalid request", detail, errors=errors)
 
     @app.exception_handler(OperationalError)
-    async def _database_down(request: Request, exc: OperationalError) -> Response:
-        # The database stopped, restarted or is unreachable: not a bug, and passing. The
-        # class only: the message may quote SQL parameters.
+    @app.exception_handler(PoolTimeout)
+    async def _database_down(request: Request, exc: Exception) -> Response:
+        # The database stopped, restarted, is unreachable or has no connection free for
+        # now: not a bug, and passing. The class only: a message may quote SQL parameters.
+        cause = exc.orig if isinstance(exc, OperationalError) else exc
         log.warning(
             "database unavailable",
-            extra={"path": request.url.path, "error": type(exc.orig).__name__},
+            extra={"path": request.url.path, "error": type(cause).__name__},
         )
         return problem_response(
             request,
