@@ -39,7 +39,7 @@ too: each upload request held a database connection from authentication to its a
 ingest asked for a second, and SQLAlchemy's default pool has 15 (``--councils 20
 --records 2000`` reproduced it in a minute; ``--concurrency 6`` stayed within it). 764ddbb
 looks the caller up in a session of its own; there all 50 were accepted. The linkage run
-over 25 packages (2.5 million records) then filled the disk with DuckDB's spill (58 GiB in
+over 25 packages (2.5 million records) then filled the disk with DuckDB's spill (65 GiB in
 ``add_filter_pairs``) and failed. The values this benchmark's packages share across
 councils (load_packages.py) make its blocks far denser than a real population's, so that
 run is a worst case, not a national one.
