@@ -86,10 +86,23 @@ class Settings(BaseSettings):
         default="2.5GB",
         description="Memory limit handed to DuckDB for linkage runs (DuckDB syntax, e.g. 4GB).",
     )
+    duckdb_temp_limit: str = Field(
+        # DuckDB's own default is 90% of the free disk: a run over millions of records
+        # filled a shared machine's disk under the load benchmark.
+        default="20GB",
+        description="Most scratch disk a linkage run may spill to beyond its memory limit "
+        "(DuckDB syntax, e.g. 50GB); a run that needs more fails, saying so.",
+    )
     max_upload_bytes: int = Field(
         default=2 * 1024**3,
         gt=0,
         description="Largest package upload the hub accepts, in bytes; larger ones get 413.",
+    )
+    ingest_concurrency: int = Field(
+        default=4,
+        ge=1,
+        description="How many uploaded packages the service checks and stores at once; "
+        "more wait their turn (each holds its package's tables in memory meanwhile).",
     )
     slow_request_seconds: float = Field(
         default=30.0,

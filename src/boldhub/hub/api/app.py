@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from anyio import CapacityLimiter
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
@@ -55,6 +56,7 @@ def create_app(home: Path, settings: Settings | None = None) -> FastAPI:
     app.state.hub = hub
     app.state.jobs = LinkageJobs(options_from(settings))
     app.state.metrics = Metrics(hub, app.state.jobs)
+    app.state.ingest_slots = CapacityLimiter(settings.ingest_concurrency)
     Instrumentator(registry=app.state.metrics.registry).instrument(app).expose(
         app, endpoint="/metrics", include_in_schema=False
     )

@@ -19,7 +19,7 @@ from boldhub.hub.api.deps import CurrentUser, HubDep, SettingsDep
 from boldhub.hub.api.problems import problems
 from boldhub.hub.service import submissions_for
 from boldhub.hub.store import Hub, disk_space
-from boldhub.hub.upload import ingest_upload, staging_dir, unpack_tar
+from boldhub.hub.upload import ingest_in_turn, staging_dir, unpack_tar
 
 router = APIRouter(prefix="/api/v1/submissions", tags=["submissions"])
 
@@ -133,8 +133,12 @@ async def _receive(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    result = await run_in_threadpool(
-        ingest_upload, hub, folder, organisation=user.organisation, actor=user.actor
+    result = await ingest_in_turn(
+        request.app.state.ingest_slots,
+        hub,
+        folder,
+        organisation=user.organisation,
+        actor=user.actor,
     )
     if not result.created:
         response.status_code = 200

@@ -15,7 +15,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from boldhub.config import Settings
@@ -41,7 +40,7 @@ from boldhub.hub.service import (
     visible_reports,
 )
 from boldhub.hub.store import Hub
-from boldhub.hub.upload import MAX_FILES, ingest_upload, save_uploads, staging_dir
+from boldhub.hub.upload import MAX_FILES, ingest_in_turn, save_uploads, staging_dir
 from boldhub.hub.web import (
     agreement_pages,
     audit_pages,
@@ -249,8 +248,12 @@ async def upload_page(
     folder = staging_dir(hub)
     try:
         await save_uploads(chosen, folder, limit)
-        result = await run_in_threadpool(
-            ingest_upload, hub, folder, organisation=user.organisation, actor=user.actor
+        result = await ingest_in_turn(
+            request.app.state.ingest_slots,
+            hub,
+            folder,
+            organisation=user.organisation,
+            actor=user.actor,
         )
     except UserError as exc:
         shutil.rmtree(folder, ignore_errors=True)
