@@ -89,6 +89,7 @@ def options_from(settings: Settings) -> LinkOptions:
         threshold=settings.linkage_threshold,
         one_to_one_threshold=settings.linkage_threshold_one_to_one,
         memory_limit=settings.duckdb_memory_limit,
+        temp_limit=settings.duckdb_temp_limit,
         backend=settings.linkage_backend,
         spark_master=settings.spark_master,
         compiled_max_records=settings.linkage_compiled_max_records,

@@ -52,12 +52,14 @@ class Backend(Protocol):
 class DuckDBBackend:
     dialect: Dialect = "duckdb"
 
-    def __init__(self, memory_limit: str = "2.5GB") -> None:
+    def __init__(self, memory_limit: str = "2.5GB", temp_limit: str = "20GB") -> None:
         self.con = duckdb.connect()
         # Spill to a private scratch folder (removed on close), not ./.tmp of the caller.
         self.scratch = Path(tempfile.mkdtemp(prefix="boldhub-duckdb-"))
         self.con.execute(f"SET temp_directory = '{self.scratch}'")
         self.con.execute(f"SET memory_limit = '{memory_limit.replace(chr(39), '')}'")
+        # DuckDB would take up to 90% of the free disk: the scratch it may fill is capped.
+        self.con.execute(f"SET max_temp_directory_size = '{temp_limit.replace(chr(39), '')}'")
         self.con.execute("SET preserve_insertion_order = false")
         self.db_api = DuckDBAPI(connection=self.con)
 
@@ -169,10 +171,14 @@ class SparkBackend:
 
 
 def open_backend(
-    name: BackendName, *, memory_limit: str = "2.5GB", spark_master: str = "local[*]"
+    name: BackendName,
+    *,
+    memory_limit: str = "2.5GB",
+    temp_limit: str = "20GB",
+    spark_master: str = "local[*]",
 ) -> Backend:
     if name == "duckdb":
-        return DuckDBBackend(memory_limit)
+        return DuckDBBackend(memory_limit, temp_limit)
     if name == "spark":
         return SparkBackend(spark_master)
     raise UserError(f"unknown linkage backend {name!r}; use duckdb or spark")

@@ -39,6 +39,7 @@ def link(
     *,
     threshold: float,
     memory_limit: str = "2.5GB",
+    temp_limit: str = "20GB",
     seed: int = 1,
     on_step: Step | None = None,
     backend: BackendName = "duckdb",
@@ -94,7 +95,9 @@ def link(
             result.seconds["load"] = result.seconds["load"] - t0
             result.seconds["total"] = time.perf_counter() - t0
             return result
-    engine = open_backend(backend, memory_limit=memory_limit, spark_master=spark_master)
+    engine = open_backend(
+        backend, memory_limit=memory_limit, temp_limit=temp_limit, spark_master=spark_master
+    )
     try:
         records = engine.register(table)
         del table

@@ -39,6 +39,7 @@ def link_incremental(
     *,
     threshold: float,
     memory_limit: str = "2.5GB",
+    temp_limit: str = "20GB",
     backend: BackendName = "duckdb",
     spark_master: str = "local[*]",
     compiled_max_records: int = 100_000,
@@ -70,7 +71,9 @@ def link_incremental(
     t = time.perf_counter()
     if pairs is None:
         scorer = "splink"
-        engine = open_backend(backend, memory_limit=memory_limit, spark_master=spark_master)
+        engine = open_backend(
+            backend, memory_limit=memory_limit, temp_limit=temp_limit, spark_master=spark_master
+        )
         try:
             settings = model.with_parameters(
                 model.settings_dict(words, engine.dialect, allowed_pairs), dict(model_json)

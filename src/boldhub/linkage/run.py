@@ -20,10 +20,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 
-from boldhub.errors import ModelMismatch
+from boldhub.errors import ModelMismatch, UserError
 from boldhub.linkage.backends import BackendName
 from boldhub.linkage.full import link
 from boldhub.linkage.incremental import link_incremental
@@ -42,6 +43,7 @@ class LinkOptions:
     threshold: float
     one_to_one_threshold: float | None = None
     memory_limit: str = "2.5GB"
+    temp_limit: str = "20GB"
     backend: BackendName = "duckdb"
     spark_master: str = "local[*]"
     compiled_max_records: int = 100_000
@@ -115,6 +117,39 @@ def run(
     """Link ``inputs`` (by id; a full run reads them in this order) as ``plan`` decides.
     ``saved_model`` is the agreement's latest trained model, reused by a full run unless
     ``full`` or it no longer fits."""
+    try:
+        return _run(inputs, terms, options, previous, saved_model, full, on_step)
+    except Exception as exc:
+        if _out_of_room(exc):
+            raise UserError(
+                "the linkage run needed more room than it may use: memory up to "
+                f"{options.memory_limit} (BOLDHUB_DUCKDB_MEMORY_LIMIT) and scratch disk up "
+                f"to {options.temp_limit} (BOLDHUB_DUCKDB_TEMP_LIMIT); raise them, with the "
+                "disk space to match, and run again"
+            ) from None
+        raise
+
+
+def _out_of_room(exc: BaseException) -> bool:
+    """DuckDB's "out of memory" (it could not spill within its scratch limit), however
+    Splink wrapped it."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, duckdb.OutOfMemoryException):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _run(
+    inputs: Mapping[str, LinkInput],
+    terms: LinkageTerms,
+    options: LinkOptions,
+    previous: PreviousRun | None,
+    saved_model: dict[str, Any] | None,
+    full: bool,
+    on_step: Step | None,
+) -> LinkResult:
     chosen = plan(inputs, terms, options, previous, full=full)
     rng = None if options.key_seed is None else np.random.default_rng(options.key_seed)
     if chosen.mode == "incremental":
@@ -150,6 +185,7 @@ def _incremental(
         previous.model_json,
         threshold=options.threshold,
         memory_limit=options.memory_limit,
+        temp_limit=options.temp_limit,
         backend=options.backend,
         spark_master=options.spark_master,
         compiled_max_records=options.compiled_max_records,
@@ -172,6 +208,7 @@ def _full(
             threshold=options.threshold,
             one_to_one_threshold=options.one_to_one_threshold,
             memory_limit=options.memory_limit,
+            temp_limit=options.temp_limit,
             seed=options.seed,
             on_step=on_step,
             backend=options.backend,
