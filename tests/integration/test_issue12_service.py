@@ -407,7 +407,7 @@ def test_hub_admins_register_bodies_through_the_api(service: Service) -> None:
     r = service.client.post("/api/v1/organisations", json=body, headers=tokens["HUB"])
     assert r.status_code == 201, r.text
     r = service.client.post("/api/v1/organisations", json=body, headers=tokens["HUB"])
-    assert r.status_code == 400 and "already registered" in r.json()["detail"]
+    assert r.status_code == 409 and "registered at this hub already" in r.json()["detail"]
     bad = {**body, "code": "E0800025"}
     r = service.client.post("/api/v1/organisations", json=bad, headers=tokens["HUB"])
     assert r.status_code == 400 and "upper-case letters" in r.json()["detail"]
