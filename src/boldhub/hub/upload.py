@@ -22,6 +22,7 @@ from anyio import CapacityLimiter, to_thread
 from starlette.datastructures import UploadFile
 
 from boldhub.errors import ManifestUnreadable, NotYours, PackageError, UploadTooLarge, UserError
+from boldhub.hub.accounts import Principal
 from boldhub.hub.ingest import IngestResult, ingest
 from boldhub.hub.store import Hub, disk_space
 from boldhub.hub.store import staging_dir as store_staging_dir
@@ -198,12 +199,13 @@ def ingest_upload(hub: Hub, folder: Path, *, organisation: str, actor: str) -> I
 
 
 async def ingest_in_turn(
-    slots: CapacityLimiter, hub: Hub, folder: Path, *, organisation: str, actor: str
+    slots: CapacityLimiter, hub: Hub, folder: Path, sender: Principal
 ) -> IngestResult:
-    """``ingest_upload`` in a worker thread, at most ``slots`` at once: each ingest holds
-    its package's tables in memory while it checks them, and fifty at once took 8.5 GiB
-    under the load benchmark. Uploads still arrive in parallel; they wait their turn here."""
+    """``ingest_upload`` for ``sender`` in a worker thread, at most ``slots`` at once:
+    each ingest holds its package's tables in memory while it checks them, and fifty at
+    once took 8.5 GiB under the load benchmark. Uploads still arrive in parallel; they
+    wait their turn here."""
     return await to_thread.run_sync(
-        partial(ingest_upload, hub, folder, organisation=organisation, actor=actor),
+        partial(ingest_upload, hub, folder, organisation=sender.organisation, actor=sender.actor),
         limiter=slots,
     )

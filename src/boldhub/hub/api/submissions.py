@@ -133,13 +133,7 @@ async def _receive(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    result = await ingest_in_turn(
-        request.app.state.ingest_slots,
-        hub,
-        folder,
-        organisation=user.organisation,
-        actor=user.actor,
-    )
+    result = await ingest_in_turn(request.app.state.ingest_slots, hub, folder, user)
     if not result.created:
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/submissions/{result.submission_id}"

@@ -248,13 +248,7 @@ async def upload_page(
     folder = staging_dir(hub)
     try:
         await save_uploads(chosen, folder, limit)
-        result = await ingest_in_turn(
-            request.app.state.ingest_slots,
-            hub,
-            folder,
-            organisation=user.organisation,
-            actor=user.actor,
-        )
+        result = await ingest_in_turn(request.app.state.ingest_slots, hub, folder, user)
     except UserError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         status = 413 if isinstance(exc, UploadTooLarge) else 400
