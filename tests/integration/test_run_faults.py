@@ -19,12 +19,15 @@ from pathlib import Path
 import httpx
 import pyarrow.parquet as pq
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from boldhub.config import get_settings
+from boldhub.config import Settings, get_settings
 from boldhub.errors import HubStateError, UserError
 from boldhub.hub import audit, linking
-from boldhub.hub.accounts import HUB_ORG
+from boldhub.hub.accounts import HUB_ORG, create_user, sign_in
+from boldhub.hub.api.app import create_app
+from boldhub.hub.api.deps import SESSION_COOKIE
 from boldhub.hub.ingest import ingest
 from boldhub.hub.linking import links_path, options_from, run_linkage, runs
 from boldhub.hub.run_state import INTERRUPTED
@@ -35,6 +38,7 @@ from tests.support.hubworld import Packages, build_packages, tokens_for
 from tests.support.server import start_serve
 
 OPTIONS = options_from(get_settings())
+PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +88,25 @@ def test_a_run_that_raises_is_failed_audited_and_can_be_rerun(
     assert runs(hub) == []
     with pytest.raises(HubStateError, match="failed"):
         linking.get_run(hub, failed.id)
+
+    # The Linkage page says which run did not finish and why.
+    with hub.sessions() as session, session.begin():
+        create_user(
+            session,
+            email="operator@hub.example",
+            name="Operator",
+            organisation=HUB_ORG,
+            role="linkage_operator",
+            password=PASSWORD,
+            actor="test",
+        )
+        started = sign_in(session, "operator@hub.example", PASSWORD)
+    assert started is not None
+    browser = TestClient(create_app(hub.home, Settings(cookie_secure=False)))
+    browser.cookies.set(SESSION_COOKIE, started[0])
+    page = browser.get("/linkage").text
+    assert "Runs that did not finish" in page and failed.id in page
+    assert "ran out of memory" in page
 
     monkeypatch.undo()
     run_id, _ = run_linkage(hub, actor="test", options=OPTIONS)
