@@ -30,10 +30,11 @@ from boldhub.hub.api.app import create_app
 from boldhub.hub.api.deps import SESSION_COOKIE
 from boldhub.hub.ingest import ingest
 from boldhub.hub.linking import links_path, options_from, run_linkage, runs
-from boldhub.hub.run_state import INTERRUPTED
+from boldhub.hub.run_state import ABANDONED, INTERRUPTED
 from boldhub.hub.store import Hub, open_hub
 from boldhub.hub.store.models import AuditEvent, LinkageRun
 from boldhub.linkage.links import person_keys
+from tests.support.cli import assert_one_line_error, boldhub
 from tests.support.hubworld import Packages, build_packages, tokens_for
 from tests.support.server import start_serve
 
@@ -174,6 +175,48 @@ def test_a_run_killed_after_saving_its_model_is_failed_and_its_model_never_used(
     # And a retrain afterwards takes the next free version, v2, for a finished run.
     third_id, _ = run_linkage(hub, actor="test", options=OPTIONS, full=True)
     assert _rows(hub)[third_id].summary["model_version"] == f"{aid}/v2"
+
+
+def test_a_run_left_running_on_another_host_is_abandoned_by_command(
+    packages: Packages, tmp_path: Path
+) -> None:
+    """Only its own host can tell whether a run's process is gone (a container restarted
+    under a new name): the operator abandons it by command, and the agreement links again."""
+    home = tmp_path / "hub"
+    hub = _hub(packages, home)
+    aid = packages.trust.agreement.id
+    with hub.sessions() as session, session.begin():
+        for run_id, worker in [
+            ("20261207T000000-000001", "another-host:4242:1"),
+            ("20261207T000000-000002", linking.run_state.this_worker()),
+        ]:
+            session.add(
+                LinkageRun(
+                    id=run_id,
+                    state="running",
+                    started_at=linking.clock.now(),
+                    worker=worker,
+                    records=0,
+                    persons=0,
+                    threshold=OPTIONS.threshold,
+                    submissions={},
+                    summary={"agreement": aid if run_id.endswith("1") else "another"},
+                )
+            )
+    with pytest.raises(HubStateError, match="boldhub links abandon 20261207T000000-000001"):
+        run_linkage(hub, actor="test", options=OPTIONS)
+
+    alive = boldhub("links", "abandon", "20261207T000000-000002", "--home", str(home))
+    assert_one_line_error(alive, "still running in process")
+    done = boldhub("links", "abandon", "20261207T000000-000001", "--home", str(home))
+    assert done.returncode == 0, done.stderr
+    assert _rows(hub)["20261207T000000-000001"].error == ABANDONED
+    assert ("linkage.failed", "20261207T000000-000001") in _actions(hub)
+    again = boldhub("links", "abandon", "20261207T000000-000001", "--home", str(home))
+    assert_one_line_error(again, "is not running (it is failed)")
+
+    run_id, _ = run_linkage(hub, actor="test", options=OPTIONS)
+    assert _rows(hub)[run_id].state == "done"
 
 
 def test_two_runs_of_one_agreement_never_overlap(packages: Packages, tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from boldhub.hub.linking import (
     run_linkage,
     run_summary,
 )
+from boldhub.hub.run_state import abandon
 from boldhub.hub.store import open_hub
 
 links_app = typer.Typer(no_args_is_help=True)
@@ -84,6 +85,20 @@ def link(
         f"merges={changes.get('merges', 0)} splits={changes.get('splits', 0)} "
         f"seconds={result.seconds['total']:.1f}"
     )
+
+
+@links_app.command("abandon")
+def links_abandon(
+    run_id: str = typer.Argument(
+        ..., help="The run's id, as the refusal or the Linkage page names it."
+    ),
+    home: Path = HOME,
+) -> None:
+    """Mark failed a linkage run that is recorded as running but whose process is gone
+    (it ran on another host, which the hub cannot check), so that the agreement can be
+    linked again. A run still running on this host is refused."""
+    abandon(open_hub(home), run_id, actor="cli")
+    stdout.print(f"linkage run {run_id}: marked failed (abandoned)")
 
 
 @links_app.command("export")

@@ -63,7 +63,11 @@ app.command(
 app.command(
     "evaluate", help="[hub] Score linkage on a labelled CSV: BOLD Hub vs clear-text Splink."
 )(evaluate.evaluate)
-app.add_typer(hub.links_app, name="links", help="[hub] Linkage outputs for the linkage operator.")
+app.add_typer(
+    hub.links_app,
+    name="links",
+    help="[hub] The linkage operator's commands: export links, abandon a dead run.",
+)
 app.command(
     "report", help="[hub] Draft the latest run's outcome release (two output checkers approve it)."
 )(release.report)

@@ -30,6 +30,7 @@ from boldhub.hub.store.models import LinkageRun
 log = logging.getLogger("boldhub.linking")
 
 INTERRUPTED = "interrupted: the process running it stopped before it finished"
+ABANDONED = "abandoned by the hub's team: the process running it had stopped"
 
 
 def _start_ticks(pid: int) -> str:
@@ -50,9 +51,9 @@ def this_worker() -> str:
 def _alive(worker: str) -> bool:
     """Whether ``worker`` is a process still running; a worker on another host is taken
     to be alive (only its own host can tell)."""
-    host, _, rest = worker.partition(":")
+    _, _, rest = worker.partition(":")
     pid_text, _, ticks = rest.partition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
+    if not _on_this_host(worker) or not pid_text.isdigit():
         return True
     pid = int(pid_text)
     try:
@@ -84,7 +85,8 @@ def begin(
                 raise HubStateError(
                     f"a linkage run of agreement {agreement} is already running (run "
                     f"{other.id}, started {other.started_at:%Y-%m-%d %H:%M}); wait for it to "
-                    "finish"
+                    "finish, or, if its process is gone, `boldhub links abandon "
+                    f"{other.id}`"
                 )
         session.add(
             LinkageRun(
@@ -149,6 +151,31 @@ def recover(hub: Hub) -> list[str]:
         _remove_unrecorded_models(hub)
         log.warning("marked %d interrupted linkage runs as failed", len(marked))
     return marked
+
+
+def abandon(hub: Hub, run_id: str, *, actor: str) -> None:
+    """Mark failed a running run whose process the operator knows is gone: one that ran on
+    another host (a container restarted under a new name, say), which ``recover`` cannot
+    judge. A run whose process is alive on this host is refused."""
+    with hub.sessions() as session:
+        run = session.get(LinkageRun, run_id)
+    if run is None:
+        raise HubStateError(f"the hub has no linkage run {run_id}")
+    if run.state != "running":
+        raise HubStateError(f"linkage run {run_id} is not running (it is {run.state})")
+    if run.worker is not None and _alive(run.worker) and _on_this_host(run.worker):
+        raise HubStateError(
+            f"linkage run {run_id} is still running in process "
+            f"{run.worker.split(':')[1]} on this host; stop that process first"
+        )
+    with hub.sessions() as session, session.begin():
+        _mark_failed(session, run_id, ABANDONED, actor)
+    shutil.rmtree(hub.path(RUNS_DIR, f".{run_id}.partial"), ignore_errors=True)
+    _remove_unrecorded_models(hub)
+
+
+def _on_this_host(worker: str) -> bool:
+    return worker.partition(":")[0] == socket.gethostname()
 
 
 def _remove_unrecorded_models(hub: Hub) -> None:
