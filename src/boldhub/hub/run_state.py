@@ -15,11 +15,10 @@ import logging
 import os
 import shutil
 import socket
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from boldhub import clock
 from boldhub.errors import HubStateError, UserError
@@ -73,10 +72,9 @@ def begin(
     submissions: dict[str, str],
     threshold: float,
     actor: str,
-) -> datetime:
+) -> None:
     """Record run ``run_id`` as running; refused while another run of the agreement runs."""
     recover(hub)
-    started = clock.now()
     with hub.sessions() as session, session.begin():
         for other in session.execute(
             select(LinkageRun).where(LinkageRun.state == "running").with_for_update()
@@ -92,7 +90,7 @@ def begin(
             LinkageRun(
                 id=run_id,
                 state="running",
-                started_at=started,
+                started_at=clock.now(),
                 finished_at=None,
                 worker=this_worker(),
                 records=0,
@@ -102,7 +100,6 @@ def begin(
                 summary={"agreement": agreement, "started_by": actor},
             )
         )
-    return started
 
 
 def fail(hub: Hub, run_id: str, exc: BaseException, *, actor: str) -> None:
@@ -113,7 +110,7 @@ def fail(hub: Hub, run_id: str, exc: BaseException, *, actor: str) -> None:
         _mark_failed(session, run_id, reason, actor)
 
 
-def _mark_failed(session: Any, run_id: str, reason: str, actor: str) -> bool:
+def _mark_failed(session: Session, run_id: str, reason: str, actor: str) -> bool:
     run = session.get(LinkageRun, run_id, with_for_update=True)
     if run is None or run.state != "running":
         return False
@@ -141,12 +138,7 @@ def recover(hub: Hub) -> list[str]:
             ).scalars()
             if run.worker is None or not _alive(run.worker)
         ]
-    marked = []
-    for run_id in stale:
-        with hub.sessions() as session, session.begin():
-            if _mark_failed(session, run_id, INTERRUPTED, "hub"):
-                marked.append(run_id)
-        shutil.rmtree(hub.path(RUNS_DIR, f".{run_id}.partial"), ignore_errors=True)
+    marked = [run_id for run_id in stale if _fail_dead(hub, run_id, INTERRUPTED, "hub")]
     if marked:
         _remove_unrecorded_models(hub)
         log.warning("marked %d interrupted linkage runs as failed", len(marked))
@@ -168,10 +160,17 @@ def abandon(hub: Hub, run_id: str, *, actor: str) -> None:
             f"linkage run {run_id} is still running in process "
             f"{run.worker.split(':')[1]} on this host; stop that process first"
         )
-    with hub.sessions() as session, session.begin():
-        _mark_failed(session, run_id, ABANDONED, actor)
-    shutil.rmtree(hub.path(RUNS_DIR, f".{run_id}.partial"), ignore_errors=True)
+    _fail_dead(hub, run_id, ABANDONED, actor)
     _remove_unrecorded_models(hub)
+
+
+def _fail_dead(hub: Hub, run_id: str, reason: str, actor: str) -> bool:
+    """Mark failed a run whose process is gone, and remove its unfinished folder; False
+    when it was no longer running."""
+    with hub.sessions() as session, session.begin():
+        marked = _mark_failed(session, run_id, reason, actor)
+    shutil.rmtree(hub.path(RUNS_DIR, f".{run_id}.partial"), ignore_errors=True)
+    return marked
 
 
 def _on_this_host(worker: str) -> bool:
