@@ -21,6 +21,7 @@ from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 from boldhub.errors import ModelMismatch
 from boldhub.linkage import splink_compat
+from boldhub.linkage.records import PC_SCOPE_COPY
 
 splink_compat.install()
 
@@ -89,7 +90,15 @@ def _level(sql: str, label: str, tf_column: str | None = None) -> cll.CustomLeve
 # ``full_name`` (an unsalted bucket of the full name, and the initials).
 SAME_SALT = "(salt_tok_l IS NOT NULL AND salt_tok_r IS NOT NULL AND salt_tok_l = salt_tok_r)"
 # Tokens scoped by the postcode (with the initials) compare only for pairs of one scope.
-OTHER_POSTCODE = "(pc_tok_l IS NULL OR pc_tok_r IS NULL OR pc_tok_l <> pc_tok_r)"
+# ``full_name`` reads the scope through a copy of ``pc_tok`` (records.load_records adds
+# it): Splink leaves out of an EM session every comparison that reads a column of the
+# session's blocking rule, and full_name must be trained in the session blocked on the
+# postcode scope, the only pairs it compares (the postcode comparison, which reads
+# ``pc_tok`` itself, is rightly left out there: every pair of it agrees).
+OTHER_POSTCODE = (
+    f"({PC_SCOPE_COPY}_l IS NULL OR {PC_SCOPE_COPY}_r IS NULL "
+    f"OR {PC_SCOPE_COPY}_l <> {PC_SCOPE_COPY}_r)"
+)
 
 
 def forename_comparison(words: int = 8, dialect: Dialect = "duckdb") -> cl.CustomComparison:
@@ -142,11 +151,15 @@ def surname_comparison(words: int = 8, dialect: Dialect = "duckdb") -> cl.Custom
 def full_name_comparison() -> cl.CustomComparison:
     """Levels, for pairs of one postcode scope (one postcode, the same initials) whose
     names are scoped apart by the date of birth (dates differ, or one is missing; null
-    for every other pair): same full name (either name order), else (initials only)."""
+    for every other pair): same full name (either name order), a name known by its
+    initial only on one side, else (the initials agree, the names differ)."""
     return cl.CustomComparison(
         [
             _null(f"{SAME_SALT} OR {OTHER_POSTCODE}"),
             _level("pc_name_tok_l = pc_name_tok_r", "same full name, dates of birth differ"),
+            # A forename or surname known by its initial only (NDTMS holds initials) has
+            # no full-name token; the scope says its initials agree, which is all it has.
+            _level("pc_name_tok_l IS NULL OR pc_name_tok_r IS NULL", FULL_NAME_INITIALS),
             # Else: one postcode scope holds the initials, so they agree.
             cll.ElseLevel(),
         ],
@@ -157,13 +170,16 @@ def full_name_comparison() -> cl.CustomComparison:
 # The comparisons scoped by the date of birth, whose u comes from the session blocked on
 # it (training.train).
 SCOPED_COMPARISONS = ("forename", "surname", "sex")
+FULL_NAME_INITIALS = "a name known by its initial only"
+EXACT_POSTCODE = "exact postcode"
+POSTCODE_SCOPE = "same postcode and initials, other date of birth"
 # Levels of other comparisons scoped by the date of birth since scheme v5, whose u comes
 # from that session too: random pairs almost never share a scope, so random sampling
 # would give them a u near zero (a same district weighed as an identifier and merged
 # people of one birthday).
 SCOPED_LEVELS = frozenset(
     {
-        ("postcode", "exact postcode"),
+        ("postcode", EXACT_POSTCODE),
         ("postcode", "same sector"),
         ("postcode", "same district"),
     }
@@ -205,9 +221,9 @@ def sex_comparison() -> cl.CustomComparison:
 
 
 def postcode_comparison() -> cl.CustomComparison:
-    """Levels: exact postcode (within one date-of-birth scope, or one postcode scope:
-    the postcode and the initials), same sector, same district (keyed within a
-    date-of-birth scope, so seen for pairs of one scope only), else."""
+    """Levels: exact postcode, for pairs of one date-of-birth scope; for other pairs one
+    postcode scope (the postcode and the initials); same sector, same district (keyed
+    within a date-of-birth scope, so seen for pairs of one scope only), else."""
     return cl.CustomComparison(
         [
             _null(
@@ -215,10 +231,17 @@ def postcode_comparison() -> cl.CustomComparison:
                 "AND (pc_unit_tok_l IS NULL OR pc_unit_tok_r IS NULL)"
             ),
             # Within a date-of-birth scope whatever the initials (the names' comparisons
-            # weigh those), or across scopes through the postcode scope. No term-frequency
-            # adjustment since v5: a token's frequency no longer says how busy a postcode
-            # is (that is the point of the scope), and the u comes from same-birthday pairs.
-            _level("pc_unit_tok_l = pc_unit_tok_r OR pc_tok_l = pc_tok_r", "exact postcode"),
+            # weigh those). No term-frequency adjustment since v5: a token's frequency no
+            # longer says how busy a postcode is (that is the point of the scope), and the
+            # u comes from same-birthday pairs.
+            _level("pc_unit_tok_l = pc_unit_tok_r", EXACT_POSTCODE),
+            # Across date-of-birth scopes (dates differ or one is missing): one postcode
+            # scope, the postcode and the initials. A global token, so random sampling
+            # gives its u over all pairs, as a clear-text model's exact postcode gets it;
+            # no EM session sees it (pairs of one date of birth take the level above), so
+            # its m is the level above's (training.train). The names then compare
+            # through full_name, whose u is taken given this level.
+            _level("pc_tok_l = pc_tok_r", POSTCODE_SCOPE),
             _level("pc_sector_tok_l = pc_sector_tok_r", "same sector"),
             _level("pc_district_tok_l = pc_district_tok_r", "same district"),
             cll.ElseLevel(),

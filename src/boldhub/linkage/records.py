@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from boldhub import arrowbuf
 
 BLOOM_COLUMNS = ("fn_bf", "sn_bf")
+PC_SCOPE_COPY = "pc_scope_tok"
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,10 @@ def load_records(inputs: list[LinkInput]) -> tuple[pa.Table, int]:
         dataset = item.source.split(":", 1)[0]
         tables.append(t.append_column("dataset", pa.array([dataset] * t.num_rows, pa.string())))
     table = pa.concat_tables(tables, promote_options="default") if tables else pa.table({})
+    if "pc_tok" in table.column_names:
+        # The postcode scope again, under the name the full_name comparison reads
+        # (model.PC_SCOPE_COPY says why).
+        table = table.append_column(PC_SCOPE_COPY, table.column("pc_tok"))
     words = 0
     for col in BLOOM_COLUMNS:
         arrays, words = filter_words(table.column(col))

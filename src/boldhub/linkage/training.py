@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from splink import Linker
@@ -32,7 +33,8 @@ def train(records: Any, settings: dict[str, Any], *, seed: int = 1) -> Linker:
        model.SAME_SALT) get u from one EM session blocked on the date of birth with u
        free. Random sampling cannot give it: among pairs of one date of birth a large
        share are the same person (a person's records share it), so "random" pairs that
-       agree on a name are mostly true matches. Those u are then fixed.
+       agree on a name are mostly true matches. full_name's u are counted over pairs of
+       one postcode scope (``_full_name_u``). Those u are then fixed.
     2. lambda from deterministic rules, every other u by random sampling, and m by EM on
        the two training blockings (model.TRAINING_BLOCKING_RULES), or, for one that finds
        no pairs in this data, the first fallback that does
@@ -54,7 +56,22 @@ def train(records: Any, settings: dict[str, Any], *, seed: int = 1) -> Linker:
             trained += 1
     if trained == 0:
         log.warning("no EM session converged; scoring with starting m values")
+    _postcode_scope_m(linker)
     return linker
+
+
+def _postcode_scope_m(linker: Linker) -> None:
+    """The postcode scope's level takes the exact postcode's m: a true pair lives at one
+    postcode as often whether its dates of birth agree or not, and no EM session can
+    see the scope's level (model.POSTCODE_SCOPE)."""
+    held: Any = linker._settings_obj  # Splink internals: no public setter for one level
+    for comparison in held.comparisons:
+        if comparison.output_column_name != "postcode":
+            continue
+        levels = {lvl.label_for_charts: lvl for lvl in comparison.comparison_levels}
+        exact, scope = levels[model.EXACT_POSTCODE], levels[model.POSTCODE_SCOPE]
+        if isinstance(exact.m_probability, float):
+            scope.m_probability = exact.m_probability
 
 
 def em_session(linker: Linker, rule: str | BlockingRuleCreator, **options: Any) -> bool:
@@ -90,28 +107,94 @@ MIN_NAME_U = 1e-4
 
 
 def _name_u(records: Any, settings: dict[str, Any]) -> dict[tuple[str, str], float]:
-    """(comparison, level label) -> u of the name comparisons' levels, from an EM session
-    on the date-of-birth blocking with u estimated too (see ``train``)."""
+    """(comparison, level label) -> u of the levels seen only within a scope (see
+    ``train``): the name comparisons' (and model.SCOPED_LEVELS) from an EM session on the
+    date-of-birth blocking with u estimated too; full_name's counted (``_full_name_u``)."""
     linker = Linker(records, settings, log_level=None, validate_settings=False)
     linker.training.estimate_probability_two_random_records_match(
         list(model.DETERMINISTIC_RULES), recall=0.7
     )
-    if not em_session(linker, model.TRAINING_BLOCKING_RULES[0], fix_u_probabilities=False, **_EM):
+
+    def dob_scoped(name: str, label: str) -> bool:
+        return name in model.SCOPED_COMPARISONS or (name, label) in model.SCOPED_LEVELS
+
+    found: dict[tuple[str, str], float] = {}
+    if em_session(linker, model.TRAINING_BLOCKING_RULES[0], fix_u_probabilities=False, **_EM):
+        found |= _levels_u(linker, dob_scoped)
+    return found | _full_name_u(linker, records.physical_name)
+
+
+def _full_name_u(linker: Linker, records: str) -> dict[tuple[str, str], float]:
+    """u of full_name's levels, counted over the pairs of one postcode scope whose dates
+    of birth are scoped apart (the pairs it compares):
+
+    * a name known by its initial only: its share of all of them (it says nothing of
+      who is who: 0.45 of two-people pairs and 0.51 of one-person pairs in the hard
+      profile's labels);
+    * the same full name: its share among those of them whose NHS or NI numbers are both
+      known and differ (two people, whatever their names) and whose full names are both
+      known. EM with u free cannot give it: most pairs of one scope are one person, and
+      it took some of them for two (u 0.04 on the hard profile, 0.0008 by its labels);
+      nor can pairs whose dates share nothing (a date defaulted to 1 January shares only
+      its year with the true one)."""
+    two_people = (
+        "((l.nhs_tok <> r.nhs_tok AND NOT COALESCE(l.ni_tok = r.ni_tok, FALSE)) "
+        "OR (l.ni_tok <> r.ni_tok AND NOT COALESCE(l.nhs_tok = r.nhs_tok, FALSE)))"
+    )
+    known = "l.pc_name_tok IS NOT NULL AND r.pc_name_tok IS NOT NULL"
+    rows = linker.misc.query_sql(  # type: ignore[no-untyped-call]
+        f"""
+        SELECT
+            SUM(CASE WHEN l.pc_name_tok IS NULL OR r.pc_name_tok IS NULL THEN 1 ELSE 0 END)
+                AS initials,
+            COUNT(*) AS pairs,
+            SUM(CASE WHEN {two_people} AND {known} THEN 1 ELSE 0 END) AS apart,
+            SUM(CASE WHEN {two_people} AND l.pc_name_tok = r.pc_name_tok THEN 1 ELSE 0 END)
+                AS apart_same
+        FROM {records} l JOIN {records} r
+            ON l.pc_tok = r.pc_tok AND l.record_key < r.record_key
+        WHERE NOT COALESCE(l.salt_tok = r.salt_tok, FALSE)
+        """,
+        output_type="pandas",
+    ).iloc[0]
+    pairs, apart = _count(rows["pairs"]), _count(rows["apart"])
+    if pairs < MIN_COUNTED_PAIRS:
         return {}
+    initials = _count(rows["initials"]) / pairs
+    share = _count(rows["apart_same"]) / apart if apart >= MIN_COUNTED_PAIRS else SAME_NAME_U
+    same = share * (1.0 - initials)
+    return {
+        ("full_name", "same full name, dates of birth differ"): max(same, MIN_NAME_U),
+        ("full_name", model.FULL_NAME_INITIALS): max(initials, MIN_NAME_U),
+        ("full_name", "All other comparisons"): max(1.0 - same - initials, MIN_NAME_U),
+    }
+
+
+def _count(value: Any) -> int:
+    # A SUM over no rows is NULL, which pandas gives as NaN.
+    return 0 if value is None or value != value else int(value)
+
+
+# Fewer counted pairs than this say too little of full_name's u: the comparison keeps
+# its untrained values (no pairs of one scope), or the same full name takes SAME_NAME_U.
+
+MIN_COUNTED_PAIRS = 100
+# Two people of one postcode and initials with one full name, where too few pairs with
+# known numbers say how often: a prior, as SLIP_M is (the hard profile's labels: 0.0008).
+SAME_NAME_U = 1e-3
+
+
+def _levels_u(linker: Linker, wanted: Callable[[str, str], bool]) -> dict[tuple[str, str], float]:
     found: dict[tuple[str, str], float] = {}
     for comparison in linker.misc.save_model_to_json()["comparisons"]:
         name = comparison["output_column_name"]
         for level in comparison["comparison_levels"]:
-            scoped = (name, level["label_for_charts"]) in model.SCOPED_LEVELS
-            if name not in model.SCOPED_COMPARISONS and not scoped:
-                continue
             u = level.get("u_probability")
             # A u that EM drove to (nearly) zero says only that no non-matching pair of
             # this blocking showed the level (few non-matches share a date of birth in a
             # small input): cap the evidence such a level can give instead.
-            if isinstance(u, float):
-                key = (comparison["output_column_name"], level["label_for_charts"])
-                found[key] = max(u, MIN_NAME_U)
+            if wanted(name, level["label_for_charts"]) and isinstance(u, float):
+                found[(name, level["label_for_charts"])] = max(u, MIN_NAME_U)
     return found
 
 
