@@ -299,6 +299,14 @@ GROUPS_V5: dict[str, tuple[str, ...]] = {
     ),
     "full name (postcode scope)": ("pc_name_tok",),
     "date parts (postcode scope)": ("pc_dob_ym_tok", "pc_dob_md_tok", "pc_dob_yd_tok"),
+    # v6: names, postcode and the date's parts keyed under the NHS number (the corpora
+    # carry no NI number); the parts' list compares whole, as equal dates.
+    "names, postcode, date (NHS number scope)": (
+        "nhs_fn_tok",
+        "nhs_sn_tok",
+        "nhs_pc_tok",
+        "nhs_dob_toks",
+    ),
     # In clear, not encoded: what the hub joins to the encodings by record key.
     "attributes (age band, sex)": ("age_band", "sex_attr"),
 }
@@ -342,7 +350,7 @@ def encoded_classes_v5(table: pa.Table) -> dict[str, Ints]:
                 index = {v: i for i, v in enumerate(CLEAR_LABELS[c])}
                 out[c] = np.array([index.get(v, -1) for v in values], dtype=np.int64)
             else:
-                out[c] = _classes(values)
+                out[c] = _classes([tuple(v) if isinstance(v, list) else v for v in values])
     return out
 
 
@@ -366,6 +374,7 @@ def plaintext_values_v5(data: febrl.Febrl) -> dict[str, list[str | None]]:
     inits = ["".join(sorted((f[:1], s[:1]))) or None for f, s in zip(fn, sn, strict=True)]
     # The postcode scope: the postcode with the two initials (privacy/encoding.py).
     pcs = scoped(pc, inits)
+    nhs = list(data.columns["nhs_number"])
     return {
         **attributes_of(data),
         "dob_tok": dob,
@@ -387,6 +396,12 @@ def plaintext_values_v5(data: febrl.Febrl) -> dict[str, list[str | None]]:
         "pc_dob_ym_tok": scoped(pcs, [d[:7] if d else None for d in dob]),
         "pc_dob_md_tok": scoped(pcs, [d[5:] if d else None for d in dob]),
         "pc_dob_yd_tok": scoped(pcs, [d[:4] + d[7:] if d else None for d in dob]),
+        # One label for both names under a number: a forename and a surname of one
+        # value are one token, as the plaintext "name" says.
+        "nhs_fn_tok": scoped(nhs, [full(x) for x in fn]),
+        "nhs_sn_tok": scoped(nhs, [full(x) for x in sn]),
+        "nhs_pc_tok": scoped(nhs, pc),
+        "nhs_dob_toks": scoped(nhs, dob),
     }
 
 

@@ -265,7 +265,7 @@ def test_encode_writes_a_signed_package_with_a_progress_bar(
     ]
     manifest = json.loads((tmp_path / "pkg" / "manifest.json").read_text())
     assert manifest["agreement_id"] == "bold-demo"
-    assert manifest["encoding"]["scheme"] == "boldhub-fbf-v5"
+    assert manifest["encoding"]["scheme"] == "boldhub-fbf-v6"
     assert "key" not in json.dumps(manifest).replace("key_fingerprint", "").replace(
         "signing_key_id", ""
     )

@@ -79,7 +79,7 @@ def test_agreement_register_is_audited_and_idempotent(tmp_path: Path) -> None:
     assert [a for a, _ in _audit(home)] == ["agreement.registered"]
     shown = json.loads(boldhub("agreement", "show", "bold-demo", "--home", str(home)).stdout)
     assert shown["key_fingerprint"] == trust.agreement.key_fingerprint
-    assert shown["encoding"]["scheme"] == "boldhub-fbf-v5"
+    assert shown["encoding"]["scheme"] == "boldhub-fbf-v6"
     changed = copy.deepcopy(trust.agreement.document)
     changed["encoding"] = {"name_filter_weight": 80}
     trust.agreement_file.write_text(json.dumps(changed))

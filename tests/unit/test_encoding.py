@@ -134,13 +134,8 @@ def test_records_of_one_postcode_compare_names_when_dates_differ() -> None:
 def test_without_a_date_of_birth_only_postcode_and_numbers_encode() -> None:
     (row,) = encode(PRF_A, person(dob=None))
     present = {c for c, v in row.items() if v is not None} - {"record_key"}
-    assert present == {
-        "pc_tok",
-        "pc_name_tok",
-        "nhs_tok",
-        "ni_tok",
-        "crn_tok",
-    }
+    under_numbers = {f"{n}_{c}" for n in ("nhs", "ni") for c in ("fn_tok", "sn_tok", "pc_tok")}
+    assert present == {"pc_tok", "pc_name_tok", "nhs_tok", "ni_tok", "crn_tok", *under_numbers}
 
 
 def test_initials_only_get_initial_tokens() -> None:
@@ -194,9 +189,28 @@ def test_global_tokens_are_one_per_scope_value_and_all_else_is_scoped() -> None:
     assert set(GLOBAL_COLUMNS) <= set(ENCODING_COLUMNS)
 
 
+def test_names_postcode_and_date_parts_compare_only_under_one_number() -> None:
+    one = {**PERSON, "forename": ["JANE"], "surname": ["DOE"], "dob": ["1980-02-03"]}
+    # Another date of birth (scoped apart), names entered the wrong way round, same number.
+    two = {**one, "dob": ["1981-02-03"], "forename": ["DOE"], "surname": ["JANE"]}
+    # The same values under another number.
+    three = {**one, "nhs_number": ["9434765870"], "ni_number": [None]}
+    a, b, c = encode(PRF_A, one, two, three)
+    assert a["nhs_fn_tok"] == b["nhs_sn_tok"] and a["nhs_sn_tok"] == b["nhs_fn_tok"]
+    assert a["nhs_pc_tok"] == b["nhs_pc_tok"]
+    # Year-day differs, month-day agrees: one part in common.
+    assert len(set(a["nhs_dob_toks"]) & set(b["nhs_dob_toks"])) == 1
+    for column in ("nhs_fn_tok", "nhs_sn_tok", "nhs_pc_tok"):
+        assert c[column] not in (a[column], a["nhs_fn_tok"], a["nhs_sn_tok"]), column
+    assert not set(c["nhs_dob_toks"]) & set(a["nhs_dob_toks"])
+
+
 def test_parameters_are_validated_and_old_schemes_refused_with_what_to_do() -> None:
     with pytest.raises(UserError, match=r"no longer accepted.*encode again"):
         EncodingParams.from_dict({"scheme": "boldhub-fbf-v4", "salt": "dob"})
+    # v5 is refused for what it lacks, not as decodable.
+    with pytest.raises(UserError, match=r"v5 is no longer accepted \(it lacks the names.*v6"):
+        EncodingParams.from_dict({**EncodingParams().as_dict(), "scheme": "boldhub-fbf-v5"})
     with pytest.raises(UserError, match="unknown pepper"):
         EncodingParams.from_dict({**EncodingParams().as_dict(), "pepper": 1})
     with pytest.raises(UserError, match="wrong type"):

@@ -24,7 +24,7 @@ DOC: dict[str, Any] = {
     "created_at": "2026-01-01T00:00:00+00:00",
     "created_by": "boldhub 0.1.0",
     "dataset": "probation",
-    "encoding": {"scheme": "boldhub-fbf-v5", "qgram": 2},
+    "encoding": {"scheme": "boldhub-fbf-v6", "qgram": 2},
     "files": {
         "attributes.parquet": {"rows": 3, "sha256": "b" * 64},
         "encodings.parquet": {"rows": 3, "sha256": "a" * 64},

@@ -89,6 +89,7 @@ def _level(sql: str, label: str, tf_column: str | None = None) -> cll.CustomLeve
 # outweighed a different surname and postcode). Pairs salted apart compare names through
 # ``full_name`` (an unsalted bucket of the full name, and the initials).
 SAME_SALT = "(salt_tok_l IS NOT NULL AND salt_tok_r IS NOT NULL AND salt_tok_l = salt_tok_r)"
+SWAPPED = "names swapped"
 # Tokens scoped by the postcode (with the initials) compare only for pairs of one scope.
 # ``full_name`` reads the scope through a copy of ``pc_tok`` (records.load_records adds
 # it): Splink leaves out of an EM session every comparison that reads a column of the
@@ -102,13 +103,18 @@ OTHER_POSTCODE = (
 
 
 def forename_comparison(words: int = 8, dialect: Dialect = "duckdb") -> cl.CustomComparison:
-    """Levels, for pairs of one salt: exact token, same nickname family, Dice >= 0.85,
+    """Levels, for pairs of one salt: exact token, names swapped (each forename is the
+    other's surname), same nickname family, Dice >= 0.85,
     Dice >= 0.65, one side holds an initial only and it agrees, names differ but the
     initial agrees, else."""
     return cl.CustomComparison(
         [
             _null(f"fn_init_tok_l IS NULL OR fn_init_tok_r IS NULL OR NOT {SAME_SALT}"),
             _level("fn_tok_l = fn_tok_r", "exact forename"),
+            # Names entered the wrong way round on one side: each forename is the other's
+            # surname (``fn_as_sn_tok`` is the forename in the surname's domain). Without
+            # it a swapped pair met "else" here while the surname saw the swap.
+            _level("fn_as_sn_tok_l = sn_tok_r AND sn_tok_l = fn_as_sn_tok_r", SWAPPED),
             _level(_list_overlap("fn_alias_toks_l", "fn_alias_toks_r", dialect), "nickname family"),
             _level(f"{dice_sql('fn_bf', words, dialect)} >= {DICE_HIGH}", f"Dice >= {DICE_HIGH}"),
             _level(f"{dice_sql('fn_bf', words, dialect)} >= {DICE_LOW}", f"Dice >= {DICE_LOW}"),
@@ -167,12 +173,50 @@ def full_name_comparison() -> cl.CustomComparison:
     )
 
 
+# No NHS or NI number shared (strictly true or false: a missing number is not shared).
+NO_SHARED_NUMBER = " AND ".join(
+    f"({n}_tok_l IS NULL OR {n}_tok_r IS NULL OR {n}_tok_l <> {n}_tok_r)" for n in ("nhs", "ni")
+)
+NUMBER_SCOPES = ("nhs", "ni")
+BOTH_NAMES = "both names agree"
+ONE_NAME = "one name agrees"
+
+
+def _under_number(template: str) -> str:
+    return " OR ".join(f"({template.format(n=n)})" for n in NUMBER_SCOPES)
+
+
+def number_names_comparison() -> cl.CustomComparison:
+    """Levels, for pairs that share an NHS or NI number and whose names are scoped apart
+    by the date of birth and by the postcode (null for every other pair: the name
+    comparisons and full_name weigh those): both names agree under the number (either
+    order), one agrees, else. Its m and u are the exact forename's and surname's, taken
+    as independent (training.train): a name agrees by chance as often whatever scope
+    shows it."""
+    both = "{n}_fn_tok_l = {n}_fn_tok_r AND {n}_sn_tok_l = {n}_sn_tok_r"
+    swapped = "{n}_fn_tok_l = {n}_sn_tok_r AND {n}_sn_tok_l = {n}_fn_tok_r"
+    one = (
+        "{n}_fn_tok_l = {n}_fn_tok_r OR {n}_sn_tok_l = {n}_sn_tok_r "
+        "OR {n}_fn_tok_l = {n}_sn_tok_r OR {n}_sn_tok_l = {n}_fn_tok_r"
+    )
+    return cl.CustomComparison(
+        [
+            _null(f"({NO_SHARED_NUMBER}) OR {SAME_SALT} OR NOT {OTHER_POSTCODE}"),
+            _level(f"{_under_number(both)} OR {_under_number(swapped)}", BOTH_NAMES),
+            _level(_under_number(one), ONE_NAME),
+            cll.ElseLevel(),
+        ],
+        output_column_name="number_names",
+    )
+
+
 # The comparisons scoped by the date of birth, whose u comes from the session blocked on
 # it (training.train).
 SCOPED_COMPARISONS = ("forename", "surname", "sex")
 FULL_NAME_INITIALS = "a name known by its initial only"
 EXACT_POSTCODE = "exact postcode"
 POSTCODE_SCOPE = "same postcode and initials, other date of birth"
+NUMBER_POSTCODE = "same postcode under one number"
 # Levels of other comparisons scoped by the date of birth since scheme v5, whose u comes
 # from that session too: random pairs almost never share a scope, so random sampling
 # would give them a u near zero (a same district weighed as an identifier and merged
@@ -189,9 +233,13 @@ SCOPED_LEVELS = frozenset(
 TF_COLUMNS: tuple[str, ...] = ()
 
 
-def dob_comparison() -> cl.CustomComparison:
+def dob_comparison(dialect: Dialect = "duckdb") -> cl.CustomComparison:
     """Levels: exact, day and month transposed (one scope, different dates), two of year,
-    month and day (seen only for pairs of one postcode, where the parts are keyed), else."""
+    month and day (seen only for pairs of one postcode scope or one NHS or NI number,
+    where the parts are keyed), else."""
+    under_number = " OR ".join(
+        _list_overlap(f"{n}_dob_toks_l", f"{n}_dob_toks_r", dialect) for n in NUMBER_SCOPES
+    )
     return cl.CustomComparison(
         [
             _null("dob_tok_l IS NULL OR dob_tok_r IS NULL"),
@@ -199,7 +247,7 @@ def dob_comparison() -> cl.CustomComparison:
             _level("salt_tok_l = salt_tok_r", "day/month swapped"),
             _level(
                 "pc_dob_ym_tok_l = pc_dob_ym_tok_r OR pc_dob_md_tok_l = pc_dob_md_tok_r "
-                "OR pc_dob_yd_tok_l = pc_dob_yd_tok_r",
+                f"OR pc_dob_yd_tok_l = pc_dob_yd_tok_r OR {under_number}",
                 "two of year, month, day",
             ),
             cll.ElseLevel(),
@@ -242,6 +290,9 @@ def postcode_comparison() -> cl.CustomComparison:
             # its m is the level above's (training.train). The names then compare
             # through full_name, whose u is taken given this level.
             _level("pc_tok_l = pc_tok_r", POSTCODE_SCOPE),
+            # Pairs of one NHS or NI number, whose postcodes are keyed under it too (v6);
+            # m and u are the exact postcode's (training.train).
+            _level(_under_number("{n}_pc_tok_l = {n}_pc_tok_r"), NUMBER_POSTCODE),
             _level("pc_sector_tok_l = pc_sector_tok_r", "same sector"),
             _level("pc_district_tok_l = pc_district_tok_r", "same district"),
             cll.ElseLevel(),
@@ -410,7 +461,8 @@ def settings(
             forename_comparison(words, dialect),
             surname_comparison(words, dialect),
             full_name_comparison(),
-            dob_comparison(),
+            number_names_comparison(),
+            dob_comparison(dialect),
             sex_comparison(),
             postcode_comparison(),
             identifier_comparison("nhs", "nhs_number", dialect),

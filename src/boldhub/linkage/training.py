@@ -61,17 +61,39 @@ def train(records: Any, settings: dict[str, Any], *, seed: int = 1) -> Linker:
 
 
 def _postcode_scope_m(linker: Linker) -> None:
-    """The postcode scope's level takes the exact postcode's m: a true pair lives at one
-    postcode as often whether its dates of birth agree or not, and no EM session can
-    see the scope's level (model.POSTCODE_SCOPE)."""
+    """Levels no EM session can see take their parameters from levels that say the same
+    of other pairs:
+
+    * the postcode scope's level (model.POSTCODE_SCOPE) the exact postcode's m: a true
+      pair lives at one postcode as often whether its dates of birth agree or not;
+    * the postcode under one number (model.NUMBER_POSTCODE) the exact postcode's m and u;
+    * number_names the exact forename's and surname's, as independent agreements."""
     held: Any = linker._settings_obj  # Splink internals: no public setter for one level
-    for comparison in held.comparisons:
-        if comparison.output_column_name != "postcode":
+    levels = {
+        (c.output_column_name, lvl.label_for_charts): lvl
+        for c in held.comparisons
+        for lvl in c.comparison_levels
+    }
+    exact = levels.get(("postcode", model.EXACT_POSTCODE))
+    if exact is not None and isinstance(exact.m_probability, float):
+        levels["postcode", model.POSTCODE_SCOPE].m_probability = exact.m_probability
+        if isinstance(exact.u_probability, float):
+            number = levels["postcode", model.NUMBER_POSTCODE]
+            number.m_probability, number.u_probability = exact.m_probability, exact.u_probability
+    fn, sn = levels.get(("forename", "exact forename")), levels.get(("surname", "exact surname"))
+    if fn is None or sn is None or ("number_names", model.BOTH_NAMES) not in levels:
+        return
+    probabilities = [(lvl.m_probability, lvl.u_probability) for lvl in (fn, sn)]
+    for i, (a, b) in enumerate(zip(*probabilities, strict=True)):
+        if not (isinstance(a, float) and isinstance(b, float)):
             continue
-        levels = {lvl.label_for_charts: lvl for lvl in comparison.comparison_levels}
-        exact, scope = levels[model.EXACT_POSTCODE], levels[model.POSTCODE_SCOPE]
-        if isinstance(exact.m_probability, float):
-            scope.m_probability = exact.m_probability
+        both, one = a * b, a * (1 - b) + b * (1 - a)
+        for label, value in (
+            (model.BOTH_NAMES, both),
+            (model.ONE_NAME, one),
+            ("All other comparisons", 1.0 - both - one),
+        ):
+            setattr(levels["number_names", label], ("m_probability", "u_probability")[i], value)
 
 
 def em_session(linker: Linker, rule: str | BlockingRuleCreator, **options: Any) -> bool:

@@ -1,4 +1,4 @@
-"""Encode standardised identifiers into scoped Bloom filters and keyed tokens (scheme v5).
+"""Encode standardised identifiers into scoped Bloom filters and keyed tokens (scheme v6).
 
 This module is the encoding specification of docs/encoding.md, and the only code that
 turns identifiers into encodings. Everything here runs at the data provider; the output
@@ -30,6 +30,11 @@ and comparable only between records that share that value.
 * **Scoped under the postcode** (AES-256 under ``S_pc``): the full name (either order)
   and two of year, month and day of birth, so that two records of one
   postcode still compare when a date of birth is wrong or missing.
+* **Scoped under an NHS or NI number** (v6; AES-256 under the number's own secret): the
+  forename and surname (one label, so names entered the wrong way round meet), the
+  postcode and the date's parts, so that two records of one number compare them when
+  their dates of birth differ. A number's scope holds one person's records, which the
+  number already joins: nothing becomes comparable across people.
 * Name filters have a **fixed weight**: each q-gram sets ``weight / q-grams`` positions, so
   every name sets about the same number of bits whatever its length, and the weight
   columns hold that constant (the hub computes Dice from the Hamming distance with it).
@@ -59,8 +64,20 @@ from boldhub import arrowbuf
 from boldhub.errors import UserError
 from boldhub.privacy.prf import OUTPUT_BYTES, KeyedFunction
 
-SCHEME = "boldhub-fbf-v5"
-PREVIOUS_SCHEMES = ("boldhub-fbf-v1", "boldhub-fbf-v2", "boldhub-fbf-v3", "boldhub-fbf-v4")
+SCHEME = "boldhub-fbf-v6"
+# Why each earlier scheme is refused (docs/encoding.md).
+PREVIOUS_SCHEMES = {
+    **{
+        f"boldhub-fbf-v{n}": "whole records could be decoded from it, docs/encoding.md"
+        for n in (1, 2, 3, 4)
+    },
+    "boldhub-fbf-v5": (
+        "it lacks the names, postcode and date parts keyed under each NHS and NI number, "
+        "which link records of one number whose dates of birth differ"
+    ),
+}
+# The numbers under whose scope names, postcode and date parts are keyed too (v6).
+NUMBER_SCOPES = ("nhs", "ni")
 CHUNK_ROWS = 100_000
 
 Ints = npt.NDArray[np.int64]
@@ -86,9 +103,9 @@ class EncodingParams:
         problems = []
         if self.scheme in PREVIOUS_SCHEMES:
             problems.append(
-                f"scheme {self.scheme} is no longer accepted (whole records could be decoded "
-                f"from it, docs/encoding.md): encode again with this version, which writes "
-                f"{SCHEME}"
+                f"scheme {self.scheme} is no longer accepted "
+                f"({PREVIOUS_SCHEMES[self.scheme]}): encode again with this version, which "
+                f"writes {SCHEME}"
             )
         elif self.scheme != SCHEME:
             problems.append(f"scheme must be {SCHEME}")
@@ -159,6 +176,11 @@ ENCODING_SCHEMA = pa.schema(
         ("pnc_tok", pa.string()),
         ("crn_tok", pa.string()),
         ("prison_tok", pa.string()),
+        *(
+            (f"{n}_{c}", pa.list_(pa.string()) if c == "dob_toks" else pa.string())
+            for n in NUMBER_SCOPES
+            for c in ("fn_tok", "sn_tok", "pc_tok", "dob_toks")
+        ),
     ]
 )
 
@@ -205,6 +227,8 @@ _LABELS = {
             "dob-md",
             "dob-yd",
             "identifier",
+            "name",
+            "dob-parts",
         )
     )
 }
@@ -512,6 +536,7 @@ class _Chunk:
             # Middle names and earlier surnames, in the surname's domain so that an
             # earlier surname can meet the current surname of another record.
             self.token_list("on_toks", self.dob, "surname", others)
+            self._sn = full
             self._postcode_names(full)
         return _Filters(self, field, prefix, full)
 
@@ -552,6 +577,19 @@ class _Chunk:
                 values = [v if v else "" for v in self.col(_ID_FIELDS[name]).to_pylist()]
                 near = [sorted(deletions(v)) if len(v) <= 15 else [] for v in values]
                 self.token_list(f"{name}_near_toks", self.dob, f"{name}-near", near)
+        self._under_numbers(dates, postcodes)
+
+    def _under_numbers(self, dates: list[str | None], postcodes: list[str | None]) -> None:
+        """Names, postcode and date parts keyed under each NHS and NI number, so that two
+        records of one number compare them when their dates of birth differ or one is
+        missing. Both names share one label: names entered the wrong way round meet."""
+        parts = [[f"ym:{d[:7]}", f"md:{d[5:]}", f"yd:{d[:4]}{d[7:]}"] if d else [] for d in dates]
+        for n in NUMBER_SCOPES:
+            scope = self.ids[n]
+            self.token(f"{n}_fn_tok", scope, "name", self._fn)
+            self.token(f"{n}_sn_tok", scope, "name", self._sn)
+            self.token(f"{n}_pc_tok", scope, "postcode", postcodes)
+            self.token_list(f"{n}_dob_toks", scope, "dob-parts", parts)
 
 
 _NAME_FIELDS = (("forename", "fn"), ("surname", "sn"))
