@@ -9,10 +9,10 @@ people whose first application at a council is followed, 1 to 365 days later, by
 application at another council (nationally: at a council other than that of their first
 application anywhere), by quarter of that first application.
 
-The clean error profile is used: on the default one the hub's linkage misses some of
-these people (a missing date of birth in one of the two records keeps their names from
-being compared, which is issue 14's to fix), and this test is about the indicator. Its
-cohort, the number of distinct people, is held to the rounding or 1%, whichever is wider:
+It runs on the clean error profile and on the default one (seed 7), where scheme v5's
+linkage missed three of these people (a missing date of birth in one of the two records
+kept their names from being compared, though two of them shared an NHS or NI number) and
+council E06000023 released 25 (23 to 27) for a true 29; v6 releases 30. Its cohort, the number of distinct people, is held to the rounding or 1%, whichever is wider:
 linkage takes a few distinct people (about 0.5% nationally) for one.
 """
 
@@ -100,16 +100,23 @@ def _within(text: str, truth: int) -> bool:
     return lo <= truth <= hi
 
 
-@pytest.fixture(scope="module")
-def movers(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("movers") / "run"
-    run_demo(out, seed=11, persons=1500, councils=3, repeat_elsewhere=1.0, profile="clean")
+def profile_of(run: Path) -> str:
+    """The error profile a ``movers`` run was made with (its folder says)."""
+    return run.parent.name.removeprefix("movers-").rstrip("0123456789")
+
+
+@pytest.fixture(scope="module", params=[("clean", 11), ("default", 7)], ids=["clean", "default"])
+def movers(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    profile, seed = request.param
+    out = tmp_path_factory.mktemp(f"movers-{profile}") / "run"
+    run_demo(out, seed=seed, persons=1500, councils=3, repeat_elsewhere=1.0, profile=profile)
     return out
 
 
 def test_the_released_indicator_matches_the_synthetic_truth_within_the_rounding(
     movers: Path,
 ) -> None:
+    assert profile_of(movers) in ("clean", "default")
     truth = truth_counts(movers / "council" / "exports")
     released = released_counts(movers / "reports", sorted(truth))
     assert len(truth) == 4  # three councils and the national benchmark
@@ -120,10 +127,13 @@ def test_the_released_indicator_matches_the_synthetic_truth_within_the_rounding(
             got_people, got_cohort = released[area][period]
             assert _within(got_people, people), (area, period, got_people, people)
             # The cohort counts distinct people, so a few distinct people whom linkage
-            # takes for one (about 0.5% of the national cohort here) show in it.
-            assert _within(got_cohort, cohort) or abs(int(got_cohort) - cohort) <= max(
-                2, cohort // 100
-            ), (area, period, got_cohort, cohort)
+            # takes for one (about 0.5% of the national cohort here) show in it. On the
+            # default profile it is not held: the people linkage still splits (recall
+            # 0.974 there) count twice (the national 2021-Q3 cohort: 45 for a true 42).
+            if profile_of(movers) == "clean":
+                assert _within(got_cohort, cohort) or abs(int(got_cohort) - cohort) <= max(
+                    2, cohort // 100
+                ), (area, period, got_cohort, cohort)
             shown += got_people != SUPPRESSED
         # Not vacuous: the headline of every area is published.
         assert released[area][ALL][0] != SUPPRESSED, area
