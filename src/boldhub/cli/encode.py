@@ -48,7 +48,7 @@ def encode(
     signing_key: Path = SIGNING_KEY,
     agreement: Path = AGREEMENT_FILE,
 ) -> None:
-    """Encode identifiers (scheme v5, secrets from the key service) and write a signed
+    """Encode identifiers (scheme v6, secrets from the key service) and write a signed
     package for the hub."""
     if (key is None) == (key_service is None):
         raise UserError("give either --key (a key file) or --key-service (its URL), not both")
