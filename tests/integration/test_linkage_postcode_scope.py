@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -88,3 +89,42 @@ def test_a_missing_date_of_birth_links_at_one_postcode_with_one_name(
     assert pairs >= 30
     # Before the postcode scope weighed as a postcode, 43 of 285 such pairs were linked.
     assert linked / pairs >= 0.85
+
+
+def test_borrowed_parameters_hold_on_a_small_input_whose_names_never_vary(tmp_path: Path) -> None:
+    """A small clean input: EM gives the exact names an m of 1 and the postcode scope has
+    too few pairs to count. number_names must not turn a changed name into a veto, a name
+    not known under the number must weigh nothing, and full_name keeps its prior."""
+    rng = random.Random(3)
+    forenames = [f"{a}{b}" for a in ("AL", "BE", "CA", "DO", "EL") for b in ("AN", "ICE", "RL")]
+    surnames = [f"{a}{b}" for a in ("SM", "JO", "BR", "WI") for b in ("ITH", "NES", "OWN")]
+    rows: list[dict[str, str | None]] = []
+    for p in range(400):
+        dob = f"{1950 + rng.randrange(50)}-{1 + rng.randrange(12):02d}-{1 + rng.randrange(28):02d}"
+        person = {
+            "forename": rng.choice(forenames),
+            "surname": rng.choice(surnames),
+            "dob": dob,
+            "sex": "F",
+            "postcode": f"B{rng.randrange(20)} {rng.randrange(9)}AA",
+            "nhs_number": f"4{p:09d}" if rng.random() < 0.6 else None,
+        }
+        rows += [person] * rng.choice([1, 2, 2, 3])
+    fields = ("forename", "surname", "other_names", "dob", "sex", "postcode", "nhs_number")
+    table = Encoder(ThrowawayPRF(b"\x07" * 32), EncodingParams()).encode_rows(
+        [f"{i:032x}" for i in range(len(rows))], {f: [r.get(f) for r in rows] for f in fields}
+    )
+    pq.write_table(table, tmp_path / "small.parquet")
+    model_json = link([LinkInput("x:1", tmp_path / "small.parquet")], threshold=0.7).model_json
+
+    def weight(level: dict[str, Any]) -> float:
+        return math.log2(level["m_probability"] / level["u_probability"])
+
+    names = _levels(model_json, "number_names")
+    assert weight(names["a name not known on a side"]) == 0
+    # m of an exact name is held at 0.99: "else" is strong evidence, not -997 bits.
+    assert -20 < weight(names["All other comparisons"]) < 0
+    assert weight(names["one name agrees"]) > 0
+    full = _levels(model_json, "full_name")
+    # Before, random sampling set it from a handful of pairs: 0.25.
+    assert full["same full name, dates of birth differ"]["u_probability"] < 0.01

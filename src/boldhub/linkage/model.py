@@ -180,6 +180,7 @@ NO_SHARED_NUMBER = " AND ".join(
 NUMBER_SCOPES = ("nhs", "ni")
 BOTH_NAMES = "both names agree"
 ONE_NAME = "one name agrees"
+NAME_UNKNOWN = "a name not known on a side"
 
 
 def _under_number(template: str) -> str:
@@ -190,8 +191,8 @@ def number_names_comparison() -> cl.CustomComparison:
     """Levels, for pairs that share an NHS or NI number and whose names are scoped apart
     by the date of birth and by the postcode (null for every other pair: the name
     comparisons and full_name weigh those): both names agree under the number (either
-    order), one agrees, else. Its m and u are the exact forename's and surname's, taken
-    as independent (training.train): a name agrees by chance as often whatever scope
+    order), one agrees, a name not known on a side (no weight), else. Its m and u are
+    the exact forename's and surname's, taken as independent (training.train): a name agrees by chance as often whatever scope
     shows it."""
     both = "{n}_fn_tok_l = {n}_fn_tok_r AND {n}_sn_tok_l = {n}_sn_tok_r"
     swapped = "{n}_fn_tok_l = {n}_sn_tok_r AND {n}_sn_tok_l = {n}_fn_tok_r"
@@ -199,11 +200,19 @@ def number_names_comparison() -> cl.CustomComparison:
         "{n}_fn_tok_l = {n}_fn_tok_r OR {n}_sn_tok_l = {n}_sn_tok_r "
         "OR {n}_fn_tok_l = {n}_sn_tok_r OR {n}_sn_tok_l = {n}_fn_tok_r"
     )
+    unknown = (
+        "{n}_tok_l = {n}_tok_r AND ("
+        + " OR ".join(f"{{n}}_{c}_tok_{side} IS NULL" for c in ("fn", "sn") for side in ("l", "r"))
+        + ")"
+    )
     return cl.CustomComparison(
         [
             _null(f"({NO_SHARED_NUMBER}) OR {SAME_SALT} OR NOT {OTHER_POSTCODE}"),
             _level(f"{_under_number(both)} OR {_under_number(swapped)}", BOTH_NAMES),
             _level(_under_number(one), ONE_NAME),
+            # A name missing or given by its initial only (NDTMS) has no token under the
+            # number: nothing to compare, so no weight (m = u, training.train).
+            _level(_under_number(unknown), NAME_UNKNOWN),
             cll.ElseLevel(),
         ],
         output_column_name="number_names",

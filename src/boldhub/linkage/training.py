@@ -60,6 +60,12 @@ def train(records: Any, settings: dict[str, Any], *, seed: int = 1) -> Linker:
     return linker
 
 
+def _trained(value: Any) -> bool:
+    # Splink's getters answer a default for a level no session saw; only a float that a
+    # session (or a fixed value) set is worth copying.
+    return isinstance(value, float) and not isinstance(value, bool)
+
+
 def _postcode_scope_m(linker: Linker) -> None:
     """Levels no EM session can see take their parameters from levels that say the same
     of other pairs:
@@ -67,7 +73,10 @@ def _postcode_scope_m(linker: Linker) -> None:
     * the postcode scope's level (model.POSTCODE_SCOPE) the exact postcode's m: a true
       pair lives at one postcode as often whether its dates of birth agree or not;
     * the postcode under one number (model.NUMBER_POSTCODE) the exact postcode's m and u;
-    * number_names the exact forename's and surname's, as independent agreements."""
+    * number_names the exact forename's and surname's, as independent agreements, each
+      held within [1 - NAME_M_MAX, NAME_M_MAX] for m: data whose true pairs never vary a
+      name would otherwise give "one name agrees" an m of 0, a veto on any true pair of
+      one number whose surname changed. A name not known on a side weighs nothing."""
     held: Any = linker._settings_obj  # Splink internals: no public setter for one level
     levels = {
         (c.output_column_name, lvl.label_for_charts): lvl
@@ -75,25 +84,32 @@ def _postcode_scope_m(linker: Linker) -> None:
         for lvl in c.comparison_levels
     }
     exact = levels.get(("postcode", model.EXACT_POSTCODE))
-    if exact is not None and isinstance(exact.m_probability, float):
+    if exact is not None and _trained(exact._m_probability):
         levels["postcode", model.POSTCODE_SCOPE].m_probability = exact.m_probability
-        if isinstance(exact.u_probability, float):
+        if _trained(exact._u_probability):
             number = levels["postcode", model.NUMBER_POSTCODE]
             number.m_probability, number.u_probability = exact.m_probability, exact.u_probability
     fn, sn = levels.get(("forename", "exact forename")), levels.get(("surname", "exact surname"))
     if fn is None or sn is None or ("number_names", model.BOTH_NAMES) not in levels:
         return
-    probabilities = [(lvl.m_probability, lvl.u_probability) for lvl in (fn, sn)]
-    for i, (a, b) in enumerate(zip(*probabilities, strict=True)):
-        if not (isinstance(a, float) and isinstance(b, float)):
+    for attr, low, high in (("m", 1 - NAME_M_MAX, NAME_M_MAX), ("u", 0.0, 1.0)):
+        raw = [getattr(lvl, f"_{attr}_probability") for lvl in (fn, sn)]
+        if not all(_trained(v) for v in raw):
             continue
+        a, b = (min(max(v, low), high) for v in raw)
         both, one = a * b, a * (1 - b) + b * (1 - a)
         for label, value in (
             (model.BOTH_NAMES, both),
             (model.ONE_NAME, one),
+            (model.NAME_UNKNOWN, 0.5),
             ("All other comparisons", 1.0 - both - one),
         ):
-            setattr(levels["number_names", label], ("m_probability", "u_probability")[i], value)
+            setattr(levels["number_names", label], f"{attr}_probability", value)
+
+
+# The most an exact name's m is taken to be when number_names borrows it: at least 1% of
+# true pairs are taken to differ in a name (as SLIP_M is a prior for numbers).
+NAME_M_MAX = 0.99
 
 
 def em_session(linker: Linker, rule: str | BlockingRuleCreator, **options: Any) -> bool:
@@ -180,9 +196,10 @@ def _full_name_u(linker: Linker, records: str) -> dict[tuple[str, str], float]:
         output_type="pandas",
     ).iloc[0]
     pairs, apart = _count(rows["pairs"]), _count(rows["apart"])
-    if pairs < MIN_COUNTED_PAIRS:
+    if pairs == 0:
         return {}
-    initials = _count(rows["initials"]) / pairs
+    # Smoothed: a small input's few pairs must not make the share 0 or 1.
+    initials = (_count(rows["initials"]) + 1) / (pairs + 2)
     share = _count(rows["apart_same"]) / apart if apart >= MIN_COUNTED_PAIRS else SAME_NAME_U
     same = share * (1.0 - initials)
     return {
@@ -197,8 +214,8 @@ def _count(value: Any) -> int:
     return 0 if value is None or value != value else int(value)
 
 
-# Fewer counted pairs than this say too little of full_name's u: the comparison keeps
-# its untrained values (no pairs of one scope), or the same full name takes SAME_NAME_U.
+# Fewer counted pairs of two people than this say too little of how often they share a
+# full name: it takes SAME_NAME_U.
 
 MIN_COUNTED_PAIRS = 100
 # Two people of one postcode and initials with one full name, where too few pairs with
