@@ -22,6 +22,7 @@ from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from boldhub.errors import ModelMismatch
 from boldhub.linkage import splink_compat
 from boldhub.linkage.records import PC_SCOPE_COPY
+from boldhub.privacy.encoding import NUMBER_SCOPES
 
 splink_compat.install()
 
@@ -89,7 +90,15 @@ def _level(sql: str, label: str, tf_column: str | None = None) -> cll.CustomLeve
 # outweighed a different surname and postcode). Pairs salted apart compare names through
 # ``full_name`` (an unsalted bucket of the full name, and the initials).
 SAME_SALT = "(salt_tok_l IS NOT NULL AND salt_tok_r IS NOT NULL AND salt_tok_l = salt_tok_r)"
+# Labels of levels that training reads or sets by name (training.py).
 SWAPPED = "names swapped"
+FULL_NAME_INITIALS = "a name known by its initial only"
+BOTH_NAMES = "both names agree"
+ONE_NAME = "one name agrees"
+NAME_UNKNOWN = "a name not known on a side"
+EXACT_POSTCODE = "exact postcode"
+POSTCODE_SCOPE = "same postcode and initials, other date of birth"
+NUMBER_POSTCODE = "same postcode under one number"
 # Tokens scoped by the postcode (with the initials) compare only for pairs of one scope.
 # ``full_name`` reads the scope through a copy of ``pc_tok`` (records.load_records adds
 # it): Splink leaves out of an EM session every comparison that reads a column of the
@@ -175,12 +184,8 @@ def full_name_comparison() -> cl.CustomComparison:
 
 # No NHS or NI number shared (strictly true or false: a missing number is not shared).
 NO_SHARED_NUMBER = " AND ".join(
-    f"({n}_tok_l IS NULL OR {n}_tok_r IS NULL OR {n}_tok_l <> {n}_tok_r)" for n in ("nhs", "ni")
+    f"({n}_tok_l IS NULL OR {n}_tok_r IS NULL OR {n}_tok_l <> {n}_tok_r)" for n in NUMBER_SCOPES
 )
-NUMBER_SCOPES = ("nhs", "ni")
-BOTH_NAMES = "both names agree"
-ONE_NAME = "one name agrees"
-NAME_UNKNOWN = "a name not known on a side"
 
 
 def _under_number(template: str) -> str:
@@ -192,8 +197,8 @@ def number_names_comparison() -> cl.CustomComparison:
     by the date of birth and by the postcode (null for every other pair: the name
     comparisons and full_name weigh those): both names agree under the number (either
     order), one agrees, a name not known on a side (no weight), else. Its m and u are
-    the exact forename's and surname's, taken as independent (training.train): a name agrees by chance as often whatever scope
-    shows it."""
+    the exact forename's and surname's, taken as independent (training.train): a name
+    agrees by chance as often whatever scope shows it."""
     both = "{n}_fn_tok_l = {n}_fn_tok_r AND {n}_sn_tok_l = {n}_sn_tok_r"
     swapped = "{n}_fn_tok_l = {n}_sn_tok_r AND {n}_sn_tok_l = {n}_fn_tok_r"
     one = (
@@ -222,10 +227,6 @@ def number_names_comparison() -> cl.CustomComparison:
 # The comparisons scoped by the date of birth, whose u comes from the session blocked on
 # it (training.train).
 SCOPED_COMPARISONS = ("forename", "surname", "sex")
-FULL_NAME_INITIALS = "a name known by its initial only"
-EXACT_POSTCODE = "exact postcode"
-POSTCODE_SCOPE = "same postcode and initials, other date of birth"
-NUMBER_POSTCODE = "same postcode under one number"
 # Levels of other comparisons scoped by the date of birth since scheme v5, whose u comes
 # from that session too: random pairs almost never share a scope, so random sampling
 # would give them a u near zero (a same district weighed as an identifier and merged

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from splink import Linker
@@ -56,17 +55,17 @@ def train(records: Any, settings: dict[str, Any], *, seed: int = 1) -> Linker:
             trained += 1
     if trained == 0:
         log.warning("no EM session converged; scoring with starting m values")
-    _postcode_scope_m(linker)
+    _borrow_parameters(linker)
     return linker
 
 
 def _trained(value: Any) -> bool:
     # Splink's getters answer a default for a level no session saw; only a float that a
     # session (or a fixed value) set is worth copying.
-    return isinstance(value, float) and not isinstance(value, bool)
+    return isinstance(value, float)
 
 
-def _postcode_scope_m(linker: Linker) -> None:
+def _borrow_parameters(linker: Linker) -> None:
     """Levels no EM session can see take their parameters from levels that say the same
     of other pairs:
 
@@ -152,13 +151,20 @@ def _name_u(records: Any, settings: dict[str, Any]) -> dict[tuple[str, str], flo
     linker.training.estimate_probability_two_random_records_match(
         list(model.DETERMINISTIC_RULES), recall=0.7
     )
-
-    def dob_scoped(name: str, label: str) -> bool:
-        return name in model.SCOPED_COMPARISONS or (name, label) in model.SCOPED_LEVELS
-
     found: dict[tuple[str, str], float] = {}
     if em_session(linker, model.TRAINING_BLOCKING_RULES[0], fix_u_probabilities=False, **_EM):
-        found |= _levels_u(linker, dob_scoped)
+        for comparison in linker.misc.save_model_to_json()["comparisons"]:
+            name = comparison["output_column_name"]
+            for level in comparison["comparison_levels"]:
+                key = (name, level["label_for_charts"])
+                if name not in model.SCOPED_COMPARISONS and key not in model.SCOPED_LEVELS:
+                    continue
+                u = level.get("u_probability")
+                # A u that EM drove to (nearly) zero says only that no non-matching pair
+                # of this blocking showed the level (few non-matches share a date of birth
+                # in a small input): cap the evidence such a level can give instead.
+                if isinstance(u, float):
+                    found[key] = max(u, MIN_NAME_U)
     return found | _full_name_u(linker, records.physical_name)
 
 
@@ -216,25 +222,10 @@ def _count(value: Any) -> int:
 
 # Fewer counted pairs of two people than this say too little of how often they share a
 # full name: it takes SAME_NAME_U.
-
 MIN_COUNTED_PAIRS = 100
 # Two people of one postcode and initials with one full name, where too few pairs with
 # known numbers say how often: a prior, as SLIP_M is (the hard profile's labels: 0.0008).
 SAME_NAME_U = 1e-3
-
-
-def _levels_u(linker: Linker, wanted: Callable[[str, str], bool]) -> dict[tuple[str, str], float]:
-    found: dict[tuple[str, str], float] = {}
-    for comparison in linker.misc.save_model_to_json()["comparisons"]:
-        name = comparison["output_column_name"]
-        for level in comparison["comparison_levels"]:
-            u = level.get("u_probability")
-            # A u that EM drove to (nearly) zero says only that no non-matching pair of
-            # this blocking showed the level (few non-matches share a date of birth in a
-            # small input): cap the evidence such a level can give instead.
-            if wanted(name, level["label_for_charts"]) and isinstance(u, float):
-                found[(name, level["label_for_charts"])] = max(u, MIN_NAME_U)
-    return found
 
 
 def with_fixed_u(settings: dict[str, Any], values: dict[tuple[str, str], float]) -> dict[str, Any]:
